@@ -1,0 +1,186 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isIP } from "node:net";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { AppError } from "../errors.js";
+import { configSchema, SECRET_SETTINGS, type Config } from "./schema.js";
+
+type Tree = { [key: string]: unknown };
+
+/** `AIXCL_*` environment variables and the setting each one sets. */
+export const ENV_SETTINGS: Record<string, string> = {
+  AIXCL_PROFILE: "profile",
+  AIXCL_HOST: "server.host",
+  AIXCL_PORT: "server.port",
+  AIXCL_ALLOWED_HOSTS: "server.allowed_hosts",
+  AIXCL_CORS_ORIGINS: "server.cors_origins",
+  AIXCL_BODY_LIMIT: "server.body_limit",
+  AIXCL_AUTH_API: "auth.api",
+  AIXCL_API_KEY: "auth.api_key",
+  AIXCL_MODELS: "models.path",
+  AIXCL_NUM_PARALLEL: "engine.num_parallel",
+  AIXCL_MAX_QUEUE: "engine.max_queue",
+  AIXCL_MAX_LOADED_MODELS: "engine.max_loaded_models",
+  AIXCL_KEEP_ALIVE: "engine.keep_alive",
+  AIXCL_THREADS: "engine.threads",
+  AIXCL_GPU: "engine.gpu",
+  AIXCL_CONTEXT_LENGTH: "engine.context_length",
+  AIXCL_LOG_LEVEL: "log.level",
+};
+const LIST_SETTINGS = new Set(["server.allowed_hosts", "server.cors_origins"]);
+
+export interface LoadConfigOptions {
+  /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */
+  flags?: Record<string, unknown>;
+  /** The environment to read `AIXCL_*` and `HOME` from. Default: `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Read `$AIXCL_HOME/config.yaml`. Default true. */
+  readFile?: boolean;
+}
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[keys[keys.length - 1] ?? ""] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    const isTree = (v: unknown): v is Tree => typeof v === "object" && v !== null && !Array.isArray(v);
+    out[key] = isTree(prev) && isTree(value) ? merge(prev, value) : value;
+  }
+  return out;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (bare === "localhost") return true;
+  if (isIP(bare) === 4) return bare.startsWith("127.");
+  if (isIP(bare) === 6) return bare === "::1";
+  return false;
+}
+
+/** The config file path for a home directory. */
+export function configFilePath(home: string): string {
+  return join(home, "config.yaml");
+}
+
+/**
+ * Resolves the configuration once: flags > `$AIXCL_HOME/config.yaml` > `AIXCL_*` env > defaults.
+ * Invalid values throw `AppError("config_invalid")` naming the setting; nothing falls back silently.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
+  const flags = options.flags ?? {};
+  const home = resolve(
+    (flags.home as string | undefined) ?? env.AIXCL_HOME ?? join(env.HOME ?? homedir(), ".aixcl"),
+  );
+
+  let fromEnv: Tree = {};
+  for (const [name, path] of Object.entries(ENV_SETTINGS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    const value = LIST_SETTINGS.has(path) ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
+    setPath(fromEnv, path, value);
+  }
+
+  let fromFile: Tree = {};
+  const file = configFilePath(home);
+  if (options.readFile !== false) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+        throw new AppError("config_invalid", `cannot read ${file}: ${(error as Error).message}`);
+      }
+    }
+    if (text !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = parseYaml(text);
+      } catch (error) {
+        throw new AppError("config_invalid", `config.yaml is not valid YAML: ${(error as Error).message}`);
+      }
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== "object" || Array.isArray(parsed)) {
+          throw new AppError("config_invalid", "config.yaml must be a mapping of settings");
+        }
+        fromFile = parsed as Tree;
+      }
+    }
+  }
+
+  let fromFlags: Tree = {};
+  for (const [path, value] of Object.entries(flags)) {
+    if (path === "home" || value === undefined) continue;
+    setPath(fromFlags, path, value);
+  }
+
+  const merged = merge(merge(merge({}, fromEnv), fromFile), fromFlags);
+  merged.home = home;
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.join(".") ?? "";
+    const setting = path === "" ? "config" : path;
+    const message =
+      issue?.code === "unrecognized_keys"
+        ? `unknown setting ${[path, issue.keys[0]].filter(Boolean).join(".")}`
+        : `invalid setting ${setting}: ${issue?.message ?? "invalid"}`;
+    throw new AppError("config_invalid", message, { param: setting });
+  }
+  const config = result.data;
+  fromEnv = {};
+  fromFlags = {};
+
+  if (config.auth.api === "required" && config.auth.api_key === undefined) {
+    throw new AppError(
+      "config_invalid",
+      "invalid setting auth.api_key: auth.api is required but no API key is configured (set auth.api_key or AIXCL_API_KEY)",
+      { param: "auth.api_key" },
+    );
+  }
+  if (!isLoopbackHost(config.server.host) && config.auth.api !== "required") {
+    throw new AppError(
+      "config_invalid",
+      `refusing to listen on ${config.server.host} without API auth: setting server.host is not a loopback address, so auth.api must be "required" (with auth.api_key set)`,
+      { param: "server.host" },
+    );
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The model store directory a config resolves to. */
+export function modelsPath(config: Config): string {
+  return config.models.path ?? join(config.home, "models");
+}
+
+/** A copy of the config with secret settings replaced by `"<redacted>"`, for display. */
+export function redactConfig(config: Config): Tree {
+  const copy = JSON.parse(JSON.stringify(config)) as Tree;
+  for (const path of SECRET_SETTINGS) {
+    const keys = path.split(".");
+    let node: Tree | undefined = copy;
+    for (const key of keys.slice(0, -1)) node = node?.[key] as Tree | undefined;
+    const last = keys[keys.length - 1] ?? "";
+    if (node && node[last] !== undefined) node[last] = "<redacted>";
+  }
+  return copy;
+}

@@ -1,0 +1,128 @@
+import type { ModelRecord } from "../models/types.js";
+
+/** Sampling settings of one request (Ollama `options` / OpenAI fields, already mapped). */
+export interface SamplingOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  typicalP?: number;
+  seed?: number;
+  repeatPenalty?: number;
+  /** Tokens looked back for repeat/presence/frequency penalties; 0 disables, -1 = num_ctx. */
+  repeatLastN?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** num_predict: most tokens to generate; undefined or -1 = until the context is full. */
+  maxTokens?: number;
+  /** Generation stops before any of these strings; they are not returned. */
+  stop?: string[];
+  /** Tokens of the prompt kept when the context overflows (num_keep). */
+  numKeep?: number;
+}
+
+/** Settings that shape a loaded model instance (a change needs a reload). */
+export interface LoadOptions {
+  /** Context length in tokens per sequence; default from config, capped at the model's. */
+  numCtx?: number;
+  numBatch?: number;
+  /** Layers offloaded to a GPU; 0 = CPU only; undefined = auto. */
+  numGpu?: number;
+  useMmap?: boolean;
+  numThread?: number;
+}
+
+export type OutputFormat =
+  | { type: "json" }
+  | { type: "json_schema"; schema: Record<string, unknown> }
+  | { type: "gbnf"; grammar: string };
+
+export interface GenerateRequest {
+  model: ModelRecord;
+  /** The fully rendered prompt (templates are applied before the engine). Special tokens are parsed. */
+  prompt: string;
+  /** Token ids that precede the prompt (Ollama /api/generate `context`). */
+  context?: number[];
+  sampling: SamplingOptions;
+  load: LoadOptions;
+  format?: OutputFormat;
+  /** How long the model stays loaded after this request, ms; Infinity = forever; undefined = config default. */
+  keepAliveMs?: number;
+  /** Aborting stops generation at once and frees the slot. */
+  signal?: AbortSignal;
+}
+
+export type DoneReason = "stop" | "length";
+
+export interface GenerateStats {
+  doneReason: DoneReason;
+  promptTokens: number;
+  evalTokens: number;
+  /** All durations in nanoseconds (Ollama's unit). */
+  totalNs: number;
+  loadNs: number;
+  promptEvalNs: number;
+  evalNs: number;
+  /** Time from request to first generated token, ns (for metrics). */
+  firstTokenNs: number;
+  /** Prompt + generated token ids (Ollama's `context` for the next /api/generate). */
+  context: number[];
+}
+
+export type GenerateEvent = { type: "text"; text: string } | { type: "done"; stats: GenerateStats };
+
+export interface EmbedRequest {
+  model: ModelRecord;
+  input: string[];
+  /** Truncate inputs longer than the context instead of failing. Default true. */
+  truncate: boolean;
+  load: LoadOptions;
+  keepAliveMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface EmbedResult {
+  embeddings: number[][];
+  promptTokens: number;
+  totalNs: number;
+  loadNs: number;
+}
+
+/** A model currently loaded in a runner (for /api/ps and metrics). */
+export interface LoadedModel {
+  model: ModelRecord;
+  /** Bytes of memory the runner uses for the model (weights + context). */
+  sizeBytes: number;
+  sizeVramBytes: number;
+  contextLength: number;
+  /** When it will be unloaded if idle; null = never. */
+  expiresAt: Date | null;
+  activeRequests: number;
+  queuedRequests: number;
+}
+
+/** Counters the engine exposes for /metrics. */
+export interface EngineStats {
+  queueDepth: number;
+  activeRequests: number;
+  runnerRestarts: number;
+}
+
+/**
+ * The inference engine. Errors before the first event are thrown as AppError (`queue_full` with
+ * retryAfter, `model_load_failed`, `runner_crashed`, `invalid_request`); after the first event a
+ * failure ends the iteration by throwing AppError `runner_crashed` (or `client_closed` on abort).
+ */
+export interface Engine {
+  generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
+  embed(request: EmbedRequest): Promise<EmbedResult>;
+  /** Loads (or refreshes keep-alive of) a model without generating. Returns load time in ns. */
+  load(model: ModelRecord, load: LoadOptions, keepAliveMs?: number): Promise<{ loadNs: number }>;
+  /** Unloads a model as soon as its in-flight requests finish. */
+  unload(modelName: string): Promise<void>;
+  /** Token ids of a text, special tokens parsed (loads the model if needed). */
+  tokenize(model: ModelRecord, text: string): Promise<number[]>;
+  loaded(): LoadedModel[];
+  stats(): EngineStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+/**
+ * Typed application errors with stable codes. Every layer throws `AppError`; each API family
+ * has one mapper (server/routes/<family>/errors.ts) that turns it into that family's wire shape.
+ * Never match on `message`: match on `code`.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_model_name: 400,
+  invalid_digest: 400,
+  invalid_gguf: 400,
+  digest_mismatch: 400,
+  unsupported: 400,
+  json_too_deep: 400,
+  unauthorized: 401,
+  forbidden_host: 403,
+  cross_site: 403,
+  forbidden: 403,
+  not_found: 404,
+  model_not_found: 404,
+  blob_not_found: 404,
+  conflict: 409,
+  body_too_large: 413,
+  rate_limited: 429,
+  client_closed: 499,
+  internal: 500,
+  runner_crashed: 500,
+  model_load_failed: 500,
+  queue_full: 503,
+  shutting_down: 503,
+  config_invalid: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface AppErrorOptions {
+  /** HTTP status; defaults to the code's status in ERROR_STATUS. */
+  status?: number;
+  cause?: unknown;
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  retryAfter?: number;
+  /** The request field at fault, when there is one (OpenAI's `param`). */
+  param?: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfter: number | undefined;
+  readonly param: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = options.status ?? ERROR_STATUS[code];
+    this.retryAfter = options.retryAfter;
+    this.param = options.param;
+  }
+}
+
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}
+
+/** Wraps anything thrown into an AppError without leaking stack traces or paths to clients. */
+export function toAppError(value: unknown): AppError {
+  if (value instanceof AppError) return value;
+  return new AppError("internal", "internal server error", { cause: value });
+}
