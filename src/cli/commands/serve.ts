@@ -1,0 +1,105 @@
+import { join } from "node:path";
+import { Command } from "commander";
+import { loadConfig } from "../../config/load.js";
+import { createLogger, type Logger } from "../../logger.js";
+import type { ExitCode, RunCommand } from "../command.js";
+import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flags.js";
+import { printErr, printOut } from "../output.js";
+
+/** Exit status when a second signal cuts a graceful shutdown short (128 + SIGINT, as shells report). */
+const EXIT_FORCED = 130;
+
+export function serveCommand(run: RunCommand): Command {
+  return addConfigFlags(new Command("serve").description("run the aixcl server")).action(
+    (options: Record<string, unknown>) => run(() => serve(options)),
+  );
+}
+
+async function serve(options: Record<string, unknown>): Promise<ExitCode> {
+  if (typeof options.apiKeyFile === "string" && isKeyFileShared(options.apiKeyFile)) {
+    await printErr(`aixcl: warning: ${options.apiKeyFile} is readable by other users; chmod 600 it`);
+  }
+  const config = loadConfig({ flags: flagsToSettings(options) });
+  const logger = createLogger({
+    level: config.log.level,
+    dir: join(config.home, "logs"),
+    pretty: process.stderr.isTTY,
+  });
+
+  // Handlers go in before the platform starts so a signal during model-store scanning or
+  // listening still shuts down cleanly instead of killing the process mid-write.
+  const stopped = waitForSignals(logger);
+  let platform: Awaited<ReturnType<typeof import("../../server/platform.js").startPlatform>>;
+  try {
+    // Loaded here, not at the top: `config show` and `version` then start without pulling in
+    // the server, the engine and llama.cpp bindings.
+    const { startPlatform } = await import("../../server/platform.js");
+    platform = await startPlatform({ config, logger });
+  } catch (error) {
+    stopped.dispose();
+    await flush(logger);
+    throw error;
+  }
+  await printOut(`aixcl listening on ${platform.url}`);
+  logger.info({ url: platform.url, profile: config.profile }, "aixcl listening");
+
+  const signal = await stopped.first;
+  logger.info({ signal }, "shutting down: draining in-flight requests (signal again to force)");
+  const code = await Promise.race([
+    platform.close().then(
+      (): ExitCode => 0,
+      (error: unknown): ExitCode => {
+        logger.error({ err: error }, "error while shutting down");
+        return 1;
+      },
+    ),
+    stopped.second.then((): ExitCode => {
+      logger.warn("second signal: exiting without waiting for in-flight requests");
+      return EXIT_FORCED;
+    }),
+  ]);
+  stopped.dispose();
+  if (code === 0) logger.info("stopped");
+  await flush(logger);
+  return code;
+}
+
+interface Signals {
+  /** Resolves with the first SIGINT/SIGTERM. */
+  first: Promise<NodeJS.Signals>;
+  /** Resolves on the one after it. */
+  second: Promise<void>;
+  dispose(): void;
+}
+
+function waitForSignals(logger: Logger): Signals {
+  let count = 0;
+  let onFirst: (signal: NodeJS.Signals) => void = () => {};
+  let onSecond: () => void = () => {};
+  const first = new Promise<NodeJS.Signals>((resolve) => (onFirst = resolve));
+  const second = new Promise<void>((resolve) => (onSecond = resolve));
+  const handler = (signal: NodeJS.Signals): void => {
+    count += 1;
+    if (count === 1) onFirst(signal);
+    else onSecond();
+    logger.debug({ signal, count }, "signal received");
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    first,
+    second,
+    dispose() {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    },
+  };
+}
+
+/** Lets the log transport write its last lines before the process exits (bounded: 2 s). */
+async function flush(logger: Logger): Promise<void> {
+  await Promise.race([
+    new Promise<void>((resolve) => logger.flush(() => resolve())),
+    new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+  ]);
+}

@@ -1,0 +1,13 @@
+import { Command } from "commander";
+import type { RunCommand } from "../command.js";
+import { printOut } from "../output.js";
+import { readVersion } from "../version.js";
+
+export function versionCommand(run: RunCommand): Command {
+  return new Command("version").description("print the aixcl version").action(() =>
+    run(async () => {
+      await printOut(readVersion());
+      return 0;
+    }),
+  );
+}
