@@ -2,7 +2,15 @@
  * Ollama-style durations: a number is seconds, a string is a Go duration ("5m", "1h30m", "300ms",
  * "-1m") or a bare number. Negative means "forever". Returns milliseconds, `Infinity` for forever.
  */
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 export function parseDuration(value: number | string): number | undefined {
   if (typeof value === "number") {

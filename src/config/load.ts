@@ -61,7 +61,8 @@ function merge(base: Tree, over: Tree): Tree {
 }
 
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "");
+  // Host names are case-insensitive: "LOCALHOST" is loopback too.
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
   if (bare === "localhost") return true;
   if (isIP(bare) === 4) return bare.startsWith("127.");
   if (isIP(bare) === 6) return bare === "::1";
@@ -88,7 +89,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
     const raw = env[name];
     if (raw === undefined || raw === "") continue;
-    const value = LIST_SETTINGS.has(path) ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
+    const value = LIST_SETTINGS.has(path)
+      ? raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : raw;
     setPath(fromEnv, path, value);
   }
 
@@ -174,7 +180,8 @@ export function modelsPath(config: Config): string {
 
 /** A copy of the config with secret settings replaced by `"<redacted>"`, for display. */
 export function redactConfig(config: Config): Tree {
-  const copy = JSON.parse(JSON.stringify(config)) as Tree;
+  // structuredClone, not a JSON round trip: keep_alive "forever" is Infinity, which JSON turns into null.
+  const copy = structuredClone(config) as Tree;
   for (const path of SECRET_SETTINGS) {
     const keys = path.split(".");
     let node: Tree | undefined = copy;

@@ -4,83 +4,101 @@ import { parseDuration } from "./duration.js";
 const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `not a duration: ${JSON.stringify(value)} (use e.g. 5m, 30s, -1)` });
+    ctx.addIssue({
+      code: "custom",
+      message: `not a duration: ${JSON.stringify(value)} (use e.g. 5m, 30s, -1)`,
+    });
     return z.NEVER;
   }
   return ms;
 });
 
-const positiveInt = z.coerce.number().int().positive();
-const auto = <T extends z.ZodType>(inner: T) => z.union([z.literal("auto"), inner]);
+/**
+ * Integers: numbers from config.yaml, digit strings from env vars and flags. Not `z.coerce`:
+ * it turns `port:` (null) into 0, `true` into 1 and `[2]` into 2, silently replacing a
+ * mistake with a value instead of naming the setting.
+ */
+const integer = (inner: z.ZodNumber) =>
+  z
+    .union([z.number(), z.string()], { error: "expected an integer" })
+    .transform((value, ctx) => {
+      if (typeof value === "number") return value;
+      if (/^\s*[+-]?\d+\s*$/.test(value)) return Number(value);
+      ctx.addIssue({ code: "custom", message: `expected an integer, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    })
+    .pipe(inner);
+const positiveInt = integer(z.number().int().positive());
+const auto = <T extends z.ZodType>(inner: T) =>
+  z.union([z.literal("auto"), inner], { error: `expected "auto" or a positive integer` });
 
 /**
  * The whole configuration, in the spelling of `config.yaml` (snake_case). Every field has a
  * default so an empty file is valid. Flags > config.yaml > AIXCL_* env > these defaults.
  */
-export const configSchema = z
-  .strictObject({
-    /** Which parts run: core (inference API), bld (core + data/auth/metrics), sys (everything). */
-    profile: z.enum(["core", "bld", "sys"]).default("sys"),
-    /** `$AIXCL_HOME`; default `~/.aixcl`. Filled in by the loader. */
-    home: z.string().min(1),
-    server: z
-      .strictObject({
-        /** Address to bind. Non-loopback addresses require `auth.api: required`. Default 127.0.0.1. */
-        host: z.string().min(1).default("127.0.0.1"),
-        /** API port (Ollama's). Default 11434; 0 picks a free port. */
-        port: z.coerce.number().int().min(0).max(65535).default(11434),
-        /** Extra Host header names accepted besides localhost / 127.0.0.1 / [::1]. */
-        allowed_hosts: z.array(z.string().min(1)).default([]),
-        /** Browser origins allowed by CORS (exact `scheme://host[:port]`). Loopback origins are always allowed. */
-        cors_origins: z.array(z.string().min(1)).default([]),
-        /** Largest JSON body, bytes. Default 32 MiB (images in chat are base64). Blob uploads are exempt. */
-        body_limit: positiveInt.default(32 * 1024 * 1024),
-        /** Deepest JSON nesting accepted. Default 64. */
-        json_depth: positiveInt.default(64),
-        /** Seconds allowed to receive request headers. Default 30. */
-        headers_timeout: positiveInt.default(30),
-      })
-      .prefault({}),
-    auth: z
-      .strictObject({
-        /** `off`: no API auth (loopback only, like Ollama). `required`: every API call needs a key. */
-        api: z.enum(["off", "required"]).default("off"),
-        /** A static API key accepted as `Authorization: Bearer` or `x-api-key`. Secret. */
-        api_key: z.string().min(16, "api_key must be at least 16 characters").optional(),
-      })
-      .prefault({}),
-    models: z
-      .strictObject({
-        /** Model store (Ollama layout). Default `$AIXCL_HOME/models`; may point at `~/.ollama/models`. */
-        path: z.string().min(1).optional(),
-      })
-      .prefault({}),
-    engine: z
-      .strictObject({
-        /** Parallel requests per loaded model. Default auto (from cores and memory). */
-        num_parallel: auto(positiveInt).default("auto"),
-        /** Requests waiting for a slot before new ones get 503. Default 512 (Ollama's). */
-        max_queue: z.coerce.number().int().min(0).default(512),
-        /** Models kept loaded at once; idle ones are evicted LRU. Default 3. */
-        max_loaded_models: positiveInt.default(3),
-        /** How long an idle model stays loaded. Default 5m; 0 unloads at once; negative keeps forever. */
-        keep_alive: duration.default(5 * 60_000),
-        /** Compute threads per runner. Default auto (cores really available). */
-        threads: auto(positiveInt).default("auto"),
-        /** GPU offload: auto (use one when present) or off. */
-        gpu: z.enum(["auto", "off"]).default("auto"),
-        /** Default context length (tokens) when a request sets no num_ctx; capped at the model's. Default 4096. */
-        context_length: positiveInt.default(4096),
-        /** Seconds a runner may take to load a model before the request fails. Default 300. */
-        load_timeout: positiveInt.default(300),
-      })
-      .prefault({}),
-    log: z
-      .strictObject({
-        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-      })
-      .prefault({}),
-  });
+export const configSchema = z.strictObject({
+  /** Which parts run: core (inference API), bld (core + data/auth/metrics), sys (everything). */
+  profile: z.enum(["core", "bld", "sys"]).default("sys"),
+  /** `$AIXCL_HOME`; default `~/.aixcl`. Filled in by the loader. */
+  home: z.string().min(1),
+  server: z
+    .strictObject({
+      /** Address to bind. Non-loopback addresses require `auth.api: required`. Default 127.0.0.1. */
+      host: z.string().min(1).default("127.0.0.1"),
+      /** API port (Ollama's). Default 11434; 0 picks a free port. */
+      port: integer(z.number().int().min(0).max(65535)).default(11434),
+      /** Extra Host header names accepted besides localhost / 127.0.0.1 / [::1]. */
+      allowed_hosts: z.array(z.string().min(1)).default([]),
+      /** Browser origins allowed by CORS (exact `scheme://host[:port]`). Loopback origins are always allowed. */
+      cors_origins: z.array(z.string().min(1)).default([]),
+      /** Largest JSON body, bytes. Default 32 MiB (images in chat are base64). Blob uploads are exempt. */
+      body_limit: positiveInt.default(32 * 1024 * 1024),
+      /** Deepest JSON nesting accepted. Default 64. */
+      json_depth: positiveInt.default(64),
+      /** Seconds allowed to receive request headers. Default 30. */
+      headers_timeout: positiveInt.default(30),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** `off`: no API auth (loopback only, like Ollama). `required`: every API call needs a key. */
+      api: z.enum(["off", "required"]).default("off"),
+      /** A static API key accepted as `Authorization: Bearer` or `x-api-key`. Secret. */
+      api_key: z.string().min(16, "api_key must be at least 16 characters").optional(),
+    })
+    .prefault({}),
+  models: z
+    .strictObject({
+      /** Model store (Ollama layout). Default `$AIXCL_HOME/models`; may point at `~/.ollama/models`. */
+      path: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  engine: z
+    .strictObject({
+      /** Parallel requests per loaded model. Default auto (from cores and memory). */
+      num_parallel: auto(positiveInt).default("auto"),
+      /** Requests waiting for a slot before new ones get 503. Default 512 (Ollama's). */
+      max_queue: integer(z.number().int().min(0)).default(512),
+      /** Models kept loaded at once; idle ones are evicted LRU. Default 3. */
+      max_loaded_models: positiveInt.default(3),
+      /** How long an idle model stays loaded. Default 5m; 0 unloads at once; negative keeps forever. */
+      keep_alive: duration.default(5 * 60_000),
+      /** Compute threads per runner. Default auto (cores really available). */
+      threads: auto(positiveInt).default("auto"),
+      /** GPU offload: auto (use one when present) or off. */
+      gpu: z.enum(["auto", "off"]).default("auto"),
+      /** Default context length (tokens) when a request sets no num_ctx; capped at the model's. Default 4096. */
+      context_length: positiveInt.default(4096),
+      /** Seconds a runner may take to load a model before the request fails. Default 300. */
+      load_timeout: positiveInt.default(300),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .prefault({}),
+});
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
