@@ -85,7 +85,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     (flags.home as string | undefined) ?? env.AIXCL_HOME ?? join(env.HOME ?? homedir(), ".aixcl"),
   );
 
-  let fromEnv: Tree = {};
+  const fromEnv: Tree = {};
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
     const raw = env[name];
     if (raw === undefined || raw === "") continue;
@@ -125,7 +125,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     }
   }
 
-  let fromFlags: Tree = {};
+  const fromFlags: Tree = {};
   for (const [path, value] of Object.entries(flags)) {
     if (path === "home" || value === undefined) continue;
     setPath(fromFlags, path, value);
@@ -145,8 +145,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     throw new AppError("config_invalid", message, { param: setting });
   }
   const config = result.data;
-  fromEnv = {};
-  fromFlags = {};
 
   if (config.auth.api === "required" && config.auth.api_key === undefined) {
     throw new AppError(
