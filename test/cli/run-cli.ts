@@ -1,0 +1,40 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** Repository root: the CLI runs from its TypeScript source through tsx, as in development. */
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ARGS = ["--import", "tsx", "src/cli/main.ts"];
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A clean environment: nothing from the test runner's AIXCL_* variables leaks in, and HOME
+ * points at a temp dir so ~/.aixcl is never the developer's.
+ */
+export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, AIXCL_HOME: home, ...extra };
+}
+
+/** Runs `aixcl <args>` to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...ARGS, ...args],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Starts `aixcl <args>` in the background (stdio piped). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+}
