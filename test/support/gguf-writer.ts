@@ -298,15 +298,19 @@ function encodeTensor(t: TensorSpec): Buffer {
   if (values.length !== count)
     throw new Error(`tensor ${t.name}: ${values.length} values for ${count} elements`);
   const out = Buffer.alloc(tensorByteSize(t.type, t.dims));
+  // Typed-array views over `out` assume a little-endian host (x86/ARM), as GGUF does.
   switch (t.type) {
     case "F32":
-      for (let i = 0; i < count; i++) out.writeFloatLE(values[i] ?? 0, i * 4);
+      new Float32Array(out.buffer, out.byteOffset, count).set(values);
       return out;
-    case "F16":
-      for (let i = 0; i < count; i++) out.writeUInt16LE(toHalf(values[i] ?? 0), i * 2);
+    case "F16": {
+      const half = new Uint16Array(out.buffer, out.byteOffset, count);
+      for (let i = 0; i < count; i++) half[i] = toHalf(values[i] ?? 0);
       return out;
+    }
     case "Q8_0": {
       // block_q8_0: f16 scale d = amax/127, then 32 int8 quants (ggml quantize_row_q8_0_ref).
+      const q = new Int8Array(out.buffer, out.byteOffset, out.length);
       for (let b = 0; b < count / 32; b++) {
         let amax = 0;
         for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(values[b * 32 + j] ?? 0));
@@ -314,7 +318,7 @@ function encodeTensor(t: TensorSpec): Buffer {
         const id = d ? 1 / d : 0;
         const base = b * 34;
         out.writeUInt16LE(toHalf(d), base);
-        for (let j = 0; j < 32; j++) out.writeInt8(Math.round((values[b * 32 + j] ?? 0) * id), base + 2 + j);
+        for (let j = 0; j < 32; j++) q[base + 2 + j] = Math.round((values[b * 32 + j] ?? 0) * id);
       }
       return out;
     }

@@ -8,6 +8,7 @@ import { createReadStream } from "node:fs";
 import { access, copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatParameterCount, quantizationName, readGgufInfo } from "../../src/models/gguf/reader.js";
 import { meta, writeGguf } from "./gguf-writer.js";
 import type { MetaEntry, TensorSpec, WritableTensorType } from "./gguf-writer.js";
 
@@ -395,13 +396,18 @@ export async function installModel(
   if (layers.system !== undefined) await add("system", Buffer.from(layers.system));
   if (layers.params !== undefined) await add("params", Buffer.from(JSON.stringify(layers.params)));
   if (layers.license !== undefined) await add("license", Buffer.from(layers.license));
+  // Tests also install deliberately broken files, so the header facts are best effort.
+  const info = await readGgufInfo(ggufPath).catch(() => undefined);
+  const family = info?.architecture ?? "llama";
   const config = await writeBlob(
     storeRoot,
     Buffer.from(
       JSON.stringify({
         model_format: "gguf",
-        model_family: "llama",
-        model_families: ["llama"],
+        model_family: family,
+        model_families: [family],
+        model_type: info ? formatParameterCount(info.parameterCount) : "",
+        file_type: info ? quantizationName(info.fileType) : "",
         architecture: "amd64",
         os: "linux",
         rootfs: { type: "layers", diff_ids: entries.map((e) => e.digest) },
