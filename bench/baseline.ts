@@ -1,0 +1,87 @@
+/**
+ * The benchmark's baseline: node-llama-cpp in-process, no HTTP, no runner, no scheduler — the
+ * fastest this library goes on this machine. Run as a child of bench/engine.ts with
+ * UV_THREADPOOL_SIZE=1 in its environment (see engine-facts: without it 2-thread decode halves).
+ * Driven over the IPC channel so the model loads once and rounds interleave with the server's.
+ */
+import { getLlama, type Token } from "node-llama-cpp";
+import type { BaselineReply, BaselineRequest } from "./protocol.js";
+
+const [modelPath, threadsArg, contextArg] = process.argv.slice(2);
+if (modelPath === undefined || process.send === undefined) {
+  throw new Error("usage: fork bench/baseline.ts <model.gguf> <threads> <context> (with an IPC channel)");
+}
+const threads = Number(threadsArg);
+const contextSize = Number(contextArg);
+
+const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads });
+const model = await llama.loadModel({ modelPath });
+const context = await model.createContext({ contextSize, sequences: 1, threads });
+const sequence = context.getSequence();
+
+function send(reply: BaselineReply): void {
+  process.send?.(reply);
+}
+
+/**
+ * A text of exactly `tokens` tokens, different for each round (a leading marker) so no prefix
+ * cache anywhere can skip prompt work. The server is sent the same text.
+ */
+function promptText(round: number, tokens: number): string {
+  const words: string[] = [`round${round}`];
+  for (let i = 0; words.length < tokens * 2; i++) words.push(`w${(i * 7919 + round) % 1000}`);
+  const ids = model.tokenize(words.join(" ")).slice(0, tokens);
+  return model.detokenize(ids);
+}
+
+async function measure(prompt: string, decodeTokens: number): Promise<BaselineReply> {
+  await sequence.clearHistory();
+  const ids = model.tokenize(prompt);
+  const promptStart = performance.now();
+  await sequence.evaluateWithoutGeneratingNewTokens(ids);
+  const promptMs = performance.now() - promptStart;
+
+  // Greedy decode of a fixed count: evaluate() does not stop at end-of-generation tokens, so
+  // every round decodes exactly `decodeTokens` steps (one decode per yielded token).
+  const last = ids[ids.length - 1] as Token;
+  let produced = 0;
+  const decodeStart = performance.now();
+  for await (const _token of sequence.evaluate([last], { temperature: 0 })) {
+    produced += 1;
+    if (produced >= decodeTokens) break;
+  }
+  const decodeMs = performance.now() - decodeStart;
+  return {
+    type: "measured",
+    promptTokens: ids.length,
+    promptTps: ids.length / (promptMs / 1000),
+    decodeTokens: produced,
+    decodeTps: produced / (decodeMs / 1000),
+  };
+}
+
+process.on("message", (message: BaselineRequest) => {
+  const run = async (): Promise<BaselineReply> => {
+    switch (message.type) {
+      case "prompt":
+        return { type: "prompt", text: promptText(message.round, message.tokens) };
+      case "measure":
+        return measure(message.prompt, message.decodeTokens);
+      case "exit":
+        await context.dispose();
+        await model.dispose();
+        await llama.dispose();
+        return { type: "bye" };
+    }
+  };
+  run().then(
+    (reply) => {
+      send(reply);
+      // Closing the channel lets the process end on its own once llama.cpp is released.
+      if (reply.type === "bye") process.disconnect?.();
+    },
+    (error: unknown) => send({ type: "error", message: String(error) }),
+  );
+});
+
+send({ type: "ready", threads, contextSize });

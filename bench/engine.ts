@@ -1,0 +1,229 @@
+/**
+ * Engine benchmark: aixcl over HTTP (`aixcl serve` in a child process, model in its runner)
+ * against node-llama-cpp in-process (bench/baseline.ts, UV_THREADPOOL_SIZE=1), same model
+ * (test/support benchModel(): ~220M params, Q8_0), same threads, rounds interleaved, medians.
+ * Absolute numbers mean little on shared machines; the ratios are the result.
+ *
+ *   npm run bench:engine [-- --rounds 3 --prompt-tokens 512 --decode-tokens 128 --streams 4]
+ *
+ * Nothing else should run on the machine while it measures.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { benchModel, installModel } from "../test/support/test-models.js";
+import type { BaselineReply, BaselineRequest } from "./protocol.js";
+import { median, ratio, table } from "./report.js";
+import { generate, startServer, type StreamResult } from "./server.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const MODEL = "bench:latest";
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    "prompt-tokens": { type: "string", default: "512" },
+    "decode-tokens": { type: "string", default: "128" },
+    streams: { type: "string", default: "4" },
+    threads: { type: "string" },
+  },
+});
+const rounds = Number(args.rounds);
+const promptTokens = Number(args["prompt-tokens"]);
+const decodeTokens = Number(args["decode-tokens"]);
+const streams = Number(args.streams);
+const threads = args.threads === undefined ? availableParallelism() : Number(args.threads);
+// Room for the prompt and the decode in each sequence, rounded up to a multiple of 256.
+const contextSize = Math.ceil((promptTokens + decodeTokens + 64) / 256) * 256;
+// Short prompts for the concurrency phase so decode, not prompt processing, dominates.
+const SHORT_PROMPT_TOKENS = 16;
+
+/** The environment without any AIXCL_* setting of the caller's (the bench sets its own). */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("AIXCL_")) env[key] = value;
+  return { ...env, ...extra };
+}
+
+interface Baseline {
+  request(message: BaselineRequest): Promise<BaselineReply>;
+  stop(): Promise<void>;
+}
+
+async function startBaseline(modelPath: string, env: NodeJS.ProcessEnv): Promise<Baseline> {
+  const child: ChildProcess = fork(
+    join(ROOT, "bench/baseline.ts"),
+    [modelPath, String(threads), String(contextSize)],
+    {
+      cwd: ROOT,
+      execArgv: ["--import", "tsx"],
+      // Must be in the environment before Node starts: libuv sizes its pool at start-up.
+      env: { ...env, UV_THREADPOOL_SIZE: "1" },
+    },
+  );
+  const next = (): Promise<BaselineReply> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`baseline exited (${code})`));
+      child.once("exit", onExit);
+      child.once("message", (reply: BaselineReply) => {
+        child.off("exit", onExit);
+        if (reply.type === "error") reject(new Error(`baseline: ${reply.message}`));
+        else resolve(reply);
+      });
+    });
+  const ready = await next();
+  if (ready.type !== "ready") throw new Error(`baseline sent ${ready.type} first`);
+  return {
+    request(message) {
+      const reply = next();
+      child.send(message);
+      return reply;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      if (child.connected) child.send({ type: "exit" } satisfies BaselineRequest);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function promptFor(baseline: Baseline, round: number, tokens: number): Promise<string> {
+  const reply = await baseline.request({ type: "prompt", round, tokens });
+  if (reply.type !== "prompt") throw new Error(`baseline sent ${reply.type}`);
+  return reply.text;
+}
+
+async function measureBaseline(baseline: Baseline, prompt: string, tokens: number) {
+  const reply = await baseline.request({ type: "measure", prompt, decodeTokens: tokens });
+  if (reply.type !== "measured") throw new Error(`baseline sent ${reply.type}`);
+  return reply;
+}
+
+/** `n` concurrent streams; aggregate = all generated tokens / wall time from send to last token. */
+async function concurrent(url: string, prompts: string[]): Promise<{ tps: number; results: StreamResult[] }> {
+  const sentAt = performance.now();
+  const results = await Promise.all(prompts.map((prompt) => generate(url, MODEL, prompt, decodeTokens)));
+  const end = Math.max(...results.map((r) => r.lastTokenAt));
+  const tokens = results.reduce((sum, r) => sum + r.evalCount, 0);
+  return { tps: tokens / ((end - sentAt) / 1000), results };
+}
+
+async function main(): Promise<void> {
+  const load = loadavg()[0] ?? 0;
+  console.log(
+    `aixcl engine bench: ${rounds} rounds, ${promptTokens}-token prompt, ${decodeTokens} decoded tokens, ` +
+      `${threads} threads, context ${contextSize}, 1 vs ${streams} streams (load average ${load.toFixed(2)})`,
+  );
+  if (load > 0.5) console.log("warning: the machine is busy (load average > 0.5): figures will be noisy");
+
+  const gguf = await benchModel();
+  const home = await mkdtemp(join(tmpdir(), "aixcl-bench-"));
+  const cleanups: (() => Promise<void>)[] = [() => rm(home, { recursive: true, force: true })];
+  try {
+    await installModel(join(home, "models"), MODEL, gguf);
+    const env = cleanEnv({ AIXCL_HOME: home });
+    const server = await startServer(
+      ROOT,
+      [
+        ["--home", home],
+        ["--port", "0"],
+        ["--profile", "core"],
+        ["--num-parallel", String(streams)],
+        ["--threads", String(threads)],
+        ["--context-length", String(contextSize)],
+        ["--keep-alive", "-1"],
+        ["--log-level", "warn"],
+      ].flat(),
+      env,
+    );
+    cleanups.unshift(() => server.stop());
+    const baseline = await startBaseline(gguf, env);
+    cleanups.unshift(() => baseline.stop());
+
+    // Warm-up (untimed): loads the model in the server's runner, faults the baseline's pages in.
+    const warm = await promptFor(baseline, 1000, SHORT_PROMPT_TOKENS);
+    await generate(server.url, MODEL, warm, 8);
+    await measureBaseline(baseline, warm, 8);
+
+    const rows = {
+      serverPrompt: [] as number[],
+      baselinePrompt: [] as number[],
+      serverDecode: [] as number[],
+      serverDecodeWall: [] as number[],
+      baselineDecode: [] as number[],
+      one: [] as number[],
+      many: [] as number[],
+      promptCount: [] as number[],
+      evalCount: [] as number[],
+    };
+    for (let round = 0; round < rounds; round++) {
+      const prompt = await promptFor(baseline, round, promptTokens);
+      const runServer = async () => {
+        const s = await generate(server.url, MODEL, prompt, decodeTokens);
+        rows.serverPrompt.push(s.promptEvalCount / (s.promptEvalNs / 1e9));
+        rows.serverDecode.push(s.evalCount / (s.evalNs / 1e9));
+        rows.serverDecodeWall.push((s.evalCount - 1) / ((s.lastTokenAt - s.firstTokenAt) / 1000));
+        rows.promptCount.push(s.promptEvalCount);
+        rows.evalCount.push(s.evalCount);
+      };
+      const runBaseline = async () => {
+        const b = await measureBaseline(baseline, prompt, decodeTokens);
+        rows.baselinePrompt.push(b.promptTps);
+        rows.baselineDecode.push(b.decodeTps);
+      };
+      // Alternate who goes first so neither side always runs on a warmer (or hotter) machine.
+      if (round % 2 === 0) {
+        await runServer();
+        await runBaseline();
+      } else {
+        await runBaseline();
+        await runServer();
+      }
+
+      const shorts: string[] = [];
+      for (let i = 0; i <= streams; i++)
+        shorts.push(await promptFor(baseline, 100 + round * 10 + i, SHORT_PROMPT_TOKENS));
+      rows.one.push((await concurrent(server.url, shorts.slice(0, 1))).tps);
+      rows.many.push((await concurrent(server.url, shorts.slice(1))).tps);
+      console.log(`round ${round + 1}/${rounds} done`);
+    }
+
+    console.log("");
+    console.log(
+      table("single stream, tok/s", [
+        { label: "prompt  http (server-reported)", values: rows.serverPrompt },
+        { label: "prompt  in-process", values: rows.baselinePrompt },
+        { label: "decode  http (server-reported)", values: rows.serverDecode },
+        { label: "decode  http (client wall clock)", values: rows.serverDecodeWall },
+        { label: "decode  in-process", values: rows.baselineDecode },
+      ]),
+    );
+    console.log(
+      `server counted ${median(rows.promptCount)} prompt tokens and ${median(rows.evalCount)} generated tokens (medians)`,
+    );
+    console.log("");
+    console.log(
+      table(`http aggregate decode, tok/s`, [
+        { label: "1 stream", values: rows.one },
+        { label: `${streams} concurrent streams`, values: rows.many },
+      ]),
+    );
+    console.log("");
+    console.log(ratio("prompt http/in-process", median(rows.serverPrompt), median(rows.baselinePrompt)));
+    console.log(ratio("decode http/in-process", median(rows.serverDecode), median(rows.baselineDecode)));
+    console.log(
+      ratio("decode wall http/in-process", median(rows.serverDecodeWall), median(rows.baselineDecode)),
+    );
+    console.log(ratio(`${streams} streams/1 stream (http aggregate)`, median(rows.many), median(rows.one)));
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
+  }
+}
+
+await main();

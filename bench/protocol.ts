@@ -1,0 +1,12 @@
+/** Messages between bench/engine.ts and its in-process baseline child (bench/baseline.ts). */
+export type BaselineRequest =
+  | { type: "prompt"; round: number; tokens: number }
+  | { type: "measure"; prompt: string; decodeTokens: number }
+  | { type: "exit" };
+
+export type BaselineReply =
+  | { type: "ready"; threads: number; contextSize: number }
+  | { type: "prompt"; text: string }
+  | { type: "measured"; promptTokens: number; promptTps: number; decodeTokens: number; decodeTps: number }
+  | { type: "bye" }
+  | { type: "error"; message: string };
