@@ -1,0 +1,250 @@
+import type { Config } from "../../config/schema.js";
+import { AppError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { ModelRecord, ModelStore } from "../../models/types.js";
+import type { Engine, GenerateEvent, LoadOptions } from "../types.js";
+import { createModelTraitsCache, type ModelTraits } from "./model-traits.js";
+import { withModelDefaults } from "./options.js";
+import {
+  FALLBACK_TEMPLATE,
+  renderChatTemplate,
+  renderInsertTemplate,
+  templateSupportsInsert,
+} from "./template.js";
+import { planTools, toolCallFormat, type ToolPlan } from "./tool-choice.js";
+import { createToolCallStream, parseToolCalls, toToolCall } from "./tool-calls.js";
+import type {
+  ChatMessage,
+  ChatRequest,
+  CompletionRequest,
+  EmbedServiceRequest,
+  EmbedServiceResult,
+  Inference,
+  InferenceEvent,
+} from "./types.js";
+
+export interface InferenceOptions {
+  engine: Engine;
+  store: ModelStore;
+  config: Readonly<Config>;
+  logger: Logger;
+}
+
+/** Truncates a vector to `dimensions` and rescales it to unit length (Matryoshka embeddings). */
+export function truncateEmbedding(vector: readonly number[], dimensions: number): number[] {
+  if (dimensions >= vector.length) return [...vector];
+  const head = vector.slice(0, dimensions);
+  const norm = Math.sqrt(head.reduce((sum, x) => sum + x * x, 0));
+  return norm === 0 ? head : head.map((x) => x / norm);
+}
+
+/** llama.cpp adds BOS itself for such vocabularies; a template's own BOS would make it double. */
+function stripLeadingBos(prompt: string, traits: ModelTraits): string {
+  if (traits.addBos && traits.bosToken !== "" && prompt.startsWith(traits.bosToken)) {
+    return prompt.slice(traits.bosToken.length);
+  }
+  return prompt;
+}
+
+/** Request system message > the model's system prompt; the model's preset messages come first. */
+function conversation(model: ModelRecord, messages: readonly ChatMessage[]): ChatMessage[] {
+  const preset: ChatMessage[] = (model.messages ?? [])
+    .filter((m): m is ChatMessage => ["system", "user", "assistant", "tool"].includes(m.role))
+    .map((m) => ({ role: m.role, content: m.content }));
+  const all = [...preset, ...messages];
+  if (model.system && !all.some((m) => m.role === "system")) {
+    all.unshift({ role: "system", content: model.system });
+  }
+  return all;
+}
+
+function rejectImages(requestModel: string, messages: readonly ChatMessage[]): void {
+  // No runner here loads a vision projector, so images cannot reach any model.
+  if (messages.some((m) => m.images && m.images.length > 0)) {
+    throw new AppError("invalid_request", `"${requestModel}" does not support vision`);
+  }
+}
+
+/** Turns engine events into service events, detecting tool calls when tools are in play. */
+async function* relay(
+  events: AsyncIterable<GenerateEvent>,
+  model: ModelRecord,
+  plan: ToolPlan | undefined,
+): AsyncGenerator<InferenceEvent, void, undefined> {
+  const names = plan?.callable.map((tool) => tool.name);
+  const detector = plan && !plan.forced && plan.callable.length > 0 ? createToolCallStream(names) : undefined;
+  let forcedOutput = "";
+  for await (const event of events) {
+    if (event.type === "text") {
+      if (plan?.forced) {
+        forcedOutput += event.text;
+        continue;
+      }
+      const text = detector ? detector.push(event.text) : event.text;
+      if (text !== "") yield { type: "text", text };
+      continue;
+    }
+    let tail = { text: "", calls: [] as ReturnType<typeof parseToolCalls>["calls"] };
+    if (detector) tail = detector.finish();
+    if (plan?.forced) {
+      const call = toToolCall(safeJson(forcedOutput));
+      // The grammar makes this a call; should the output be cut short, it is still shown, not lost.
+      tail =
+        call && names?.includes(call.name)
+          ? { text: "", calls: [call] }
+          : parseToolCalls(forcedOutput, names);
+    }
+    if (tail.text !== "") yield { type: "text", text: tail.text };
+    if (tail.calls.length > 0) yield { type: "tool_calls", calls: tail.calls };
+    yield { type: "done", stats: event.stats, model };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inference service (see `Inference` in ./types.ts). */
+export function createInference(options: InferenceOptions): Inference {
+  const { engine, store, logger } = options;
+  const traitsCache = createModelTraitsCache();
+
+  const resolve = async (name: string): Promise<{ model: ModelRecord; traits: ModelTraits }> => {
+    const model = await store.get(name);
+    return { model, traits: await traitsCache.get(model) };
+  };
+
+  const loadOptions = (model: ModelRecord, load: LoadOptions): LoadOptions =>
+    withModelDefaults({ sampling: {}, load }, model.params).load;
+
+  return {
+    async *chat(request: ChatRequest) {
+      const { model, traits } = await resolve(request.model);
+      if (traits.embeddingOnly)
+        throw new AppError("invalid_request", `"${request.model}" does not support chat`);
+      rejectImages(request.model, request.messages);
+      const { sampling, load } = withModelDefaults(request, model.params);
+      const plan = planTools(request.tools, request.toolChoice);
+      const source = model.template ?? traits.chatTemplate ?? FALLBACK_TEMPLATE;
+      const rendered = renderChatTemplate(source, {
+        messages: conversation(model, request.messages),
+        tools: plan.offered,
+        bosToken: traits.bosToken,
+        eosToken: traits.eosToken,
+      });
+      const prompt = stripLeadingBos(rendered, traits);
+      logger.debug(
+        { model: model.name, promptChars: prompt.length, tools: plan.offered.length },
+        "chat prompt rendered",
+      );
+      yield* relay(
+        engine.generate({
+          model,
+          prompt,
+          sampling,
+          load,
+          format: plan.forced ? toolCallFormat(plan.callable) : request.format,
+          keepAliveMs: request.keepAliveMs,
+          signal: request.signal,
+        }),
+        model,
+        plan,
+      );
+    },
+
+    async *complete(request: CompletionRequest) {
+      const { model, traits } = await resolve(request.model);
+      if (traits.embeddingOnly)
+        throw new AppError("invalid_request", `"${request.model}" does not support generate`);
+      const { sampling, load } = withModelDefaults(request, model.params);
+      let prompt = request.prompt;
+      if (!request.raw) {
+        const source = request.template ?? model.template ?? traits.chatTemplate ?? FALLBACK_TEMPLATE;
+        const tokens = { bosToken: traits.bosToken, eosToken: traits.eosToken };
+        if (request.suffix) {
+          if (!templateSupportsInsert(source)) {
+            throw new AppError("invalid_request", `"${request.model}" does not support insert`, {
+              param: "suffix",
+            });
+          }
+          prompt = renderInsertTemplate(source, {
+            prompt: request.prompt,
+            suffix: request.suffix,
+            ...tokens,
+          });
+        } else {
+          const system = request.system ?? model.system;
+          // Like Ollama: a continuation (`context` given) does not repeat the model's preset messages.
+          const preset = request.context ? [] : conversation({ ...model, system: undefined }, []);
+          const messages: ChatMessage[] = [
+            ...(system ? [{ role: "system" as const, content: system }] : []),
+            ...preset,
+            ...(request.prompt === "" ? [] : [{ role: "user" as const, content: request.prompt }]),
+          ];
+          prompt = renderChatTemplate(source, { messages, ...tokens });
+        }
+        prompt = stripLeadingBos(prompt, traits);
+      }
+      yield* relay(
+        engine.generate({
+          model,
+          prompt,
+          context: request.context,
+          sampling,
+          load,
+          format: request.format,
+          keepAliveMs: request.keepAliveMs,
+          signal: request.signal,
+        }),
+        model,
+        undefined,
+      );
+    },
+
+    async embed(request: EmbedServiceRequest): Promise<EmbedServiceResult> {
+      const { dimensions } = request;
+      if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions < 1)) {
+        throw new AppError("invalid_request", "dimensions must be a positive integer", {
+          param: "dimensions",
+        });
+      }
+      const model = await store.get(request.model);
+      const result = await engine.embed({
+        model,
+        input: request.input,
+        truncate: request.truncate,
+        load: loadOptions(model, request.load),
+        keepAliveMs: request.keepAliveMs,
+        signal: request.signal,
+      });
+      const embeddings =
+        dimensions === undefined
+          ? result.embeddings
+          : result.embeddings.map((v) => truncateEmbedding(v, dimensions));
+      return {
+        model,
+        embeddings,
+        promptTokens: result.promptTokens,
+        totalNs: result.totalNs,
+        loadNs: result.loadNs,
+      };
+    },
+
+    async load(name: string, load: LoadOptions, keepAliveMs?: number) {
+      const started = process.hrtime.bigint();
+      const model = await store.get(name);
+      const { loadNs } = await engine.load(model, loadOptions(model, load), keepAliveMs);
+      return { model, loadNs, totalNs: Number(process.hrtime.bigint() - started) };
+    },
+
+    async unload(name: string) {
+      const model = await store.get(name);
+      await engine.unload(model.name);
+      return { model };
+    },
+  };
+}
