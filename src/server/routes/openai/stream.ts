@@ -1,0 +1,69 @@
+import type { Logger } from "../../../logger.js";
+import { toAppError } from "../../../errors.js";
+import { lineStream } from "../../streaming.js";
+import { toOpenAIError } from "./errors.js";
+
+/**
+ * The abort signal of one generation: fires when the client goes away (the request's own
+ * signal, which @hono/node-server aborts when the socket closes early) or when the SSE stream is
+ * cancelled. Aborting frees the engine slot at once. `dispose()` drops the listener.
+ */
+export interface RequestAbort {
+  readonly signal: AbortSignal;
+  abort(): void;
+  dispose(): void;
+}
+
+export function linkAbort(requestSignal: AbortSignal): RequestAbort {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  if (requestSignal.aborted) controller.abort();
+  else requestSignal.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    abort: onAbort,
+    dispose: () => requestSignal.removeEventListener("abort", onAbort),
+  };
+}
+
+/** Marks the normal end of an SSE stream: written as OpenAI's `data: [DONE]`. */
+const DONE = Symbol("done");
+
+async function* thenDone<T>(payloads: AsyncGenerator<T, void>): AsyncGenerator<T | typeof DONE, void> {
+  yield* payloads;
+  yield DONE;
+}
+
+/**
+ * Serves `payloads` as OpenAI-style server-sent events: one `data: <json>` per payload, then
+ * `data: [DONE]`. The caller has already pulled the first inference event, so anything that
+ * fails here happens after the 200 went out: it becomes one `data: {"error":{...}}` event and
+ * the stream ends without [DONE], so clients see a failure rather than a short answer.
+ */
+export function sseResponse(
+  payloads: AsyncGenerator<unknown, void>,
+  abort: RequestAbort,
+  logger: Logger,
+): Response {
+  const body = lineStream(thenDone(payloads), {
+    render: (item) => `data: ${item === DONE ? "[DONE]" : JSON.stringify(item)}\n\n`,
+    renderError: (error) => {
+      const appError = toAppError(error);
+      if (appError.code !== "client_closed") {
+        logger.warn({ err: error, code: appError.code }, "stream failed after output started");
+      }
+      return `data: ${JSON.stringify(toOpenAIError(appError).body)}\n\n`;
+    },
+    onCancel: () => abort.abort(),
+    onEnd: () => abort.dispose(),
+  });
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      // Reverse proxies (nginx) buffer responses unless told not to; tokens must flow as made.
+      "x-accel-buffering": "no",
+    },
+  });
+}
