@@ -1,0 +1,17 @@
+import type { HttpBindings } from "@hono/node-server";
+import type { BodyLimits } from "./middleware/body.js";
+
+/**
+ * The Hono environment of the aixcl app. `Bindings` are the Node request/response objects
+ * (absent when a test calls `app.request()` directly, hence optional use); `Variables` are
+ * values middleware hands to routes.
+ */
+export interface AppEnv {
+  Bindings: Partial<HttpBindings>;
+  Variables: {
+    /** The id echoed in `x-request-id` (the client's when it sent a sane one). */
+    requestId: string;
+    /** Set by bodyLimit() for readJsonBody(); absent on exempt paths (blob uploads). */
+    bodyLimits?: BodyLimits;
+  };
+}

@@ -1,0 +1,168 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { Hono } from "hono";
+import { AppError } from "../errors.js";
+import type { AppEnv } from "./app-env.js";
+import type { ServerDeps } from "./context.js";
+import { createErrorRenderer, isOpenAIPath } from "./error-response.js";
+import { apiAuth } from "./middleware/auth.js";
+import { bodyLimit } from "./middleware/body.js";
+import { cors } from "./middleware/cors.js";
+import { crossSite } from "./middleware/cross-site.js";
+import { hostCheck } from "./middleware/host-check.js";
+import { observeRequests } from "./middleware/observe.js";
+import { createOriginPolicy } from "./middleware/origins.js";
+import { requestId } from "./middleware/request-id.js";
+import { BLOB_UPLOAD_PREFIX, ollamaRoutes } from "./routes/ollama/index.js";
+import { openaiRoutes } from "./routes/openai/index.js";
+
+export interface CreateServerOptions {
+  /** How long close() waits for in-flight requests (streams) to finish before cutting them, ms. Default 10000. */
+  drainTimeoutMs?: number;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+  url: string;
+}
+
+export interface AixclServer {
+  app: Hono<AppEnv>;
+  listen(): Promise<ListenAddress>;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** The Hono app: safety middleware in order, then the API families, then error rendering. */
+function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
+  const { server, auth } = deps.config;
+  const app = new Hono<AppEnv>();
+  const allowedOrigin = createOriginPolicy(server.cors_origins);
+
+  app.use(requestId());
+  app.use(observeRequests(deps.metrics));
+  app.use(async (c, next) => {
+    if (isClosing()) {
+      c.header("Connection", "close");
+      throw new AppError("shutting_down", "server is shutting down", { retryAfter: 1 });
+    }
+    await next();
+  });
+  app.use(hostCheck({ allowedHosts: server.allowed_hosts, bindHost: server.host }));
+  // CORS before auth: preflights carry no credentials and must be answered as they are.
+  app.use(cors(allowedOrigin));
+  app.use(crossSite(allowedOrigin));
+  if (auth.api === "required") {
+    if (auth.api_key === undefined)
+      throw new AppError("config_invalid", "auth.api is required but auth.api_key is not set");
+    app.use(apiAuth({ apiKey: auth.api_key }));
+  }
+  app.use(
+    bodyLimit({ maxBytes: server.body_limit, maxDepth: server.json_depth }, (path) =>
+      path.startsWith(BLOB_UPLOAD_PREFIX),
+    ),
+  );
+
+  app.get("/metrics", async (c) => {
+    const { contentType, body } = await deps.metrics.render();
+    return c.body(body, 200, { "Content-Type": contentType });
+  });
+  app.route("/", ollamaRoutes(deps));
+  app.route("/v1", openaiRoutes(deps));
+
+  const renderError = createErrorRenderer(deps);
+  app.notFound((c) =>
+    renderError(new AppError("not_found", isOpenAIPath(c.req.path) ? "Not found" : "404 page not found"), c),
+  );
+  app.onError((error, c) => renderError(error, c));
+  return app;
+}
+
+/** Creates the HTTP server for the platform (nothing listens until listen()). */
+export function createServer(deps: ServerDeps, options: CreateServerOptions = {}): AixclServer {
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  let closing = false;
+  const app = buildApp(deps, () => closing);
+  const inFlight = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
+
+  const http = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: {
+      headersTimeout: deps.config.server.headers_timeout * 1000,
+      // 0 disables Node's whole-request timer (default 5 min): a multi-GB blob upload may
+      // legitimately take longer. Slow headers are still cut by headersTimeout, and JSON
+      // bodies are bounded by the body limit.
+      requestTimeout: 0,
+    },
+  }) as HttpServer;
+  http.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (closing) {
+        // Keep-alive sockets that just went idle would otherwise hold close() open.
+        http.closeIdleConnections();
+        if (inFlight.size === 0) drained?.();
+      }
+    });
+  });
+
+  let listening = false;
+  let closed: Promise<void> | undefined;
+
+  return {
+    app,
+    listen() {
+      const { host, port } = deps.config.server;
+      return new Promise<ListenAddress>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) => {
+          reject(
+            new AppError(
+              "config_invalid",
+              `cannot listen on ${urlHost(host)}:${port}: ${error.code ?? error.message}`,
+              {
+                param: error.code === "EADDRINUSE" ? "server.port" : "server.host",
+                cause: error,
+              },
+            ),
+          );
+        };
+        http.once("error", onError);
+        http.listen(port, host, () => {
+          http.off("error", onError);
+          listening = true;
+          const actual = (http.address() as AddressInfo).port;
+          resolve({ host, port: actual, url: `http://${urlHost(host)}:${actual}` });
+        });
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        if (!listening) return;
+        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        if (inFlight.size > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            timer = setTimeout(resolve, drainTimeoutMs);
+          });
+          clearTimeout(timer);
+        }
+        // Whatever is still running is cut: its client sees the socket close, and the abort
+        // signal stops its generation.
+        http.closeAllConnections();
+        await stopped;
+      })();
+      return closed;
+    },
+  };
+}

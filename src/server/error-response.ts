@@ -1,0 +1,65 @@
+import { homedir, tmpdir } from "node:os";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { HTTPException } from "hono/http-exception";
+import { modelsPath } from "../config/load.js";
+import { AppError, toAppError } from "../errors.js";
+import type { ServerDeps } from "./context.js";
+import { toOllamaError } from "./routes/ollama/errors.js";
+import { toOpenAIError } from "./routes/openai/errors.js";
+
+/** Whether a path belongs to the OpenAI-compatible family (mounted at /v1). */
+export function isOpenAIPath(path: string): boolean {
+  return path === "/v1" || path.startsWith("/v1/");
+}
+
+/**
+ * Replaces this machine's directories in a message with placeholders: errors go to clients,
+ * which have no business learning the home directory or where models live.
+ */
+function createScrubber(deps: ServerDeps): (message: string) => string {
+  const places: [string, string][] = [
+    [modelsPath(deps.config), "<models>"],
+    [deps.config.home, "<home>"],
+    [tmpdir(), "<tmp>"],
+    [process.cwd(), "<cwd>"],
+    [homedir(), "~"],
+  ];
+  const prefixes = places.filter(([dir]) => dir.length > 1).sort((a, b) => b[0].length - a[0].length);
+  return (message) => prefixes.reduce((text, [dir, label]) => text.split(dir).join(label), message);
+}
+
+function fromUnknown(error: unknown): AppError {
+  // Hono's own exceptions (malformed URL parameters and the like) carry a client status.
+  if (error instanceof HTTPException && error.status < 500) {
+    return new AppError("invalid_request", error.message || "invalid request", { status: error.status });
+  }
+  return toAppError(error);
+}
+
+/**
+ * Builds the error response for a request: Ollama's `{"error"}` or OpenAI's `{"error":{...}}`
+ * by path, `Retry-After` when the error has one, messages scrubbed of local paths. 5xx causes are
+ * logged (with stacks) here and never sent.
+ */
+export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Context) => Response {
+  const scrub = createScrubber(deps);
+  return (raw, c) => {
+    const error = fromUnknown(raw);
+    if (error.status >= 500 && error.code !== "queue_full" && error.code !== "shutting_down") {
+      deps.logger.error({ err: error.cause ?? error, code: error.code, path: c.req.path }, "request failed");
+    } else {
+      deps.logger.debug({ code: error.code, path: c.req.path, message: error.message }, "request refused");
+    }
+    const safe = new AppError(error.code, scrub(error.message), {
+      status: error.status,
+      retryAfter: error.retryAfter,
+      param: error.param,
+    });
+    const headers: Record<string, string> = {};
+    if (safe.retryAfter !== undefined)
+      headers["Retry-After"] = String(Math.max(1, Math.ceil(safe.retryAfter)));
+    const wire = isOpenAIPath(c.req.path) ? toOpenAIError(safe) : toOllamaError(safe);
+    return c.json(wire.body as object, wire.status as ContentfulStatusCode, headers);
+  };
+}

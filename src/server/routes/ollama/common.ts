@@ -1,0 +1,48 @@
+/** Pieces shared by the Ollama inference routes: wire ↔ internal mappings that are not per-route. */
+import type { FinalStatsWire } from "../../../api/ollama/responses.js";
+import { parseDuration } from "../../../config/duration.js";
+import type { GenerateStats, OutputFormat } from "../../../engine/types.js";
+import { AppError } from "../../../errors.js";
+
+/** `keep_alive` (seconds or a Go duration) → ms; Infinity = forever; undefined = config default. */
+export function keepAliveMs(value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    throw new AppError(
+      "invalid_request",
+      `invalid request: keep_alive: not a duration: ${JSON.stringify(value)}`,
+      {
+        param: "keep_alive",
+      },
+    );
+  }
+  return ms;
+}
+
+/** `format`: "json" → any JSON; an object → that JSON schema; "" or absent → free text. */
+export function outputFormat(
+  format: "json" | "" | Record<string, unknown> | undefined,
+): OutputFormat | undefined {
+  if (format === undefined || format === "") return undefined;
+  if (format === "json") return { type: "json" };
+  return { type: "json_schema", schema: format };
+}
+
+/** The timing fields of a final chunk, nanoseconds as integers (Go's int64 durations). */
+export function finalStats(stats: GenerateStats): FinalStatsWire {
+  return {
+    total_duration: Math.round(stats.totalNs),
+    load_duration: Math.round(stats.loadNs),
+    prompt_eval_count: stats.promptTokens,
+    prompt_eval_duration: Math.round(stats.promptEvalNs),
+    eval_count: stats.evalTokens,
+    eval_duration: Math.round(stats.evalNs),
+  };
+}
+
+/** An abort that fires when the client disconnects or when the route gives up on the stream. */
+export function linkedAbort(clientSignal: AbortSignal): { signal: AbortSignal; abort: () => void } {
+  const local = new AbortController();
+  return { signal: AbortSignal.any([clientSignal, local.signal]), abort: () => local.abort() };
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { toAppError } from "../../../errors.js";
+import type { Logger } from "../../../logger.js";
+import { lineStream } from "../../streaming.js";
+
+export const NDJSON = "application/x-ndjson";
+
+export interface NdjsonOptions<T> {
+  /** The wire object for one item; undefined skips it. */
+  render(item: T): object | undefined;
+  /** Abort the work behind `items` (client went away). */
+  onCancel: () => void;
+  logger: Logger;
+}
+
+/**
+ * Streams `items` as NDJSON. Once output has started a failure can no longer change the status,
+ * so it becomes one final `{"error":"..."}` line (Ollama's in-band error) and the stream ends.
+ * A client that went away gets nothing more: there is no one to tell.
+ */
+export function ndjsonResponse<T>(c: Context, items: AsyncIterator<T>, options: NdjsonOptions<T>): Response {
+  const stream = lineStream(items, {
+    render: (item) => {
+      const wire = options.render(item);
+      return wire === undefined ? undefined : `${JSON.stringify(wire)}\n`;
+    },
+    renderError: (error) => {
+      const appError = toAppError(error);
+      if (appError.code === "client_closed") return undefined;
+      const level = appError.status >= 500 ? "error" : "info";
+      options.logger[level](
+        { err: appError.cause ?? appError, code: appError.code },
+        "stream ended with an error",
+      );
+      return `${JSON.stringify({ error: appError.message })}\n`;
+    },
+    onCancel: options.onCancel,
+  });
+  return c.body(stream, 200, { "Content-Type": NDJSON, "Cache-Control": "no-store" });
+}

@@ -1,0 +1,150 @@
+/**
+ * Helpers for streamed responses of both API families. The rule they serve (DESIGN.md): a failure
+ * before the first byte is a real HTTP error; after it, one in-band error record ends the stream.
+ */
+
+/**
+ * Pulls the first item of `source` now, so anything that fails before output (unknown model,
+ * queue full, load failure) throws here, before the route commits to a 200 and a stream.
+ * Returns an iterator that yields that first item again, then the rest.
+ */
+export async function primeIterator<T>(source: AsyncIterable<T>): Promise<AsyncIterableIterator<T>> {
+  const inner = source[Symbol.asyncIterator]();
+  let first: IteratorResult<T> | undefined = await inner.next();
+  const primed: AsyncIterableIterator<T> = {
+    next() {
+      if (first !== undefined) {
+        const result = first;
+        first = undefined;
+        return Promise.resolve(result);
+      }
+      return inner.next();
+    },
+    return(value?: unknown) {
+      first = undefined;
+      if (inner.return) return inner.return(value);
+      return Promise.resolve({ done: true, value: value as T });
+    },
+    [Symbol.asyncIterator]() {
+      return primed;
+    },
+  };
+  return primed;
+}
+
+export interface LineStreamOptions<T> {
+  /** The wire record of one item; `undefined` skips the item. */
+  render(item: T): string | undefined;
+  /** The wire record that ends a stream after a failure (e.g. `{"error":"..."}\n`); undefined writes nothing. */
+  renderError(error: unknown): string | undefined;
+  /** Called when the client stops reading (disconnect): abort the work behind the iterator. */
+  onCancel: () => void;
+  /** Called once when the stream ends for any reason. */
+  onEnd?(): void;
+}
+
+/**
+ * A pull-driven byte stream over an iterator: the next item is requested only when the socket
+ * wants more, so a slow client slows generation instead of buffering it in memory.
+ */
+export function lineStream<T>(
+  items: AsyncIterator<T>,
+  options: LineStreamOptions<T>,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    options.onEnd?.();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const result = await items.next();
+          if (result.done) {
+            end();
+            controller.close();
+            return;
+          }
+          const line = options.render(result.value);
+          if (line !== undefined) {
+            controller.enqueue(encoder.encode(line));
+            return;
+          }
+        }
+      } catch (error) {
+        const line = options.renderError(error);
+        end();
+        // The client may already be gone, in which case the stream is closed and these throw.
+        try {
+          if (line !== undefined) controller.enqueue(encoder.encode(line));
+          controller.close();
+        } catch {
+          /* stream already cancelled */
+        }
+      }
+    },
+    cancel() {
+      options.onCancel();
+      end();
+      // Not awaited: the work ends once the abort lands, and a generator parked on an engine
+      // call would otherwise hold the socket's cleanup.
+      items.return?.().catch(() => undefined);
+    },
+  });
+}
+
+/**
+ * Turns callback-style progress (`run` calls `emit` as it goes) into an async iterator; `run`'s
+ * rejection is thrown from the iterator after the items emitted before it. Items are buffered
+ * (progress lines are few and small).
+ */
+export function progressIterator<T>(
+  run: (emit: (item: T) => void) => Promise<void>,
+): AsyncIterableIterator<T> {
+  const queue: T[] = [];
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  run((item) => {
+    queue.push(item);
+    notify();
+  }).then(
+    () => {
+      finished = true;
+      notify();
+    },
+    (error: unknown) => {
+      failure = { error };
+      finished = true;
+      notify();
+    },
+  );
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      for (;;) {
+        const item = queue.shift();
+        if (item !== undefined) return { done: false, value: item };
+        if (finished) {
+          if (failure) {
+            const { error } = failure;
+            failure = undefined;
+            throw error;
+          }
+          return { done: true, value: undefined };
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
