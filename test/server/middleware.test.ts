@@ -6,7 +6,7 @@
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/server/app-env.js";
 import { apiAuth } from "../../src/server/middleware/auth.js";
@@ -60,8 +60,7 @@ beforeAll(async () => {
   app.use(crossSite(policy));
   app.use("/auth/*", apiAuth({ apiKey: KEY }));
   app.use(bodyLimit({ maxBytes: 64 * 1024, maxDepth: 8 }, (path) => path.startsWith("/upload")));
-  const echo = async (c: Parameters<Parameters<typeof app.post>[1]>[0]) =>
-    c.json({ got: await readJsonBody(c) });
+  const echo = async (c: Context<AppEnv>) => c.json({ got: await readJsonBody(c) });
   app.post("/echo", echo);
   app.post("/auth/echo", echo);
   app.get("/stream", (c) => {
