@@ -1,0 +1,111 @@
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installModel, tinyModel } from "../support/test-models.js";
+import { cliEnv, spawnCli } from "./run-cli.js";
+
+const MODEL = "tiny:latest";
+let home: string;
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "aixcl-serve-"));
+  await installModel(join(home, "models"), MODEL, await tinyModel());
+});
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: () => string;
+}
+
+/** Starts `aixcl serve --port 0` and resolves with the URL it prints. */
+async function serve(): Promise<Served> {
+  const child = spawnCli(["serve", "--port", "0", "--profile", "core", "--log-level", "info"], cliEnv(home));
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      const match = /^aixcl listening on (http:\/\/\S+)$/.exec(line);
+      if (match?.[1]) resolve(match[1]);
+    });
+    void exited.then(({ code }) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));
+  });
+  return { child, url, exited, stderr: () => stderr };
+}
+
+describe("aixcl serve", () => {
+  it("prints the real URL for --port 0, serves, logs JSON to $AIXCL_HOME/logs, exits 0 on SIGTERM", async () => {
+    const served = await serve();
+    try {
+      const url = new URL(served.url);
+      expect(url.hostname).toBe("127.0.0.1");
+      expect(Number(url.port)).toBeGreaterThan(0);
+      const version = await fetch(`${served.url}/api/version`);
+      expect(version.status).toBe(200);
+      expect(((await version.json()) as { version: string }).version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(
+        ((await (await fetch(`${served.url}/api/tags`)).json()) as { models: { name: string }[] }).models,
+      ).toEqual([expect.objectContaining({ name: MODEL })]);
+    } finally {
+      served.child.kill("SIGTERM");
+    }
+    expect(await served.exited).toEqual({ code: 0, signal: null });
+
+    const log = await readFile(join(home, "logs", "aixcl.log"), "utf8");
+    const records = log
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { msg: string; level: number });
+    expect(records.map((r) => r.msg)).toEqual(expect.arrayContaining(["aixcl listening", "stopped"]));
+  });
+
+  it("drains a stream in flight on SIGINT before exiting 0", async () => {
+    const served = await serve();
+    const numPredict = 1000;
+    const response = await fetch(`${served.url}/api/generate`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: MODEL,
+        prompt: "hi",
+        options: { num_predict: numPredict, temperature: 0 },
+      }),
+    });
+    expect(response.status).toBe(200);
+    let signalled = false;
+    let final: { done: boolean; eval_count: number; done_reason: string } | undefined;
+    let buffered = "";
+    const decoder = new TextDecoder();
+    for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
+      if (!signalled) {
+        // The first bytes are out: the stream is in flight when the signal arrives.
+        served.child.kill("SIGINT");
+        signalled = true;
+      }
+      buffered += decoder.decode(bytes, { stream: true });
+    }
+    for (const line of buffered.trim().split("\n")) {
+      const chunk = JSON.parse(line) as {
+        done: boolean;
+        eval_count: number;
+        done_reason: string;
+        error?: string;
+      };
+      expect(chunk.error).toBeUndefined();
+      if (chunk.done) final = chunk;
+    }
+    // The whole generation arrived: the shutdown waited for it instead of cutting it.
+    expect(final).toMatchObject({ done: true, done_reason: "length", eval_count: numPredict });
+    expect(await served.exited).toEqual({ code: 0, signal: null });
+  });
+});
