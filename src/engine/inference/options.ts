@@ -46,8 +46,9 @@ const TYPE_NAMES: Readonly<Record<Kind, string>> = {
 };
 
 function convert(key: string, kind: Kind, value: unknown): number | boolean | string[] {
-  const wrongType = (what = TYPE_NAMES[kind]) =>
-    new AppError("invalid_request", `option "${key}" must be of type ${what}`, { param: `options.${key}` });
+  // Ollama's wording, including its "must be of an array of strings".
+  const wrongType = (what = `type ${TYPE_NAMES[kind]}`) =>
+    new AppError("invalid_request", `option "${key}" must be of ${what}`, { param: `options.${key}` });
   switch (kind) {
     case "integer":
       if (typeof value !== "number" || !Number.isFinite(value)) throw wrongType();

@@ -90,10 +90,20 @@ export interface ParsedOutput {
   calls: ToolCall[];
 }
 
+/**
+ * Text before the first call is kept as it was streamed (whitespace-only text is dropped, as a
+ * stream holds it back); what is left between and after calls is trimmed.
+ */
+function joinText(before: string, after: string, found: boolean): string {
+  if (!found) return before + after;
+  return (before.trim() === "" ? "" : before) + after.trim();
+}
+
 function parseHermes(text: string): ParsedOutput {
   const calls: ToolCall[] = [];
+  const first = text.indexOf(HERMES_OPEN);
   let rest = "";
-  let at = 0;
+  let at = first;
   while (at < text.length) {
     const open = text.indexOf(HERMES_OPEN, at);
     if (open < 0) break;
@@ -109,13 +119,14 @@ function parseHermes(text: string): ParsedOutput {
     at = end;
   }
   rest += text.slice(at);
-  return { text: calls.length > 0 ? rest.trim() : rest, calls };
+  return { text: joinText(text.slice(0, first), rest, calls.length > 0), calls };
 }
 
 function parseMistral(text: string): ParsedOutput {
   const calls: ToolCall[] = [];
+  const first = text.indexOf(MISTRAL);
   let rest = "";
-  let at = 0;
+  let at = first;
   while (at < text.length) {
     const tag = text.indexOf(MISTRAL, at);
     if (tag < 0) break;
@@ -144,7 +155,7 @@ function parseMistral(text: string): ParsedOutput {
     }
   }
   rest += text.slice(at);
-  return { text: calls.length > 0 ? rest.trim() : rest, calls };
+  return { text: joinText(text.slice(0, first), rest, calls.length > 0), calls };
 }
 
 function parseBare(text: string, toolNames: readonly string[] | undefined): ParsedOutput {
