@@ -188,13 +188,13 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
     async create(request, onStatus) {
       // Everything the client sent is checked before the first byte is written.
       const plan = planCreate(request);
-      const target = await names.run(nameKey(plan.name), async () => {
+      const record = await names.run(nameKey(plan.name), async () => {
         const { target, found } = await existing(plan.name);
         const old = await readIfPresent(found);
         await executeCreate({ root, guard, gguf, readInfo, resolve }, plan, target, old?.manifest, onStatus);
-        return target;
+        // Read back under the lock: a delete queued behind us cannot pull it away first.
+        return buildRecord(root, target, await readManifestFile(manifestPath(root, target)), gguf);
       });
-      const record = await get(`${target.host}/${target.namespace}/${target.model}:${target.tag}`);
       onStatus({ status: "success" });
       return record;
     },

@@ -430,6 +430,22 @@ describe("a directory in Ollama's layout", () => {
     expect(await errorCode(store.get("corrupt"))).toBe("invalid_request");
   });
 
+  it("installs a pulled manifest once its blobs are present, removing blobs it replaced", async () => {
+    const bytes = await readFile(join(root, "manifests/registry.ollama.ai/library/tiny/latest"));
+    expect(await store.installManifest("pulled:v1", bytes)).toEqual({ removed: 0 });
+    expect((await store.get("pulled:v1")).digest).toBe((await store.get("tiny")).digest);
+    const plain = await readFile(join(root, "manifests/registry.ollama.ai/library/tiny/v2"));
+    const tinyLayers = (JSON.parse(bytes.toString()) as { layers: { digest: string }[] }).layers;
+    const systemDigest = tinyLayers[2]?.digest ?? "";
+    // tiny:latest still names the system blob, so replacing pulled:v1 keeps it.
+    expect(await store.installManifest("pulled:v1", plain)).toEqual({ removed: 0 });
+    expect(await exists(blobFile(root, systemDigest))).toBe(true);
+    const missing = bytes.toString().replace(ggufDigest, sha(Buffer.from("absent")));
+    expect(await errorCode(store.installManifest("pulled:v2", Buffer.from(missing)))).toBe("blob_not_found");
+    expect(await errorCode(store.get("pulled:v2"))).toBe("model_not_found");
+    await store.delete("pulled:v1");
+  });
+
   it("never turns a manifest digest like ../../x into a file path", async () => {
     const outside = join(work, "victim");
     await writeFile(outside, "precious");
