@@ -99,6 +99,8 @@ export interface LoadedModel {
   expiresAt: Date | null;
   activeRequests: number;
   queuedRequests: number;
+  /** Process id of the runner serving it (diagnostics; tests kill it to simulate a crash). */
+  pid?: number;
 }
 
 /** Counters the engine exposes for /metrics. */

@@ -1,0 +1,268 @@
+/**
+ * Parent side of a runner: forks the child (no shell), routes its IPC messages to the requests
+ * waiting for them, and turns an unexpected exit into `runner_crashed` for every request in
+ * flight (or `model_load_failed` while loading).
+ */
+import { fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { AppError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type {
+  ChildMessage,
+  GenerateSpec,
+  LoadedInfo,
+  LoadSpec,
+  ParentMessage,
+  RunnerGenerateStats,
+} from "./protocol.js";
+
+/** Receives one generation's output. Exactly one of `done` / `fail` is called, once. */
+export interface GenerateSink {
+  text(text: string): void;
+  done(stats: RunnerGenerateStats): void;
+  fail(error: AppError): void;
+}
+
+type Pending =
+  | { kind: "generate"; sink: GenerateSink }
+  | {
+      kind: "embed";
+      resolve: (r: { embeddings: number[][]; promptTokens: number }) => void;
+      reject: (e: AppError) => void;
+    }
+  | { kind: "tokenize"; resolve: (tokens: number[]) => void; reject: (e: AppError) => void };
+
+export interface RunnerProcessOptions {
+  spec: LoadSpec;
+  logger: Logger;
+  /** ms allowed for the load before the runner is killed. */
+  loadTimeoutMs: number;
+  /** Called once when the process is gone; `crashed` = it was not asked to stop. */
+  onExit: (crashed: boolean) => void;
+}
+
+/** Lines of the child's stderr kept to explain a crash in the log. */
+const STDERR_TAIL = 20;
+/** Grace period after `shutdown` before the runner is killed. */
+const STOP_GRACE_MS = 2_000;
+
+/** The runner entry next to this file: TypeScript under tsx (tests, dev), JavaScript when built. */
+function runnerEntry(): { entry: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts")) {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+    return { entry: join(dirname(here), "main.ts"), execArgv: ["--import", tsx] };
+  }
+  return { entry: join(dirname(here), "main.js"), execArgv: [] };
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `exit code ${code ?? "unknown"}`;
+}
+
+export class RunnerProcess {
+  readonly pid: number;
+  /** Resolves when the model is loaded; rejects with `model_load_failed`. */
+  readonly loaded: Promise<LoadedInfo>;
+  info: LoadedInfo | undefined;
+
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, Pending>();
+  private readonly stderrTail: string[] = [];
+  private nextId = 1;
+  private exited = false;
+  private stopRequested = false;
+  private stopPromise: Promise<void> | undefined;
+  private readonly exitPromise: Promise<void>;
+  private settleLoad: ((error?: AppError, info?: LoadedInfo) => void) | undefined;
+
+  constructor(private readonly options: RunnerProcessOptions) {
+    const { entry, execArgv } = runnerEntry();
+    this.child = fork(entry, [], {
+      execArgv,
+      env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    this.pid = this.child.pid ?? -1;
+    const log = options.logger.child({ runner: this.pid });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on("line", (line) => {
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+        log.debug({ line }, "runner output");
+      });
+    }
+    this.loaded = new Promise<LoadedInfo>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settleLoad?.(
+          new AppError(
+            "model_load_failed",
+            `loading the model timed out after ${options.loadTimeoutMs / 1000}s`,
+          ),
+        );
+        this.child.kill("SIGKILL");
+      }, options.loadTimeoutMs);
+      this.settleLoad = (error, info) => {
+        this.settleLoad = undefined;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else if (info) resolve(info);
+      };
+    });
+    // Nobody may be awaiting `loaded` (a request that gave up): the rejection is still handled.
+    this.loaded.catch(() => undefined);
+    this.exitPromise = new Promise((resolve) => this.child.once("exit", () => resolve()));
+    this.child.on("message", (message) => this.onMessage(message as ChildMessage));
+    this.child.on("error", (error) => log.warn({ err: error }, "runner process error"));
+    this.child.once("exit", (code, signal) => this.onExit(code, signal));
+    this.send({ type: "load", spec: options.spec });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Starts a generation; returns its id for `cancel`. */
+  generate(spec: GenerateSpec, sink: GenerateSink): number {
+    const id = this.nextId++;
+    if (this.exited) {
+      sink.fail(new AppError("runner_crashed", "model runner crashed: it is no longer running"));
+      return id;
+    }
+    this.pending.set(id, { kind: "generate", sink });
+    this.send({ type: "generate", id, spec });
+    return id;
+  }
+
+  /** Stops a generation at once: its sink hears nothing more. */
+  cancel(id: number): void {
+    if (this.pending.delete(id)) this.send({ type: "cancel", id });
+  }
+
+  embed(input: string[], truncate: boolean): Promise<{ embeddings: number[][]; promptTokens: number }> {
+    return new Promise((resolve, reject) => {
+      const id = this.call({ kind: "embed", resolve, reject });
+      if (id !== undefined) this.send({ type: "embed", id, input, truncate });
+    });
+  }
+
+  tokenize(text: string): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.call({ kind: "tokenize", resolve, reject });
+      if (id !== undefined) this.send({ type: "tokenize", id, text });
+    });
+  }
+
+  /**
+   * Stops the runner (idempotent). Requests still in flight fail with `shutting_down`. Resolves
+   * when the process has exited.
+   */
+  stop(): Promise<void> {
+    this.stopPromise ??= (async () => {
+      this.stopRequested = true;
+      if (this.exited) return;
+      this.send({ type: "shutdown" });
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), STOP_GRACE_MS);
+      await this.exitPromise;
+      clearTimeout(timer);
+    })();
+    return this.stopPromise;
+  }
+
+  private call(request: Exclude<Pending, { kind: "generate" }>): number | undefined {
+    if (this.exited) {
+      request.reject(new AppError("runner_crashed", "model runner crashed: it is no longer running"));
+      return undefined;
+    }
+    const id = this.nextId++;
+    this.pending.set(id, request);
+    return id;
+  }
+
+  private send(message: ParentMessage): void {
+    if (this.exited || !this.child.connected) return;
+    this.child.send(message, (error) => {
+      // The channel closed under us: the exit handler reports it to the requests.
+      if (error) this.options.logger.debug({ err: error, runner: this.pid }, "runner send failed");
+    });
+  }
+
+  private onMessage(message: ChildMessage): void {
+    switch (message.type) {
+      case "t": {
+        const request = this.pending.get(message.id);
+        if (request?.kind === "generate") request.sink.text(message.s);
+        return;
+      }
+      case "loaded":
+        this.info = message.info;
+        this.settleLoad?.(undefined, message.info);
+        return;
+      case "load_error":
+        this.settleLoad?.(new AppError("model_load_failed", `failed to load model: ${message.message}`));
+        return;
+      case "done": {
+        const request = this.take(message.id);
+        if (request?.kind === "generate") request.sink.done(message.stats);
+        return;
+      }
+      case "error": {
+        const request = this.take(message.id);
+        const error = new AppError(message.code, message.message);
+        if (request?.kind === "generate") request.sink.fail(error);
+        else request?.reject(error);
+        return;
+      }
+      case "embedded": {
+        const request = this.take(message.id);
+        if (request?.kind === "embed")
+          request.resolve({ embeddings: message.embeddings, promptTokens: message.promptTokens });
+        return;
+      }
+      case "tokens": {
+        const request = this.take(message.id);
+        if (request?.kind === "tokenize") request.resolve(message.tokens);
+        return;
+      }
+    }
+  }
+
+  private take(id: number): Pending | undefined {
+    const request = this.pending.get(id);
+    this.pending.delete(id);
+    return request;
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    const crashed = !this.stopRequested;
+    const how = describeExit(code, signal);
+    if (crashed) {
+      this.options.logger.warn(
+        { runner: this.pid, exit: how, output: this.stderrTail.join("\n") },
+        "model runner exited unexpectedly",
+      );
+    }
+    this.settleLoad?.(
+      crashed
+        ? new AppError("model_load_failed", `model runner crashed while loading the model (${how})`)
+        : new AppError("shutting_down", "the model was unloaded before it finished loading"),
+    );
+    const error = crashed
+      ? new AppError("runner_crashed", `model runner crashed: ${how}`)
+      : new AppError("shutting_down", "the model was unloaded while the request was running");
+    const requests = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of requests) {
+      if (request.kind === "generate") request.sink.fail(error);
+      else request.reject(error);
+    }
+    this.options.onExit(crashed);
+  }
+}

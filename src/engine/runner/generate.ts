@@ -1,0 +1,228 @@
+/**
+ * Runner side: one generation on one sequence. Tokens come from `LlamaContextSequence.evaluate`
+ * (the fastest path node-llama-cpp has: one native decode + sample per token, batched across
+ * sequences); per token we only detokenize, check stop strings and post one IPC message.
+ */
+import { LlamaGrammar, LlamaGrammarEvaluationState } from "node-llama-cpp";
+import type {
+  Llama,
+  LlamaContextSequenceRepeatPenalty,
+  LlamaModel,
+  SequenceEvaluateOptions,
+  Token,
+} from "node-llama-cpp";
+import { AppError } from "../../errors.js";
+import type { OutputFormat, SamplingOptions } from "../types.js";
+import type { GenerateSpec, RunnerGenerateStats } from "./protocol.js";
+import type { SequencePool } from "./sequences.js";
+import { IncrementalDetokenizer, StopMatcher } from "./text.js";
+
+/** Ollama's defaults for options a request leaves unset (api/types.go DefaultOptions). */
+const DEFAULTS = {
+  temperature: 0.8,
+  topK: 40,
+  topP: 0.9,
+  minP: 0,
+  repeatPenalty: 1.1,
+  repeatLastN: 64,
+  numKeep: 4,
+} as const;
+
+export interface GenerateHooks {
+  cancelled: () => boolean;
+  text: (text: string) => void;
+}
+
+export interface Generator {
+  readonly llama: Llama;
+  readonly model: LlamaModel;
+  readonly pool: SequencePool;
+  /** Context length of each sequence, tokens. */
+  readonly contextSize: number;
+}
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+/** Prompt tokens: special tokens parsed, BOS added when the model wants it and it is missing. */
+export function promptTokens(
+  model: LlamaModel,
+  prompt: string,
+  context: readonly number[] | undefined,
+): Token[] {
+  // Ids from a client's `context` are only ever compared and evaluated: llama.cpp rejects bad ones.
+  const tokens = ((context ?? []) as Token[]).concat(prompt === "" ? [] : model.tokenize(prompt, true));
+  const bos = model.tokens.bos;
+  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
+  return tokens;
+}
+
+/**
+ * A prompt that does not fit keeps its first `numKeep` tokens and the most recent tokens filling
+ * half the context, leaving the other half for the answer (Ollama's rule).
+ */
+function fitPrompt(tokens: Token[], contextSize: number, numKeep: number): Token[] {
+  if (tokens.length < contextSize) return tokens;
+  const half = Math.floor(contextSize / 2);
+  const keep = Math.max(0, Math.min(numKeep, half));
+  return tokens.slice(0, keep).concat(tokens.slice(tokens.length - (half - keep)));
+}
+
+const jsonGrammars = new WeakMap<Llama, Promise<LlamaGrammar>>();
+
+async function grammarFor(llama: Llama, format: OutputFormat): Promise<LlamaGrammar> {
+  try {
+    switch (format.type) {
+      case "json": {
+        let grammar = jsonGrammars.get(llama);
+        if (!grammar) {
+          grammar = llama.getGrammarFor("json");
+          jsonGrammars.set(llama, grammar);
+        }
+        return await grammar;
+      }
+      case "json_schema":
+        return await llama.createGrammarForJsonSchema(format.schema as never);
+      case "gbnf":
+        return new LlamaGrammar(llama, { grammar: format.grammar });
+    }
+  } catch (error) {
+    throw new AppError("invalid_request", `invalid format: ${(error as Error).message}`, { param: "format" });
+  }
+}
+
+function grammarState(model: LlamaModel, grammar: LlamaGrammar): LlamaGrammarEvaluationState {
+  try {
+    return new LlamaGrammarEvaluationState({ model, grammar });
+  } catch (error) {
+    throw new AppError("invalid_request", `invalid grammar: ${(error as Error).message}`, {
+      param: "format",
+    });
+  }
+}
+
+function repeatPenalty(
+  sampling: SamplingOptions,
+  contextSize: number,
+  history: Token[],
+): LlamaContextSequenceRepeatPenalty | undefined {
+  const penalty = sampling.repeatPenalty ?? DEFAULTS.repeatPenalty;
+  const presencePenalty = sampling.presencePenalty ?? 0;
+  const frequencyPenalty = sampling.frequencyPenalty ?? 0;
+  const lastN = sampling.repeatLastN ?? DEFAULTS.repeatLastN;
+  const window = lastN < 0 ? contextSize : lastN;
+  if (window === 0 || (penalty === 1 && presencePenalty === 0 && frequencyPenalty === 0)) return undefined;
+  return {
+    punishTokens: () => history.slice(-window),
+    maxPunishTokens: window,
+    penalty,
+    presencePenalty,
+    frequencyPenalty,
+  };
+}
+
+function evaluateOptions(
+  sampling: SamplingOptions,
+  contextSize: number,
+  history: Token[],
+  grammar: LlamaGrammarEvaluationState | undefined,
+): SequenceEvaluateOptions {
+  const seed =
+    sampling.seed !== undefined && sampling.seed >= 0 ? sampling.seed : Math.floor(Math.random() * 2 ** 31);
+  const penalty = repeatPenalty(sampling, contextSize, history);
+  return {
+    temperature: sampling.temperature ?? DEFAULTS.temperature,
+    topK: sampling.topK ?? DEFAULTS.topK,
+    topP: sampling.topP ?? DEFAULTS.topP,
+    minP: sampling.minP ?? DEFAULTS.minP,
+    seed,
+    ...(penalty ? { repeatPenalty: penalty } : {}),
+    ...(grammar ? { grammarEvaluationState: grammar } : {}),
+  };
+}
+
+export async function generate(
+  runner: Generator,
+  spec: GenerateSpec,
+  hooks: GenerateHooks,
+): Promise<RunnerGenerateStats | undefined> {
+  const receivedAt = nowNs();
+  const { model, pool, contextSize } = runner;
+  const sampling = spec.sampling;
+  const grammar = spec.format ? grammarState(model, await grammarFor(runner.llama, spec.format)) : undefined;
+  const prompt = fitPrompt(
+    promptTokens(model, spec.prompt, spec.context),
+    contextSize,
+    sampling.numKeep ?? DEFAULTS.numKeep,
+  );
+  const maxTokens =
+    sampling.maxTokens !== undefined && sampling.maxTokens >= 0 ? sampling.maxTokens : Infinity;
+  if (maxTokens === 0) {
+    return {
+      doneReason: "length",
+      promptTokens: prompt.length,
+      evalTokens: 0,
+      promptEvalNs: 0,
+      evalNs: 0,
+      firstTokenNs: 0,
+      context: prompt,
+    };
+  }
+  const acquired = await pool.acquire(prompt, hooks.cancelled);
+  if (!acquired) return undefined;
+  const { sequence } = acquired;
+  try {
+    const history = prompt.slice();
+    const detokenizer = new IncrementalDetokenizer(
+      (tokens, last) => model.detokenize(tokens, false, last),
+      prompt,
+    );
+    const stop = new StopMatcher(sampling.stop);
+    const startedAt = nowNs();
+    let firstTokenAt = startedAt;
+    let evalTokens = 0;
+    let doneReason: "stop" | "length" = "stop";
+    let stopped = false;
+    const options = evaluateOptions(sampling, contextSize, history, grammar);
+    for await (const token of sequence.evaluate(acquired.evaluate, options)) {
+      if (hooks.cancelled()) return undefined;
+      if (evalTokens === 0) firstTokenAt = nowNs();
+      evalTokens++;
+      history.push(token);
+      const piece = detokenizer.push(token);
+      if (piece !== "") {
+        const out = stop.push(piece);
+        if (out.emit !== "") hooks.text(out.emit);
+        if (out.stopped) {
+          stopped = true;
+          break;
+        }
+      }
+      // Stop before node-llama-cpp would shift the context (drop the beginning to make room).
+      if (evalTokens >= maxTokens || sequence.nextTokenIndex + 1 >= contextSize) {
+        doneReason = "length";
+        break;
+      }
+    }
+    if (hooks.cancelled()) return undefined;
+    if (!stopped) {
+      const tail = stop.push(detokenizer.flush());
+      const rest = tail.emit + (tail.stopped ? "" : stop.flush());
+      if (rest !== "") hooks.text(rest);
+      if (tail.stopped) doneReason = "stop";
+    }
+    const endedAt = nowNs();
+    return {
+      doneReason,
+      promptTokens: prompt.length,
+      evalTokens,
+      promptEvalNs: Number((evalTokens > 0 ? firstTokenAt : endedAt) - startedAt),
+      evalNs: Number(evalTokens > 0 ? endedAt - firstTokenAt : 0n),
+      firstTokenNs: Number((evalTokens > 0 ? firstTokenAt : endedAt) - receivedAt),
+      context: history,
+    };
+  } finally {
+    pool.release(sequence);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * IPC messages between the scheduler (parent) and a runner child process. Messages are
+ * JSON-serialised by Node's IPC channel, so everything here is plain data. Token text travels
+ * one small message per token (`t`): short keys keep the per-token cost down.
+ */
+import type { ErrorCode } from "../../errors.js";
+import type { OutputFormat, SamplingOptions } from "../types.js";
+
+/** What the runner needs to load a model. Sent once, as the first message. */
+export interface LoadSpec {
+  modelPath: string;
+  /** Requested context length per sequence; the runner caps it at the model's n_ctx_train. */
+  numCtx: number;
+  /** Sequences in the context; "auto" = chosen by the runner from cores and free memory. */
+  numParallel: number | "auto";
+  /** Cores available to this process (input of the "auto" parallel rule). */
+  cores: number;
+  threads: number;
+  gpu: "auto" | false;
+  /** Layers offloaded to a GPU; undefined = auto. */
+  gpuLayers?: number;
+  numBatch?: number;
+  useMmap?: boolean;
+}
+
+export interface GenerateSpec {
+  prompt: string;
+  context?: number[];
+  sampling: SamplingOptions;
+  format?: OutputFormat;
+}
+
+export type ParentMessage =
+  | { type: "load"; spec: LoadSpec }
+  | { type: "generate"; id: number; spec: GenerateSpec }
+  | { type: "cancel"; id: number }
+  | { type: "embed"; id: number; input: string[]; truncate: boolean }
+  | { type: "tokenize"; id: number; text: string }
+  | { type: "shutdown" };
+
+/** Facts about the loaded instance, reported once after a successful load. */
+export interface LoadedInfo {
+  parallel: number;
+  /** Context length per sequence (after capping). */
+  contextLength: number;
+  sizeBytes: number;
+  sizeVramBytes: number;
+}
+
+/** Timings measured in the runner, ns. The parent adds queueing and load time. */
+export interface RunnerGenerateStats {
+  doneReason: "stop" | "length";
+  promptTokens: number;
+  evalTokens: number;
+  promptEvalNs: number;
+  evalNs: number;
+  /** From the start of the request in the runner to the first sampled token. */
+  firstTokenNs: number;
+  context: number[];
+}
+
+export type ChildMessage =
+  | { type: "loaded"; info: LoadedInfo }
+  | { type: "load_error"; message: string }
+  /** One piece of generated text. */
+  | { type: "t"; id: number; s: string }
+  | { type: "done"; id: number; stats: RunnerGenerateStats }
+  | { type: "error"; id: number; code: ErrorCode; message: string }
+  | { type: "embedded"; id: number; embeddings: number[][]; promptTokens: number }
+  | { type: "tokens"; id: number; tokens: number[] };

@@ -1,0 +1,388 @@
+/**
+ * Slots and runners: which runner serves a request, when it may start, when runners load,
+ * reload, expire and get evicted. One FIFO queue across models, bounded by `engine.max_queue`;
+ * a waiting request that cannot start (its model is busy, or loading it needs an eviction no idle
+ * runner allows) does not block requests behind it that can.
+ */
+import { AppError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { ModelRecord } from "../models/types.js";
+import { RunnerProcess } from "./runner/client.js";
+import type { LoadedInfo, LoadSpec } from "./runner/protocol.js";
+
+export interface SlotOptions {
+  maxQueue: number;
+  maxLoadedModels: number;
+  loadTimeoutMs: number;
+  logger: Logger;
+  /** Slots per runner before its load reports the real count ("auto" parallel: 1). */
+  initialSlots: number;
+}
+
+interface Entry {
+  model: ModelRecord;
+  loadKey: string;
+  runner: RunnerProcess;
+  state: "loading" | "ready" | "stopping";
+  slots: number;
+  active: number;
+  keepAliveMs: number;
+  lastUsed: number;
+  /** Idle-expiry deadline (ms epoch) while the keep-alive timer runs. */
+  expiresAt: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+  unloadRequested: boolean;
+  ready: Promise<LoadedInfo>;
+  gone: boolean;
+}
+
+interface Waiter {
+  model: ModelRecord;
+  spec: LoadSpec;
+  loadKey: string;
+  keepAliveMs: number;
+  /** Any loaded instance of the model will do (tokenize): no reload, keep-alive untouched. */
+  anyInstance: boolean;
+  resolve: (lease: LeaseImpl) => void;
+  reject: (error: AppError) => void;
+  cleanup: () => void;
+}
+
+/** A granted slot on a runner. `release` is idempotent. */
+export interface Lease {
+  readonly runner: RunnerProcess;
+  /** ns spent waiting for the model to load (0 when it was loaded). */
+  loadNs: number;
+  release(): void;
+}
+
+export interface SlotSnapshot {
+  model: ModelRecord;
+  info: LoadedInfo;
+  pid: number;
+  active: number;
+  queued: number;
+  /** null = never expires. */
+  expiresAt: Date | null;
+}
+
+function abortError(): AppError {
+  return new AppError("client_closed", "the client closed the request");
+}
+
+export class SlotScheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly waiters: Waiter[] = [];
+  private restarts = 0;
+  private closed = false;
+
+  constructor(private readonly options: SlotOptions) {}
+
+  get queueDepth(): number {
+    return this.waiters.length;
+  }
+
+  get activeRequests(): number {
+    let active = 0;
+    for (const entry of this.entries.values()) active += entry.active;
+    return active;
+  }
+
+  get runnerRestarts(): number {
+    return this.restarts;
+  }
+
+  /**
+   * Waits for a slot on a loaded runner for `model` with these load settings. Throws `queue_full`
+   * (with retryAfter), `client_closed` on abort, `model_load_failed`, `shutting_down`.
+   */
+  async acquire(
+    model: ModelRecord,
+    spec: LoadSpec,
+    keepAliveMs: number,
+    signal?: AbortSignal,
+    anyInstance = false,
+  ): Promise<Lease> {
+    if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
+    if (signal?.aborted) throw abortError();
+    const loadKey = JSON.stringify([model.modelDigest, spec]);
+    const lease = await new Promise<LeaseImpl>((resolve, reject) => {
+      const onAbort = () => {
+        this.removeWaiter(waiter);
+        reject(abortError());
+      };
+      const waiter: Waiter = {
+        model,
+        spec,
+        loadKey,
+        keepAliveMs,
+        anyInstance,
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener("abort", onAbort),
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
+      this.pump();
+      if (this.waiters.length > this.options.maxQueue && this.removeWaiter(waiter)) {
+        reject(
+          new AppError("queue_full", "server busy, too many requests waiting; retry later", {
+            retryAfter: this.retryAfter(),
+          }),
+        );
+      }
+    });
+    if (lease.entry.state !== "loading") return lease;
+    const started = process.hrtime.bigint();
+    try {
+      await raceAbort(lease.entry.ready, signal);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    lease.loadNs = Number(process.hrtime.bigint() - started);
+    return lease;
+  }
+
+  /** Unloads once idle; an idle runner stops now (awaited), a busy one after its last request. */
+  async unload(modelName: string): Promise<void> {
+    const entry = this.entries.get(modelName);
+    if (!entry || entry.state === "stopping") return;
+    if (entry.active > 0) {
+      entry.unloadRequested = true;
+      return;
+    }
+    await this.stopEntry(entry);
+  }
+
+  snapshot(): SlotSnapshot[] {
+    const now = Date.now();
+    const out: SlotSnapshot[] = [];
+    for (const entry of this.entries.values()) {
+      const info = entry.runner.info;
+      if (entry.state !== "ready" || !info) continue;
+      const expires =
+        entry.keepAliveMs === Infinity
+          ? null
+          : new Date(entry.active > 0 ? now + entry.keepAliveMs : (entry.expiresAt ?? now));
+      out.push({
+        model: entry.model,
+        info,
+        pid: entry.runner.pid,
+        active: entry.active,
+        queued: this.waiters.filter((w) => w.model.name === entry.model.name).length,
+        expiresAt: expires,
+      });
+    }
+    return out;
+  }
+
+  /** Rejects waiters, stops every runner (in-flight requests fail with shutting_down). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.cleanup();
+      waiter.reject(new AppError("shutting_down", "the server is shutting down"));
+    }
+    await Promise.all([...this.entries.values()].map((entry) => this.stopEntry(entry)));
+  }
+
+  private retryAfter(): number {
+    let slots = 0;
+    for (const entry of this.entries.values()) slots += entry.slots;
+    return Math.min(5, 1 + Math.floor(this.waiters.length / Math.max(1, slots)));
+  }
+
+  private removeWaiter(waiter: Waiter): boolean {
+    const index = this.waiters.indexOf(waiter);
+    if (index < 0) return false;
+    this.waiters.splice(index, 1);
+    waiter.cleanup();
+    return true;
+  }
+
+  /** Grants every waiter that can start now, in arrival order. */
+  private pump(): void {
+    if (this.closed) return;
+    for (let i = 0; i < this.waiters.length;) {
+      const waiter = this.waiters[i];
+      const lease = waiter ? this.tryGrant(waiter) : undefined;
+      if (waiter && lease) {
+        this.waiters.splice(i, 1);
+        waiter.cleanup();
+        waiter.resolve(lease);
+      } else i++;
+    }
+  }
+
+  private tryGrant(waiter: Waiter): LeaseImpl | undefined {
+    const entry = this.entries.get(waiter.model.name);
+    if (entry) {
+      if (entry.state === "stopping") return undefined;
+      if (entry.loadKey !== waiter.loadKey && !waiter.anyInstance) {
+        // Different load settings: reload once the current instance is idle.
+        if (entry.active === 0) void this.stopEntry(entry);
+        return undefined;
+      }
+      return entry.active < entry.slots ? this.grant(entry, waiter) : undefined;
+    }
+    if (this.entries.size >= this.options.maxLoadedModels) {
+      const victim = this.leastRecentlyUsedIdle();
+      // Wait for the victim to exit before loading: both in memory at once may not fit.
+      if (victim) void this.stopEntry(victim);
+      return undefined;
+    }
+    return this.grant(this.startEntry(waiter), waiter);
+  }
+
+  private leastRecentlyUsedIdle(): Entry | undefined {
+    let victim: Entry | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.state !== "ready" || entry.active > 0) continue;
+      if (!victim || entry.lastUsed < victim.lastUsed) victim = entry;
+    }
+    return victim;
+  }
+
+  private grant(entry: Entry, waiter: Waiter): LeaseImpl {
+    entry.active++;
+    if (!waiter.anyInstance) {
+      entry.keepAliveMs = waiter.keepAliveMs;
+      entry.unloadRequested = false;
+    }
+    entry.lastUsed = Date.now();
+    this.clearTimer(entry);
+    return new LeaseImpl(entry, () => this.release(entry));
+  }
+
+  private release(entry: Entry): void {
+    entry.active--;
+    entry.lastUsed = Date.now();
+    if (!entry.gone && entry.state !== "stopping" && entry.active === 0) this.becameIdle(entry);
+    this.pump();
+  }
+
+  private becameIdle(entry: Entry): void {
+    if (entry.unloadRequested || entry.keepAliveMs <= 0) {
+      void this.stopEntry(entry);
+      return;
+    }
+    if (entry.keepAliveMs === Infinity) return;
+    entry.expiresAt = Date.now() + entry.keepAliveMs;
+    // Timers beyond ~24.8 days overflow to 1 ms in Node: clamp (a model idle that long can stay).
+    entry.timer = setTimeout(() => void this.stopEntry(entry), Math.min(entry.keepAliveMs, 2 ** 31 - 1));
+    entry.timer.unref();
+  }
+
+  private clearTimer(entry: Entry): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.expiresAt = undefined;
+  }
+
+  private startEntry(waiter: Waiter): Entry {
+    const runner = new RunnerProcess({
+      spec: waiter.spec,
+      logger: this.options.logger,
+      loadTimeoutMs: this.options.loadTimeoutMs,
+      onExit: (crashed) => this.onRunnerExit(entry, crashed),
+    });
+    const entry: Entry = {
+      model: waiter.model,
+      loadKey: waiter.loadKey,
+      runner,
+      state: "loading",
+      slots:
+        typeof waiter.spec.numParallel === "number" ? waiter.spec.numParallel : this.options.initialSlots,
+      active: 0,
+      keepAliveMs: waiter.keepAliveMs,
+      lastUsed: Date.now(),
+      expiresAt: undefined,
+      timer: undefined,
+      unloadRequested: false,
+      ready: runner.loaded,
+      gone: false,
+    };
+    this.entries.set(waiter.model.name, entry);
+    runner.loaded.then(
+      (info) => {
+        if (entry.state !== "loading") return;
+        entry.state = "ready";
+        entry.slots = info.parallel;
+        this.pump();
+      },
+      (error: AppError) => this.onLoadFailed(entry, error),
+    );
+    return entry;
+  }
+
+  private onLoadFailed(entry: Entry, error: AppError): void {
+    this.options.logger.warn({ model: entry.model.name, err: error.message }, "model load failed");
+    // Requests queued for the same model and settings would fail the same way: fail them now
+    // instead of loading it again for each.
+    for (const waiter of this.waiters.filter(
+      (w) => w.model.name === entry.model.name && w.loadKey === entry.loadKey,
+    )) {
+      this.removeWaiter(waiter);
+      waiter.reject(error);
+    }
+    void this.stopEntry(entry);
+  }
+
+  private stopEntry(entry: Entry): Promise<void> {
+    if (entry.state !== "stopping") {
+      entry.state = "stopping";
+      this.clearTimer(entry);
+    }
+    return entry.runner.stop();
+  }
+
+  private onRunnerExit(entry: Entry, crashed: boolean): void {
+    entry.gone = true;
+    this.clearTimer(entry);
+    if (this.entries.get(entry.model.name) === entry) this.entries.delete(entry.model.name);
+    if (crashed && entry.runner.info) this.restarts++;
+    this.pump();
+  }
+}
+
+class LeaseImpl implements Lease {
+  loadNs = 0;
+  private released = false;
+
+  constructor(
+    readonly entry: Entry,
+    private readonly onRelease: () => void,
+  ) {}
+
+  get runner(): RunnerProcess {
+    return this.entry.runner;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease();
+  }
+}
+
+/** Resolves like `promise`, or rejects with `client_closed` as soon as `signal` aborts. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the original rejection through
+        reject(error);
+      },
+    );
+  });
+}
