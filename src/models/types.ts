@@ -23,7 +23,7 @@ export interface ModelRecord {
   ref: ModelName;
   /** sha256 hex (no prefix) of the manifest file bytes: the `digest` of /api/tags. */
   digest: string;
-  /** Sum of layer sizes, bytes. */
+  /** Sum of layer sizes plus the config blob, bytes (as Ollama's /api/tags reports). */
   size: number;
   modifiedAt: Date;
   /** Absolute path of the GGUF model blob. */
@@ -40,6 +40,10 @@ export interface ModelRecord {
   /** Preset messages from a messages layer. */
   messages?: { role: string; content: string }[];
   details: ModelDetails;
+  /** Vision projector blobs (application/vnd.ollama.image.projector). */
+  projectorPaths?: string[];
+  /** LoRA adapter blobs (application/vnd.ollama.image.adapter). */
+  adapterPaths?: string[];
 }
 
 /** Status lines of /api/create and /api/pull, as Ollama streams them. */
