@@ -49,18 +49,43 @@ export function scrubPaths(message: string, modelPath: string): string {
     .replace(/(?:\/[^\s/'"`:]+)+\/([^\s/'"`:]+)/g, "$1");
 }
 
+/**
+ * llama.cpp explains a failed load only in its log ("llama_model_load: error loading model:
+ * <reason>", then a generic "failed to load model"): the reason is kept for the error message.
+ */
+let loadReason: string | undefined;
+
+function log(level: LlamaLogLevel, message: string): void {
+  const line = message.trim();
+  if (line === "") return;
+  const reason = /error loading model:\s*(.+)$/.exec(line)?.[1];
+  if (reason !== undefined) loadReason = reason;
+  else if ((level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) && loadReason === undefined) {
+    loadReason = line;
+  }
+  // stderr is piped to the parent, which logs it (and its tail when the runner crashes).
+  process.stderr.write(`${line}\n`);
+}
+
 export async function loadRunnerModel(spec: LoadSpec): Promise<RunnerModel> {
   const llama = await getLlama({
     gpu: spec.gpu,
     build: "never",
     maxThreads: spec.threads,
     logLevel: LlamaLogLevel.warn,
+    logger: log,
   });
-  const model = await llama.loadModel({
-    modelPath: spec.modelPath,
-    gpuLayers: spec.gpuLayers ?? "auto",
-    ...(spec.useMmap === undefined ? {} : { useMmap: spec.useMmap }),
-  });
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({
+      modelPath: spec.modelPath,
+      gpuLayers: spec.gpuLayers ?? "auto",
+      ...(spec.useMmap === undefined ? {} : { useMmap: spec.useMmap }),
+    });
+  } catch (error) {
+    const reason = loadReason ?? (error instanceof Error ? error.message : String(error));
+    throw new Error(reason, { cause: error });
+  }
   const trained = model.trainContextSize;
   const numCtx = trained > 0 ? Math.min(spec.numCtx, trained) : spec.numCtx;
   const parallel = spec.numParallel === "auto" ? autoParallel(model, numCtx, spec.cores) : spec.numParallel;
