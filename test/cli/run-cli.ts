@@ -34,7 +34,19 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
   });
 }
 
-/** Starts `aixcl <args>` in the background (stdio piped). */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts `aixcl <args>` in the background (stdio piped). `processGroup` makes it lead a process
+ * group of its own, as a shell job is, so a test can signal the whole group like Ctrl-C does.
+ */
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { processGroup?: boolean } = {},
+): ChildProcess {
+  return spawn(process.execPath, [...ARGS, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.processGroup === true,
+  });
 }
