@@ -1,0 +1,38 @@
+import { scriptedModel } from "../support/test-models.js";
+
+/**
+ * Models shared by the /v1 test files (installed per file under their own names). A
+ * Qwen/Hermes-style template with tool support: the tools go into a system block and the model
+ * answers with <tool_call>{json}</tool_call>, the format the inference service parses.
+ */
+export const QWEN_TOOLS_TEMPLATE = [
+  "{%- if tools %}<|im_start|>system\n# Tools\n\nYou may call one or more functions.\n<tools>",
+  "{%- for tool in tools %}\n{{ tool | tojson }}{%- endfor %}\n</tools>\n",
+  'Return each call as <tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call><|im_end|>\n',
+  "{%- endif %}",
+  "{%- for message in messages %}",
+  "{%- if message.role == 'tool' %}<|im_start|>user\n<tool_response>\n{{ message.content }}\n</tool_response><|im_end|>\n",
+  "{%- else %}<|im_start|>{{ message.role }}\n{{ message.content }}",
+  "{%- if message.tool_calls %}{%- for call in message.tool_calls %}\n<tool_call>\n",
+  '{"name": "{{ call.function.name }}", "arguments": {{ call.function.arguments | tojson }}}\n</tool_call>',
+  "{%- endfor %}{%- endif %}<|im_end|>\n{%- endif %}",
+  "{%- endfor %}",
+  "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}",
+].join("");
+
+export const HELLO_SCRIPT = ["Hello", " world", "!"];
+export const TOOL_SCRIPT = [
+  "<tool_call>\n",
+  '{"name": "get_weather", "arguments": {"city": "Paris"}}',
+  "\n</tool_call>",
+];
+export const JSON_SCRIPT = ['{"city": "Paris"}'];
+
+export const helloModel = (): Promise<string> => scriptedModel("hello", HELLO_SCRIPT);
+export const toolModel = (): Promise<string> =>
+  scriptedModel("qwen-tool-call", TOOL_SCRIPT, { chatTemplate: QWEN_TOOLS_TEMPLATE });
+export const jsonModel = (): Promise<string> => scriptedModel("json-city", JSON_SCRIPT);
+
+/** 400 distinct pieces: long enough that a stream is still generating when the client leaves. */
+export const LONG_SCRIPT = Array.from({ length: 400 }, (_, i) => ` w${i}`);
+export const longModel = (): Promise<string> => scriptedModel("long-400", LONG_SCRIPT);
