@@ -123,6 +123,11 @@ describe("Ollama Go templates", () => {
     expect(isGoTemplate(CHATML_TEMPLATE)).toBe(false);
     expect(isGoTemplate("{{ messages[0].content }}")).toBe(false);
     expect(isGoTemplate(FALLBACK_TEMPLATE)).toBe(true);
+    // Template layers are Ollama's (Go) unless they show Jinja-only syntax.
+    expect(isGoTemplate("{{ nosuchfunc }}", "ollama")).toBe(true);
+    expect(isGoTemplate("{{ nosuchfunc }}", "gguf")).toBe(false);
+    expect(isGoTemplate("{{ messages[0].content }}", "ollama")).toBe(false);
+    expect(isGoTemplate("{{ message.content | trim }}", "ollama")).toBe(false);
   });
 
   it.each([

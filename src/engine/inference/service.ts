@@ -10,6 +10,7 @@ import {
   renderChatTemplate,
   renderInsertTemplate,
   templateSupportsInsert,
+  type TemplateOrigin,
 } from "./template.js";
 import { planTools, toolCallFormat, type ToolPlan } from "./tool-choice.js";
 import { createToolCallStream, parseToolCalls, toToolCall } from "./tool-calls.js";
@@ -44,6 +45,18 @@ function stripLeadingBos(prompt: string, traits: ModelTraits): string {
     return prompt.slice(traits.bosToken.length);
   }
   return prompt;
+}
+
+/** A request's template > the model's template layer > the GGUF's chat template > plain text. */
+function pickTemplate(
+  requestTemplate: string | undefined,
+  model: ModelRecord,
+  traits: ModelTraits,
+): { source: string; origin: TemplateOrigin } {
+  const layer = requestTemplate || model.template;
+  if (layer) return { source: layer, origin: "ollama" };
+  if (traits.chatTemplate) return { source: traits.chatTemplate, origin: "gguf" };
+  return { source: FALLBACK_TEMPLATE, origin: "ollama" };
 }
 
 /** Request system message > the model's system prompt; the model's preset messages come first. */
@@ -129,8 +142,9 @@ export function createInference(options: InferenceOptions): Inference {
       rejectImages(request.model, request.messages);
       const { sampling, load } = withModelDefaults(request, model.params);
       const plan = planTools(request.tools, request.toolChoice);
-      const source = model.template ?? traits.chatTemplate ?? FALLBACK_TEMPLATE;
+      const { source, origin } = pickTemplate(undefined, model, traits);
       const rendered = renderChatTemplate(source, {
+        origin,
         messages: conversation(model, request.messages),
         tools: plan.offered,
         bosToken: traits.bosToken,
@@ -163,10 +177,10 @@ export function createInference(options: InferenceOptions): Inference {
       const { sampling, load } = withModelDefaults(request, model.params);
       let prompt = request.prompt;
       if (!request.raw) {
-        const source = request.template ?? model.template ?? traits.chatTemplate ?? FALLBACK_TEMPLATE;
-        const tokens = { bosToken: traits.bosToken, eosToken: traits.eosToken };
+        const { source, origin } = pickTemplate(request.template, model, traits);
+        const tokens = { bosToken: traits.bosToken, eosToken: traits.eosToken, origin };
         if (request.suffix) {
-          if (!templateSupportsInsert(source)) {
+          if (!templateSupportsInsert(source, origin)) {
             throw new AppError("invalid_request", `"${request.model}" does not support insert`, {
               param: "suffix",
             });

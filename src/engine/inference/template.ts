@@ -26,14 +26,28 @@ export interface ChatRenderInput {
   tools?: readonly ToolSpec[];
   bosToken: string;
   eosToken: string;
+  /** Where the template came from; see `isGoTemplate`. Default "gguf". */
+  origin?: TemplateOrigin;
 }
 
-/** Ollama templates are Go templates (`{{ .Prompt }}`, `{{ range .Messages }}`); HF ones are Jinja. */
-export function isGoTemplate(source: string): boolean {
-  if (source.includes("{%")) return false;
-  return /\{\{-?\s*(?:\.|\$|(?:if|range|with|else|end|block|define|template|break|continue)\b|\/\*)/.test(
-    source,
-  );
+/**
+ * "ollama": a template layer or a request's `template` (Ollama's are Go templates);
+ * "gguf": `tokenizer.chat_template` (Hugging Face Jinja).
+ */
+export type TemplateOrigin = "ollama" | "gguf";
+
+const GO_SYNTAX = /\{\{-?\s*(?:\.|\$|(?:if|range|with|else|end|block|define|template|break|continue)\b|\/\*)/;
+// Jinja statements/comments, or an expression Go cannot write: `x[..]`, `x | f`, `x + y`, `x.attr`, `f(..)`.
+const JINJA_SYNTAX = /\{[%#]|\{\{-?\s*[A-Za-z_]\w*\s*(?:\[|\||\+|~|\(|\.\w)/;
+
+/**
+ * Ollama templates are Go templates (`{{ .Prompt }}`, `{{ range .Messages }}`); HF ones are Jinja.
+ * A template that shows neither language's marks is taken as its origin's language.
+ */
+export function isGoTemplate(source: string, origin: TemplateOrigin = "gguf"): boolean {
+  if (source.includes("{%") || source.includes("{#")) return false;
+  if (GO_SYNTAX.test(source)) return true;
+  return origin === "ollama" && !JINJA_SYNTAX.test(source);
 }
 
 function checkSize(source: string): void {
@@ -80,7 +94,7 @@ export function renderChatTemplate(source: string, input: ChatRenderInput): stri
   checkSize(source);
   const tools = input.tools && input.tools.length > 0 ? input.tools : undefined;
   try {
-    if (isGoTemplate(source)) return renderGoChat(source, input.messages, tools);
+    if (isGoTemplate(source, input.origin)) return renderGoChat(source, input.messages, tools);
     return renderJinja(source, {
       messages: input.messages.map(jinjaMessage),
       // HF passes `tools=None` when there are none; templates test `tools is not none`.
@@ -95,9 +109,9 @@ export function renderChatTemplate(source: string, input: ChatRenderInput): stri
 }
 
 /** Whether a template can render fill-in-the-middle (`suffix`) prompts. */
-export function templateSupportsInsert(source: string): boolean {
+export function templateSupportsInsert(source: string, origin: TemplateOrigin = "gguf"): boolean {
   try {
-    if (isGoTemplate(source)) return goTemplateSupportsInsert(source);
+    if (isGoTemplate(source, origin)) return goTemplateSupportsInsert(source);
   } catch {
     return false;
   }
@@ -107,11 +121,11 @@ export function templateSupportsInsert(source: string): boolean {
 /** Renders a fill-in-the-middle prompt (only for templates that support insert). */
 export function renderInsertTemplate(
   source: string,
-  input: { prompt: string; suffix: string; bosToken: string; eosToken: string },
+  input: { prompt: string; suffix: string; bosToken: string; eosToken: string; origin?: TemplateOrigin },
 ): string {
   checkSize(source);
   try {
-    if (isGoTemplate(source)) return renderGoInsert(source, input.prompt, input.suffix);
+    if (isGoTemplate(source, input.origin)) return renderGoInsert(source, input.prompt, input.suffix);
     return renderJinja(source, {
       prompt: input.prompt,
       suffix: input.suffix,
