@@ -283,4 +283,28 @@ describe("readGgufInfo rejects defects with a specific error", () => {
     const grown = process.memoryUsage().rss - before;
     expect(grown).toBeLessThan(64 * 1024 * 1024);
   });
+
+  it("random corruption of a valid header only ever yields a result or invalid_gguf", async () => {
+    const whole = withTensors(["a", "b", "c"], 16);
+    const headerEnd = whole.length - 3 * 64;
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const outcomes = { ok: 0, rejected: 0 };
+    for (let i = 0; i < 400; i++) {
+      const copy = Buffer.from(whole);
+      for (let k = 0; k < 1 + (next() % 4); k++) copy[8 + (next() % (headerEnd - 8))] = next() & 0xff;
+      const error = await readGgufInfo(await file(copy)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error === undefined) outcomes.ok++;
+      else {
+        expect(error).toMatchObject({ code: "invalid_gguf" });
+        outcomes.rejected++;
+      }
+    }
+    // Both branches are exercised: some bytes (names, values) may change harmlessly.
+    expect(outcomes.ok).toBeGreaterThan(0);
+    expect(outcomes.rejected).toBeGreaterThan(100);
+  });
 });

@@ -260,6 +260,8 @@ export function benchModel(): Promise<string> {
  * current token's embedding and the next token depends only on the current one: every ordinary
  * token points (dim 0) to script[0], script piece k (dim k+1) to piece k+1, the last one to
  * <|im_end|>. Logit margins of ~α·√n_embd make sampled generation follow the script too.
+ * Pieces must be distinct, non-empty and not special tokens; a piece equal to the prompt's last
+ * token (e.g. "\n" after ChatML's "assistant") would make the model start mid-script.
  */
 export async function scriptedModel(
   name: string,

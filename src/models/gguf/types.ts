@@ -124,7 +124,11 @@ export interface GgufTensorInfo {
 
 export interface GgufInfo {
   version: number;
-  /** Every key/value pair; arrays kept whole (vocabularies included). */
+  /**
+   * Every key/value pair; arrays kept whole (vocabularies included). A null-prototype object, so
+   * file-chosen keys like "__proto__" stay data: use `in` or Object.hasOwn, not hasOwnProperty.
+   * 64-bit integers are numbers when exact, bigint otherwise.
+   */
   metadata: Record<string, GgufValue>;
   tensors: GgufTensorInfo[];
   /** `general.architecture`. */
