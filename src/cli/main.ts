@@ -6,7 +6,7 @@ import { configCommand } from "./commands/config.js";
 import { serveCommand } from "./commands/serve.js";
 import { versionCommand } from "./commands/version.js";
 import { printErr } from "./output.js";
-import { readVersion } from "./version.js";
+import { VERSION } from "../version.js";
 
 /**
  * The `aixcl` entry point: the only place that calls process.exit. Commands return an exit
@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<ExitCode> {
 
   const program = new Command("aixcl")
     .description("local-first AI platform: Ollama- and OpenAI-compatible LLM server")
-    .version(readVersion(), "-v, --version")
+    .version(VERSION, "-v, --version")
     .showHelpAfterError();
   program.addCommand(serveCommand(run));
   program.addCommand(configCommand(run));

@@ -18,7 +18,7 @@ function home(yaml?: string): string {
 
 const KEY = "env-key-0123456789abcdef";
 
-describe("aixcl config show", () => {
+describe.concurrent("aixcl config show", () => {
   it("prints YAML with the API key redacted and flags > config.yaml > env precedence", async () => {
     const dir = home("server:\n  port: 2000\nengine:\n  max_queue: 7\n");
     const result = await runCli(

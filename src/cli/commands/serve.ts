@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadConfig } from "../../config/load.js";
 import { createLogger, type Logger } from "../../logger.js";
+import type { Platform } from "../../server/platform.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flags.js";
 import { printErr, printOut } from "../output.js";
@@ -29,7 +30,7 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
   // Handlers go in before the platform starts so a signal during model-store scanning or
   // listening still shuts down cleanly instead of killing the process mid-write.
   const stopped = waitForSignals(logger);
-  let platform: Awaited<ReturnType<typeof import("../../server/platform.js").startPlatform>>;
+  let platform: Platform;
   try {
     // Loaded here, not at the top: `config show` and `version` then start without pulling in
     // the server, the engine and llama.cpp bindings.
