@@ -1,0 +1,76 @@
+/**
+ * Starts a whole platform (engine, store, inference, metrics, HTTP server on port 0) in a temp
+ * AIXCL_HOME, with the given test models installed in its store. One per test file: loading
+ * models is the slow part, so files share it across their tests.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, modelsPath } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema.js";
+import { silentLogger } from "../../src/logger.js";
+import type { ServerDeps } from "../../src/server/context.js";
+import { startPlatform } from "../../src/server/platform.js";
+import { installModel } from "./test-models.js";
+
+export interface TestModel {
+  name: string;
+  gguf: string;
+  layers?: Parameters<typeof installModel>[3];
+}
+
+export interface TestPlatformOptions {
+  /** Settings as dotted paths (`engine.num_parallel`), like CLI flags. */
+  flags?: Record<string, unknown>;
+  models?: TestModel[];
+  /** How long close() waits for in-flight streams, ms. Default 2000 (tests should not wait 10 s). */
+  drainTimeoutMs?: number;
+}
+
+export interface TestPlatform {
+  url: string;
+  port: number;
+  home: string;
+  config: Readonly<Config>;
+  deps: ServerDeps;
+  /** Closes the platform and removes the temp home. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
+  const home = await mkdtemp(join(tmpdir(), "aixcl-test-"));
+  try {
+    const config = loadConfig({
+      flags: { home, "server.port": 0, ...options.flags },
+      env: {},
+      readFile: false,
+    });
+    for (const model of options.models ?? []) {
+      await installModel(modelsPath(config), model.name, model.gguf, model.layers);
+    }
+    const platform = await startPlatform({
+      config,
+      logger: silentLogger(),
+      server: { drainTimeoutMs: options.drainTimeoutMs ?? 2000 },
+    });
+    let closed: Promise<void> | undefined;
+    return {
+      url: platform.url,
+      port: platform.port,
+      home,
+      config,
+      deps: platform.deps,
+      close: () =>
+        (closed ??= (async () => {
+          try {
+            await platform.close();
+          } finally {
+            await rm(home, { recursive: true, force: true });
+          }
+        })()),
+    };
+  } catch (error) {
+    await rm(home, { recursive: true, force: true });
+    throw error;
+  }
+}
