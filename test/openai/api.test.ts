@@ -77,6 +77,13 @@ describe("/v1 completions, embeddings and models", () => {
     expect(many).toBeInstanceOf(OpenAI.BadRequestError);
     expect((many as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("prompt");
 
+    // A suffix needs a template with fill-in-the-middle support; ChatML has none.
+    const suffix = await client.completions
+      .create({ model: "hello", prompt: "def f(", suffix: "return x" })
+      .catch((e: unknown) => e);
+    expect(suffix).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((suffix as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("suffix");
+
     const noPrompt = await fetch(`${platform.url}/v1/completions`, {
       method: "POST",
       body: JSON.stringify({ model: "hello" }),

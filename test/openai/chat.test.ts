@@ -325,6 +325,35 @@ describe("/v1/chat/completions", () => {
     expect(remoteImage.status).toBe(400);
     expect(remoteImage.error.param).toBe("messages[0].content[0].image_url");
 
+    const notBase64 = await post({
+      model: "hello",
+      messages: [
+        { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,%%%" } }] },
+      ],
+    });
+    expect(notBase64.status).toBe(400);
+    expect(notBase64.error.param).toBe("messages[0].content[0].image_url");
+
+    // A well-formed data URL passes the adapter and reaches the model as an image, which this
+    // text-only model refuses.
+    const image = await post({
+      model: "hello",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            {
+              type: "image_url",
+              image_url: { url: `data:image/png;base64,${Buffer.from("png").toString("base64")}` },
+            },
+          ],
+        },
+      ],
+    });
+    expect(image.status).toBe(400);
+    expect(image.error.message).toMatch(/does not support vision/);
+
     const unknownChoice = await post({
       model: "hello",
       messages: [{ role: "user", content: "x" }],

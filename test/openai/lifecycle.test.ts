@@ -66,4 +66,37 @@ describe("/v1 streams hold and release the engine slot", () => {
     // The abandoned generation never completed: only the second request's 3 tokens were counted.
     expect(await generatedTokens(platform, "long:latest")).toBe(3);
   });
+
+  it("a runner crash after output started ends the stream with one in-band error event", async () => {
+    const response = await fetch(`${platform.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "long", messages: [{ role: "user", content: "go" }], stream: true }),
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n\n")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const pid = platform.deps.engine.loaded().find((m) => m.model.name === "long:latest")?.pid;
+    expect(pid).toBeTypeOf("number");
+    process.kill(pid!, "SIGKILL");
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(events.every((e) => e.startsWith("data: "))).toBe(true);
+    expect(text).not.toContain("[DONE]");
+    const last = JSON.parse(events.at(-1)!.slice(6)) as { error?: { type: string; code: string } };
+    expect(last.error).toMatchObject({ type: "server_error", code: "runner_crashed" });
+    // Every earlier event is an ordinary chunk.
+    for (const event of events.slice(0, -1)) {
+      expect((JSON.parse(event.slice(6)) as { object: string }).object).toBe("chat.completion.chunk");
+    }
+  });
 });

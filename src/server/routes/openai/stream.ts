@@ -49,9 +49,12 @@ export function sseResponse(
     render: (item) => `data: ${item === DONE ? "[DONE]" : JSON.stringify(item)}\n\n`,
     renderError: (error) => {
       const appError = toAppError(error);
-      if (appError.code !== "client_closed") {
-        logger.warn({ err: error, code: appError.code }, "stream failed after output started");
-      }
+      // A client that went away gets nothing more: there is no one to tell.
+      if (appError.code === "client_closed") return undefined;
+      logger[appError.status >= 500 ? "error" : "info"](
+        { err: appError.cause ?? appError, code: appError.code },
+        "stream ended with an error",
+      );
       return `data: ${JSON.stringify(toOpenAIError(appError).body)}\n\n`;
     },
     onCancel: () => abort.abort(),
