@@ -87,6 +87,27 @@ describe("aixcl serve", () => {
     const served = await serve(["--threads", "1"], true);
     await expectDrained(served, () => process.kill(-(served.child.pid ?? 0), "SIGINT"));
   });
+
+  it("exits at once with 130 on a second signal during the drain", async () => {
+    const served = await serve(["--threads", "1"]);
+    try {
+      const response = await fetch(`${served.url}/api/generate`, {
+        method: "POST",
+        // Nearly the whole 2048-token context: seconds of decoding, far longer than the 200 ms below.
+        body: JSON.stringify({ model: MODEL, prompt: "hi", options: { num_predict: 1900, temperature: 0 } }),
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      served.child.kill("SIGTERM");
+      // Apart in time: two identical signals sent back to back may be delivered as one.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      served.child.kill("SIGTERM");
+      expect(await served.exited).toEqual({ code: 130, signal: null });
+      await reader.cancel().catch(() => {});
+    } finally {
+      if (served.child.exitCode === null && served.child.signalCode === null) served.child.kill("SIGKILL");
+    }
+  });
 });
 
 /** Streams a long generation, signals once the first bytes arrive, and expects all of it plus exit 0. */
