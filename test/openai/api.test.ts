@@ -155,13 +155,13 @@ describe("/v1 completions, embeddings and models", () => {
   });
 
   it("an unknown model is 404 model_not_found on every route", async () => {
-    const attempts: Promise<unknown>[] = [
-      client.models.retrieve("team/missing:v2"),
-      client.completions.create({ model: "missing", prompt: "x" }),
-      client.embeddings.create({ model: "missing", input: "x" }),
+    const attempts: (() => Promise<unknown>)[] = [
+      () => client.models.retrieve("team/missing:v2"),
+      () => client.completions.create({ model: "missing", prompt: "x" }),
+      () => client.embeddings.create({ model: "missing", input: "x" }),
     ];
     for (const attempt of attempts) {
-      const error = await attempt.catch((e: unknown) => e);
+      const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
       expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
     }

@@ -1,31 +1,16 @@
 import type { Context } from "hono";
 import type { ChatCompletion, ChatCompletionChunk, ToolCallWire } from "../../../api/openai/chat.js";
 import { chatCompletionRequestSchema } from "../../../api/openai/chat.js";
-import type { FinishReason, Usage } from "../../../api/openai/common.js";
+import type { FinishReason } from "../../../api/openai/common.js";
 import type { InferenceEvent, ToolCall } from "../../../engine/inference/types.js";
-import type { DoneReason, GenerateStats } from "../../../engine/types.js";
-import { AppError } from "../../../errors.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
 import { toChatRequest } from "./mapping.js";
+import { completionId, finishReason, noDone, nowSeconds, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
 import { linkAbort, sseResponse } from "./stream.js";
 import { parseBody } from "./validate.js";
-import { completionId, SYSTEM_FINGERPRINT } from "./ids.js";
 
 type Events = AsyncGenerator<InferenceEvent, void, undefined>;
-
-export function finishReason(reason: DoneReason, sawToolCalls: boolean): FinishReason {
-  if (reason === "length") return "length";
-  return sawToolCalls ? "tool_calls" : "stop";
-}
-
-export function usageOf(stats: GenerateStats): Usage {
-  return {
-    prompt_tokens: stats.promptTokens,
-    completion_tokens: stats.evalTokens,
-    total_tokens: stats.promptTokens + stats.evalTokens,
-  };
-}
 
 /** Our parsed arguments object → OpenAI's JSON string of it. */
 function toWireCall(call: ToolCall): ToolCallWire {
@@ -35,9 +20,6 @@ function toWireCall(call: ToolCall): ToolCallWire {
     function: { name: call.name, arguments: JSON.stringify(call.arguments) },
   };
 }
-
-/** The generator ended without its `done` event: a service bug, reported rather than hidden. */
-const noDone = (): AppError => new AppError("internal", "generation ended without completing");
 
 interface Meta {
   id: string;
@@ -165,7 +147,7 @@ export function chatCompletions(deps: ServerDeps) {
       const first = await events.next();
       const meta: Meta = {
         id: completionId("chatcmpl"),
-        created: Math.floor(Date.now() / 1000),
+        created: nowSeconds(),
         model: wire.model,
       };
       if (wire.stream === true) {

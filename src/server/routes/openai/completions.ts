@@ -3,12 +3,10 @@ import type { Completion } from "../../../api/openai/completions.js";
 import { completionRequestSchema } from "../../../api/openai/completions.js";
 import type { FinishReason } from "../../../api/openai/common.js";
 import type { InferenceEvent } from "../../../engine/inference/types.js";
-import { AppError } from "../../../errors.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
-import { finishReason, usageOf } from "./chat.js";
-import { completionId, SYSTEM_FINGERPRINT } from "./ids.js";
 import { toCompletionRequest } from "./mapping.js";
+import { completionId, finishReason, noDone, nowSeconds, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
 import { linkAbort, sseResponse } from "./stream.js";
 import { parseBody } from "./validate.js";
 
@@ -30,8 +28,6 @@ function completion(meta: Meta, text: string, finish: FinishReason | null): Comp
     choices: [{ text, index: 0, logprobs: null, finish_reason: finish }],
   };
 }
-
-const noDone = (): AppError => new AppError("internal", "generation ended without completing");
 
 async function collect(
   first: IteratorResult<InferenceEvent, void>,
@@ -103,7 +99,7 @@ export function completions(deps: ServerDeps) {
       const first = await events.next();
       const meta: Meta = {
         id: completionId("cmpl"),
-        created: Math.floor(Date.now() / 1000),
+        created: nowSeconds(),
         model: wire.model,
       };
       if (wire.stream === true) {
