@@ -24,6 +24,16 @@ let url = "";
 let server: Server;
 const aborted: string[] = [];
 
+/** Explicit body framing: node:http only chunks POST/PUT bodies by default, not DELETE ones. */
+function framing(options: { headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean }) {
+  const headers = { ...options.headers };
+  if (options.body !== undefined) {
+    if (options.chunked) headers["Transfer-Encoding"] = "chunked";
+    else headers["Content-Length"] = String(Buffer.byteLength(options.body));
+  }
+  return headers;
+}
+
 function raw(
   path: string,
   options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; chunked?: boolean },
@@ -31,7 +41,7 @@ function raw(
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       `${url}${path}`,
-      { method: options.method ?? "GET", headers: options.headers },
+      { method: options.method ?? "GET", headers: framing(options) },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
