@@ -1,0 +1,277 @@
+/**
+ * Scheduling through the real engine: slots, the bounded queue, aborts, runner crashes,
+ * keep-alive and eviction. Each test builds an engine with the settings it exercises; runners
+ * are real child processes with llama.cpp on generated models.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import type { ConfigInput } from "../../src/config/schema.js";
+import { createEngine } from "../../src/engine/create-engine.js";
+import type { Engine, GenerateEvent, GenerateRequest } from "../../src/engine/types.js";
+import { AppError } from "../../src/errors.js";
+import { silentLogger } from "../../src/logger.js";
+import type { ModelRecord } from "../../src/models/types.js";
+import { scriptedModel, tinyModel } from "../support/test-models.js";
+
+function record(name: string, modelPath: string): ModelRecord {
+  return {
+    name: `${name}:latest`,
+    ref: { host: "registry.ollama.ai", namespace: "library", model: name, tag: "latest" },
+    digest: name.padEnd(64, "0"),
+    size: 1,
+    modifiedAt: new Date(),
+    modelPath,
+    modelDigest: `sha256:${name}`,
+    params: {},
+    details: {
+      parent_model: "",
+      format: "gguf",
+      family: "llama",
+      families: ["llama"],
+      parameter_size: "",
+      quantization_level: "F32",
+    },
+  };
+}
+
+let dir: string;
+let hello: ModelRecord;
+let tiny: ModelRecord;
+const engines: Engine[] = [];
+
+function engineWith(settings: NonNullable<ConfigInput["engine"]>): Engine {
+  // 2048 (the tiny model's n_ctx_train) makes a greedy tiny-model request run for seconds.
+  const config = configSchema.parse({ home: dir, engine: { threads: 1, context_length: 2048, ...settings } });
+  const engine = createEngine({ config, logger: silentLogger() });
+  engines.push(engine);
+  return engine;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "aixcl-scheduler-"));
+  hello = record("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
+  tiny = record("tiny", await tinyModel());
+});
+
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((engine) => engine.close()));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const helloRequest = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  model: hello,
+  prompt: "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+  sampling: {},
+  load: {},
+  ...extra,
+});
+
+/** Greedy decoding on the tiny model never ends by itself: it runs until the context is full. */
+const longRequest = (signal?: AbortSignal): GenerateRequest => ({
+  model: tiny,
+  prompt: "hello",
+  sampling: { temperature: 0 },
+  load: {},
+  ...(signal ? { signal } : {}),
+});
+
+const shortRequest = (signal?: AbortSignal): GenerateRequest => ({
+  ...longRequest(signal),
+  sampling: { temperature: 0, maxTokens: 5 },
+});
+
+async function collectStats(engine: Engine, request: GenerateRequest) {
+  for await (const event of engine.generate(request)) if (event.type === "done") return event.stats;
+  throw new Error("no done event");
+}
+
+async function text(engine: Engine, request: GenerateRequest): Promise<string> {
+  let out = "";
+  for await (const event of engine.generate(request)) if (event.type === "text") out += event.text;
+  return out;
+}
+
+/**
+ * Starts a generation and waits for its first text, so it surely holds a slot and is running.
+ * `ended` drains the rest and resolves to the error that ended it, or undefined.
+ */
+async function started(
+  engine: Engine,
+  request: GenerateRequest,
+): Promise<{ ended: Promise<AppError | undefined> }> {
+  const iterator = engine.generate(request)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  expect((first.value as GenerateEvent).type).toBe("text");
+  const ended = (async () => {
+    try {
+      for (;;) if ((await iterator.next()).done) return undefined;
+    } catch (error) {
+      return error as AppError;
+    }
+  })();
+  return { ended };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error("expected an AppError");
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+describe("scheduler", () => {
+  it("an abort stops the stream with client_closed and frees the slot for the queued request at once", async () => {
+    const engine = engineWith({ num_parallel: 1 });
+    const controller = new AbortController();
+    const first = await started(engine, longRequest(controller.signal));
+    // Requests are queued synchronously (generate's first step runs on the first next()).
+    const queued = collectStats(engine, shortRequest());
+    expect(engine.stats()).toMatchObject({ queueDepth: 1, activeRequests: 1 });
+
+    controller.abort();
+    // On abort the slot moves to the queued request at once, not when the runner notices.
+    expect(engine.stats()).toMatchObject({ queueDepth: 0, activeRequests: 1 });
+    expect((await first.ended)?.code).toBe("client_closed");
+    expect((await queued).evalTokens).toBe(5);
+    expect(engine.stats().activeRequests).toBe(0);
+  });
+
+  it("kill -9 of the runner gives runner_crashed; the next request gets a fresh runner", async () => {
+    const engine = engineWith({ num_parallel: 2 });
+    const stream = await started(engine, longRequest());
+    const [loaded] = engine.loaded();
+    const pid = loaded?.pid ?? 0;
+    expect(isAlive(pid)).toBe(true);
+    process.kill(pid, "SIGKILL");
+
+    const error = await stream.ended;
+    expect(error?.code).toBe("runner_crashed");
+    expect(error?.message).toMatch(/^model runner crashed: /);
+    expect(engine.stats().runnerRestarts).toBe(1);
+    expect(engine.stats().activeRequests).toBe(0);
+
+    expect((await collectStats(engine, shortRequest())).evalTokens).toBe(5);
+    const pids = engine.loaded().map((m) => m.pid);
+    expect(pids).not.toContain(pid);
+    expect(pids).toHaveLength(1);
+  });
+
+  it("rejects requests beyond max_queue with queue_full and a retryAfter", async () => {
+    const engine = engineWith({ num_parallel: 1, max_queue: 1 });
+    const controllers = [new AbortController(), new AbortController()];
+    const running = await started(engine, longRequest(controllers[0]?.signal));
+    const waiting = errorOf(text(engine, longRequest(controllers[1]?.signal)));
+    expect(engine.stats().queueDepth).toBe(1);
+    const rejected = await errorOf(text(engine, longRequest()));
+    expect(rejected.code).toBe("queue_full");
+    expect(rejected.status).toBe(503);
+    expect(rejected.retryAfter).toBeGreaterThanOrEqual(1);
+    expect(rejected.retryAfter).toBeLessThanOrEqual(5);
+
+    // The queued request gives up while waiting: it leaves the queue without ever running.
+    controllers[1]?.abort();
+    expect((await waiting).code).toBe("client_closed");
+    expect(engine.stats().queueDepth).toBe(0);
+    controllers[0]?.abort();
+    expect((await running.ended)?.code).toBe("client_closed");
+  });
+
+  it("keep_alive 0 unloads the model right after the request", async () => {
+    const engine = engineWith({ num_parallel: 1 });
+    expect(await text(engine, helloRequest({ keepAliveMs: Infinity }))).toBe("Hello world!");
+    const [loaded] = engine.loaded();
+    expect(loaded?.expiresAt).toBeNull();
+    const pid = loaded?.pid ?? 0;
+
+    expect(await text(engine, helloRequest({ keepAliveMs: 0 }))).toBe("Hello world!");
+    expect(engine.loaded()).toEqual([]);
+    await until(() => !isAlive(pid), "the runner exited");
+  });
+
+  it("max_loaded_models 1 evicts the idle model to load another", async () => {
+    const engine = engineWith({ num_parallel: 1, max_loaded_models: 1 });
+    await engine.load(hello, {});
+    const helloPid = engine.loaded()[0]?.pid ?? 0;
+    expect(engine.loaded().map((m) => m.model.name)).toEqual([hello.name]);
+
+    const embedded = await engine.embed({ model: tiny, input: ["x"], truncate: true, load: {} });
+    expect(embedded.loadNs).toBeGreaterThan(0);
+    expect(engine.loaded().map((m) => m.model.name)).toEqual([tiny.name]);
+    await until(() => !isAlive(helloPid), "the evicted runner exited");
+  });
+
+  it("unload waits for in-flight requests, then stops the runner", async () => {
+    const engine = engineWith({ num_parallel: 1 });
+    const controller = new AbortController();
+    const stream = await started(engine, longRequest(controller.signal));
+    const pid = engine.loaded()[0]?.pid ?? 0;
+    await engine.unload(tiny.name);
+    expect(isAlive(pid)).toBe(true);
+    expect(engine.loaded()).toHaveLength(1);
+    controller.abort();
+    expect((await stream.ended)?.code).toBe("client_closed");
+    await until(() => !isAlive(pid), "the runner exited");
+    expect(engine.loaded()).toEqual([]);
+  });
+
+  it("20 concurrent requests with 2 slots and max_queue 8: each completes or gets queue_full", async () => {
+    const engine = engineWith({ num_parallel: 2, max_queue: 8 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        try {
+          return await text(engine, helloRequest());
+        } catch (error) {
+          if (error instanceof AppError) return error.code;
+          throw error;
+        }
+      }),
+    );
+    const completed = outcomes.filter((o) => o === "Hello world!").length;
+    const full = outcomes.filter((o) => o === "queue_full").length;
+    expect(completed + full).toBe(20);
+    expect(completed).toBe(10);
+    expect(engine.stats()).toEqual({ queueDepth: 0, activeRequests: 0, runnerRestarts: 0 });
+  });
+
+  it("loads a model once for concurrent first requests, and close() ends streams and runners", async () => {
+    const engine = engineWith({ num_parallel: 2 });
+    const [a, b] = await Promise.all([engine.load(hello, {}), engine.load(hello, {})]);
+    expect(a.loadNs).toBeGreaterThan(0);
+    expect(b.loadNs).toBeGreaterThan(0);
+    expect(engine.loaded()).toHaveLength(1);
+
+    const stream = await started(engine, longRequest());
+    const pids = engine.loaded().map((m) => m.pid ?? 0);
+    expect(pids).toHaveLength(2);
+    await engine.close();
+    expect((await stream.ended)?.code).toBe("shutting_down");
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect((await errorOf(text(engine, helloRequest()))).code).toBe("shutting_down");
+  });
+});
