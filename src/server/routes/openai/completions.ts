@@ -106,7 +106,9 @@ export function completions(deps: ServerDeps) {
         const includeUsage = wire.stream_options?.include_usage === true;
         return sseResponse(chunks(first, events, meta, includeUsage, deps), abort, deps.logger);
       }
-      const result = await collect(first, events, meta, deps);
+      // Returning on the done event leaves the generator parked after it: close it so the
+      // service's cleanup runs now, not whenever it is collected.
+      const result = await collect(first, events, meta, deps).finally(() => events.return(undefined));
       abort.dispose();
       return c.json(result);
     } catch (error: unknown) {
