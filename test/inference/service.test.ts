@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { createEngine } from "../../src/engine/create-engine.js";
 import { traitsFromGguf } from "../../src/engine/inference/model-traits.js";
-import { createInference, truncateEmbedding } from "../../src/engine/inference/service.js";
+import { buildConversation, createInference, truncateEmbedding } from "../../src/engine/inference/service.js";
 import type {
   ChatRequest,
   CompletionRequest,
@@ -109,6 +109,33 @@ describe("inference service on the real engine", () => {
     expect(result.text).toBe(TOOL_SCRIPT.join(""));
   });
 
+  it("forces a call to the named tool with a JSON-schema grammar", async () => {
+    const getTime = {
+      name: "get_time",
+      parameters: { type: "object", properties: { utc: { type: "boolean" } }, required: ["utc"] },
+    };
+    // Unconstrained, this model writes "<tool_call>..." naming get_weather; the grammar overrides it.
+    const result = await collect(
+      inference.chat(
+        chatRequest("tool", { tools: [WEATHER_TOOL, getTime], toolChoice: { name: "get_time" } }),
+      ),
+    );
+    expect(result.text).toBe("");
+    expect(result.toolEvents).toHaveLength(1);
+    const [event] = result.toolEvents;
+    const calls = event?.type === "tool_calls" ? event.calls : [];
+    expect(calls.map((c) => c.name)).toEqual(["get_time"]);
+    expect(typeof calls[0]?.arguments.utc).toBe("boolean");
+
+    const unknown = await rejection(
+      inference.chat(chatRequest("tool", { tools: [WEATHER_TOOL], toolChoice: { name: "nope" } })).next(),
+    );
+    expect(unknown.code).toBe("invalid_request");
+    expect(
+      (await rejection(inference.chat(chatRequest("tool", { toolChoice: "required" })).next())).code,
+    ).toBe("invalid_request");
+  });
+
   it("applies the model's params layer stop list unless the request sets stop", async () => {
     expect((await collect(inference.chat(chatRequest("hello")))).text).toBe("Hello world!");
     expect((await collect(inference.chat(chatRequest("hello-stop")))).text).toBe("Hello ");
@@ -194,6 +221,25 @@ describe("helpers", () => {
       addBos: false,
       embeddingOnly: true,
     });
+  });
+
+  it("puts the model's system prompt and preset messages before the request's, unless it has a system message", async () => {
+    const model = { ...(await store.get("hello-system")), messages: [{ role: "user", content: "preset" }] };
+    expect(buildConversation(model, [{ role: "user", content: "hi" }])).toEqual([
+      { role: "system", content: "Model system prompt" },
+      { role: "user", content: "preset" },
+      { role: "user", content: "hi" },
+    ]);
+    expect(
+      buildConversation(model, [
+        { role: "system", content: "request system" },
+        { role: "user", content: "hi" },
+      ]),
+    ).toEqual([
+      { role: "system", content: "request system" },
+      { role: "user", content: "preset" },
+      { role: "user", content: "hi" },
+    ]);
   });
 
   it("truncates embeddings to unit length", () => {

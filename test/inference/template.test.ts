@@ -78,8 +78,14 @@ describe("Jinja chat templates", () => {
     expect(prompt).toContain("<|im_start|>user\n<tool_response>\n21C\n</tool_response><|im_end|>");
     expect(prompt.endsWith("<|im_start|>assistant\n")).toBe(true);
 
-    const withoutTools = render(QWEN_TOOL_TEMPLATE, [{ role: "user", content: "Hi" }]);
-    expect(withoutTools).toBe("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    const withoutTools = render(QWEN_TOOL_TEMPLATE, [
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hello" },
+      { role: "user", content: "Bye" },
+    ]);
+    expect(withoutTools).toBe(
+      "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n",
+    );
   });
 
   it("exposes bos/eos tokens and strftime_now", () => {

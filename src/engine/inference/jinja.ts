@@ -7,8 +7,8 @@ import * as jinja from "@huggingface/jinja";
  * and `range()` sizes are capped here.
  */
 
-/** Most interpreter steps one render may take. */
-const MAX_STEPS = 2_000_000;
+/** Most interpreter steps one render may take (a 200-message, 20-tool Qwen chat takes ~5,000). */
+const MAX_STEPS = 300_000;
 /** Largest list `range()` may build. */
 const MAX_RANGE = 100_000;
 const CACHE_SIZE = 32;

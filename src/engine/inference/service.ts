@@ -59,12 +59,17 @@ function pickTemplate(
   return { source: FALLBACK_TEMPLATE, origin: "ollama" };
 }
 
-/** Request system message > the model's system prompt; the model's preset messages come first. */
-function conversation(model: ModelRecord, messages: readonly ChatMessage[]): ChatMessage[] {
+/**
+ * Request system message > the model's system prompt; the model's preset messages come before the
+ * request's, after any leading system messages (HF templates expect the system turn first).
+ */
+export function buildConversation(model: ModelRecord, messages: readonly ChatMessage[]): ChatMessage[] {
   const preset: ChatMessage[] = (model.messages ?? [])
     .filter((m): m is ChatMessage => ["system", "user", "assistant", "tool"].includes(m.role))
     .map((m) => ({ role: m.role, content: m.content }));
-  const all = [...preset, ...messages];
+  const lead = messages.findIndex((m) => m.role !== "system");
+  const split = lead < 0 ? messages.length : lead;
+  const all = [...messages.slice(0, split), ...preset, ...messages.slice(split)];
   if (model.system && !all.some((m) => m.role === "system")) {
     all.unshift({ role: "system", content: model.system });
   }
@@ -145,7 +150,7 @@ export function createInference(options: InferenceOptions): Inference {
       const { source, origin } = pickTemplate(undefined, model, traits);
       const rendered = renderChatTemplate(source, {
         origin,
-        messages: conversation(model, request.messages),
+        messages: buildConversation(model, request.messages),
         tools: plan.offered,
         bosToken: traits.bosToken,
         eosToken: traits.eosToken,
@@ -193,7 +198,7 @@ export function createInference(options: InferenceOptions): Inference {
         } else {
           const system = request.system ?? model.system;
           // Like Ollama: a continuation (`context` given) does not repeat the model's preset messages.
-          const preset = request.context ? [] : conversation({ ...model, system: undefined }, []);
+          const preset = request.context ? [] : buildConversation({ ...model, system: undefined }, []);
           const messages: ChatMessage[] = [
             ...(system ? [{ role: "system" as const, content: system }] : []),
             ...preset,
