@@ -17,6 +17,13 @@ export interface SlotOptions {
   logger: Logger;
   /** Slots per runner before its load reports the real count ("auto" parallel: 1). */
   initialSlots: number;
+  /** GPU mode runners load llama.cpp with. */
+  gpu: "auto" | false;
+  /**
+   * Keep one spare runner with llama.cpp already loaded, started after the first model loads, so
+   * the next load (another model, a reload, a crash restart) skips llama.cpp's 1–2 s start-up.
+   */
+  spareRunner: boolean;
 }
 
 interface Entry {
@@ -75,6 +82,7 @@ export class SlotScheduler {
   private readonly waiters: Waiter[] = [];
   private restarts = 0;
   private closed = false;
+  private spare: RunnerProcess | undefined;
 
   constructor(private readonly options: SlotOptions) {}
 
@@ -184,7 +192,9 @@ export class SlotScheduler {
       waiter.cleanup();
       waiter.reject(new AppError("shutting_down", "the server is shutting down"));
     }
-    await Promise.all([...this.entries.values()].map((entry) => this.stopEntry(entry)));
+    const spare = this.spare;
+    this.spare = undefined;
+    await Promise.all([...[...this.entries.values()].map((entry) => this.stopEntry(entry)), spare?.stop()]);
   }
 
   private retryAfter(): number {
@@ -281,12 +291,7 @@ export class SlotScheduler {
   }
 
   private startEntry(waiter: Waiter): Entry {
-    const runner = new RunnerProcess({
-      spec: waiter.spec,
-      logger: this.options.logger,
-      loadTimeoutMs: this.options.loadTimeoutMs,
-      onExit: (crashed) => this.onRunnerExit(entry, crashed),
-    });
+    const runner = this.takeRunner();
     const entry: Entry = {
       model: waiter.model,
       loadKey: waiter.loadKey,
@@ -300,20 +305,45 @@ export class SlotScheduler {
       expiresAt: undefined,
       timer: undefined,
       unloadRequested: false,
-      ready: runner.loaded,
+      ready: runner.load(waiter.spec),
       gone: false,
     };
+    runner.onExit = (crashed) => this.onRunnerExit(entry, crashed);
     this.entries.set(waiter.model.name, entry);
-    runner.loaded.then(
+    entry.ready.then(
       (info) => {
         if (entry.state !== "loading") return;
         entry.state = "ready";
         entry.slots = info.parallel;
         this.pump();
+        this.ensureSpare();
       },
       (error: AppError) => this.onLoadFailed(entry, error),
     );
     return entry;
+  }
+
+  private newRunner(): RunnerProcess {
+    return new RunnerProcess({
+      gpu: this.options.gpu,
+      logger: this.options.logger,
+      loadTimeoutMs: this.options.loadTimeoutMs,
+    });
+  }
+
+  private takeRunner(): RunnerProcess {
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare?.alive ? spare : this.newRunner();
+  }
+
+  private ensureSpare(): void {
+    if (!this.options.spareRunner || this.closed || this.spare) return;
+    const spare = this.newRunner();
+    spare.onExit = () => {
+      if (this.spare === spare) this.spare = undefined;
+    };
+    this.spare = spare;
   }
 
   private onLoadFailed(entry: Entry, error: AppError): void {

@@ -25,6 +25,8 @@ import type {
 export interface SchedulerOptions {
   config: Readonly<Config>;
   logger: Logger;
+  /** Keep a spare runner with llama.cpp loaded for the next model load. Default true. */
+  spareRunner?: boolean;
 }
 
 function elapsedNs(since: bigint): number {
@@ -44,6 +46,8 @@ export class Scheduler implements Engine {
       loadTimeoutMs: engine.load_timeout * 1000,
       logger: options.logger,
       initialSlots: 1,
+      gpu: engine.gpu === "auto" ? "auto" : false,
+      spareRunner: options.spareRunner ?? true,
     });
   }
 

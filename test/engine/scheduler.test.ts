@@ -42,10 +42,11 @@ let hello: ModelRecord;
 let tiny: ModelRecord;
 const engines: Engine[] = [];
 
-function engineWith(settings: NonNullable<ConfigInput["engine"]>): Engine {
+/** Spare runners are off unless a test exercises them: each costs a process start on 2 cores. */
+function engineWith(settings: NonNullable<ConfigInput["engine"]>, spareRunner = false): Engine {
   // 2048 (the tiny model's n_ctx_train) makes a greedy tiny-model request run for seconds.
   const config = configSchema.parse({ home: dir, engine: { threads: 1, context_length: 2048, ...settings } });
-  const engine = createEngine({ config, logger: silentLogger() });
+  const engine = createEngine({ config, logger: silentLogger(), spareRunner });
   engines.push(engine);
   return engine;
 }
@@ -163,7 +164,7 @@ describe("scheduler", () => {
   });
 
   it("kill -9 of the runner gives runner_crashed; the next request gets a fresh runner", async () => {
-    const engine = engineWith({ num_parallel: 2 });
+    const engine = engineWith({ num_parallel: 2 }, true);
     const stream = await started(engine, longRequest());
     const [loaded] = engine.loaded();
     const pid = loaded?.pid ?? 0;
@@ -215,7 +216,7 @@ describe("scheduler", () => {
   });
 
   it("max_loaded_models 1 evicts the idle model to load another", async () => {
-    const engine = engineWith({ num_parallel: 1, max_loaded_models: 1 });
+    const engine = engineWith({ num_parallel: 1, max_loaded_models: 1 }, true);
     await engine.load(hello, {});
     const helloPid = engine.loaded()[0]?.pid ?? 0;
     expect(engine.loaded().map((m) => m.model.name)).toEqual([hello.name]);

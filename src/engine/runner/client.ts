@@ -37,12 +37,11 @@ type Pending =
   | { kind: "tokenize"; resolve: (tokens: number[]) => void; reject: (e: AppError) => void };
 
 export interface RunnerProcessOptions {
-  spec: LoadSpec;
+  /** GPU mode for llama.cpp, loaded as soon as the process starts. */
+  gpu: "auto" | false;
   logger: Logger;
   /** ms allowed for the load before the runner is killed. */
   loadTimeoutMs: number;
-  /** Called once when the process is gone; `crashed` = it was not asked to stop. */
-  onExit: (crashed: boolean) => void;
 }
 
 /** Lines of the child's stderr kept to explain a crash in the log. */
@@ -64,11 +63,15 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal ? `killed by ${signal}` : `exit code ${code ?? "unknown"}`;
 }
 
+/**
+ * One runner process. It starts loading llama.cpp at once; `load` gives it its model (so a spare
+ * runner can be started before anyone knows which model it will serve).
+ */
 export class RunnerProcess {
   readonly pid: number;
-  /** Resolves when the model is loaded; rejects with `model_load_failed`. */
-  readonly loaded: Promise<LoadedInfo>;
   info: LoadedInfo | undefined;
+  /** Called once when the process is gone; `crashed` = it was not asked to stop. */
+  onExit: (crashed: boolean) => void = () => undefined;
 
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, Pending>();
@@ -79,6 +82,7 @@ export class RunnerProcess {
   private stopPromise: Promise<void> | undefined;
   private readonly exitPromise: Promise<void>;
   private settleLoad: ((error?: AppError, info?: LoadedInfo) => void) | undefined;
+  private loading: Promise<LoadedInfo> | undefined;
 
   constructor(private readonly options: RunnerProcessOptions) {
     const { entry, execArgv } = runnerEntry();
@@ -98,16 +102,28 @@ export class RunnerProcess {
         log.debug({ line }, "runner output");
       });
     }
-    this.loaded = new Promise<LoadedInfo>((resolve, reject) => {
+    this.exitPromise = new Promise((resolve) => this.child.once("exit", () => resolve()));
+    this.child.on("message", (message) => this.onMessage(message as ChildMessage));
+    this.child.on("error", (error) => log.warn({ err: error }, "runner process error"));
+    this.child.once("exit", (code, signal) => this.handleExit(code, signal));
+    this.send({ type: "init", gpu: options.gpu });
+  }
+
+  /** Loads the model (once per runner). Rejects with `model_load_failed` (or `shutting_down`). */
+  load(spec: LoadSpec): Promise<LoadedInfo> {
+    if (this.loading) return this.loading;
+    const timeoutMs = this.options.loadTimeoutMs;
+    this.loading = new Promise<LoadedInfo>((resolve, reject) => {
+      if (this.exited) {
+        reject(new AppError("model_load_failed", "model runner exited before loading the model"));
+        return;
+      }
       const timer = setTimeout(() => {
         this.settleLoad?.(
-          new AppError(
-            "model_load_failed",
-            `loading the model timed out after ${options.loadTimeoutMs / 1000}s`,
-          ),
+          new AppError("model_load_failed", `loading the model timed out after ${timeoutMs / 1000}s`),
         );
         this.child.kill("SIGKILL");
-      }, options.loadTimeoutMs);
+      }, timeoutMs);
       this.settleLoad = (error, info) => {
         this.settleLoad = undefined;
         clearTimeout(timer);
@@ -115,13 +131,10 @@ export class RunnerProcess {
         else if (info) resolve(info);
       };
     });
-    // Nobody may be awaiting `loaded` (a request that gave up): the rejection is still handled.
-    this.loaded.catch(() => undefined);
-    this.exitPromise = new Promise((resolve) => this.child.once("exit", () => resolve()));
-    this.child.on("message", (message) => this.onMessage(message as ChildMessage));
-    this.child.on("error", (error) => log.warn({ err: error }, "runner process error"));
-    this.child.once("exit", (code, signal) => this.onExit(code, signal));
-    this.send({ type: "load", spec: options.spec });
+    // Nobody may be awaiting it (a request that gave up): the rejection is still handled.
+    this.loading.catch(() => undefined);
+    this.send({ type: "load", spec });
+    return this.loading;
   }
 
   get alive(): boolean {
@@ -239,7 +252,7 @@ export class RunnerProcess {
     return request;
   }
 
-  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+  private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
     const crashed = !this.stopRequested;
     const how = describeExit(code, signal);
@@ -263,6 +276,6 @@ export class RunnerProcess {
       if (request.kind === "generate") request.sink.fail(error);
       else request.reject(error);
     }
-    this.options.onExit(crashed);
+    this.onExit(crashed);
   }
 }

@@ -67,14 +67,18 @@ function log(level: LlamaLogLevel, message: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-export async function loadRunnerModel(spec: LoadSpec): Promise<RunnerModel> {
-  const llama = await getLlama({
-    gpu: spec.gpu,
-    build: "never",
-    maxThreads: spec.threads,
-    logLevel: LlamaLogLevel.warn,
-    logger: log,
-  });
+/**
+ * Loads llama.cpp itself. On Linux node-llama-cpp first test-loads its prebuilt binary in a
+ * subprocess (about 1–2 s, not configurable), so a spare runner does this ahead of time.
+ */
+export function createLlama(gpu: "auto" | false): Promise<Llama> {
+  return getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.warn, logger: log });
+}
+
+export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<RunnerModel> {
+  // The runner's thread budget: contexts ask for spec.threads; the splitter never exceeds it.
+  llama.maxThreads = spec.threads;
+  loadReason = undefined;
   let model: LlamaModel;
   try {
     model = await llama.loadModel({

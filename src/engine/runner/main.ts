@@ -8,7 +8,8 @@ import { isAppError } from "../../errors.js";
 import { Embedder } from "./embed.js";
 import { generate } from "./generate.js";
 import type { Generator } from "./generate.js";
-import { loadRunnerModel, scrubPaths } from "./load-model.js";
+import type { Llama } from "node-llama-cpp";
+import { createLlama, loadRunnerModel, scrubPaths } from "./load-model.js";
 import type { RunnerModel } from "./load-model.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 import { SequencePool } from "./sequences.js";
@@ -19,6 +20,7 @@ interface State {
   embedder: Embedder;
 }
 
+let llama: Promise<Llama> | undefined;
 let state: State | undefined;
 let modelPath = "";
 /** Ids of generations the parent cancelled; removed when the generation ends. */
@@ -42,7 +44,8 @@ function fail(id: number, error: unknown): void {
 async function load(spec: LoadSpec): Promise<void> {
   modelPath = spec.modelPath;
   try {
-    const runner = await loadRunnerModel(spec);
+    llama ??= createLlama(spec.gpu);
+    const runner = await loadRunnerModel(await llama, spec);
     const pool = new SequencePool(runner.context);
     state = {
       runner,
@@ -83,6 +86,11 @@ async function runEmbed(current: State, id: number, input: string[], truncate: b
 
 function onMessage(message: ParentMessage): void {
   switch (message.type) {
+    case "init":
+      llama ??= createLlama(message.gpu);
+      // A failure is reported by the load that awaits it.
+      llama.catch(() => undefined);
+      return;
     case "load":
       void load(message.spec);
       return;

@@ -6,7 +6,7 @@
 import type { ErrorCode } from "../../errors.js";
 import type { OutputFormat, SamplingOptions } from "../types.js";
 
-/** What the runner needs to load a model. Sent once, as the first message. */
+/** What the runner needs to load a model. Sent once (after an optional `init`). */
 export interface LoadSpec {
   modelPath: string;
   /** Requested context length per sequence; the runner caps it at the model's n_ctx_train. */
@@ -31,6 +31,8 @@ export interface GenerateSpec {
 }
 
 export type ParentMessage =
+  /** Load llama.cpp now (a spare runner waiting for its model). */
+  | { type: "init"; gpu: "auto" | false }
   | { type: "load"; spec: LoadSpec }
   | { type: "generate"; id: number; spec: GenerateSpec }
   | { type: "cancel"; id: number }

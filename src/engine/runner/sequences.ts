@@ -42,7 +42,12 @@ export class SequencePool {
       this.release(sequence);
       return undefined;
     }
-    return this.prepare(sequence, tokens);
+    try {
+      return await this.prepare(sequence, tokens);
+    } catch (error) {
+      this.release(sequence);
+      throw error;
+    }
   }
 
   release(sequence: LlamaContextSequence): void {
