@@ -1,0 +1,153 @@
+/**
+ * Failure and load behaviour of the whole platform: a runner killed mid-stream, a burst of
+ * streams beyond the queue, and shutdown draining in-flight streams. Real runners, real HTTP.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { Ollama } from "ollama";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { tinyModel } from "../support/test-models.js";
+
+let platform: TestPlatform;
+let ollama: Ollama;
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+function settledRss(): number {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().rss;
+}
+
+type Line = Record<string, unknown>;
+
+/** Reads an NDJSON stream to its end, returning its parsed lines. */
+async function readLines(body: ReadableStream<Uint8Array>): Promise<Line[]> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Line);
+}
+
+function generate(body: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${platform.url}/api/generate`, { method: "POST", body: JSON.stringify(body), signal });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Greedy decoding of the tiny model never produces its end token: output runs to num_predict.
+const GREEDY = { temperature: 0 };
+
+beforeAll(async () => {
+  platform = await startTestPlatform({
+    flags: { "engine.context_length": 512, "engine.num_parallel": 2, "engine.max_queue": 8 },
+    models: [{ name: "tiny", gguf: await tinyModel() }],
+    drainTimeoutMs: 30_000,
+  });
+  ollama = new Ollama({ host: platform.url });
+});
+
+afterAll(async () => {
+  await platform?.close();
+});
+
+describe("runner crash", () => {
+  it("ends the stream with an error line; the server answers and the next request succeeds", async () => {
+    const res = await generate({ model: "tiny", prompt: "hi", options: { ...GREEDY, num_predict: 400 } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    const pid = platform.deps.engine.loaded()[0]?.pid;
+    expect(pid).toBeTypeOf("number");
+    process.kill(pid!, "SIGKILL");
+
+    let text = new TextDecoder().decode(first.value);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const lines = text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Line);
+    const last = lines.at(-1)!;
+    expect(Object.keys(last)).toEqual(["error"]);
+    expect(last.error).toBeTypeOf("string");
+    expect(lines.some((l) => l.done === true)).toBe(false);
+
+    expect(await ollama.version()).toHaveProperty("version");
+    const next = await ollama.generate({
+      model: "tiny",
+      prompt: "hi",
+      stream: false,
+      options: { num_predict: 3 },
+    });
+    expect(next.eval_count).toBe(3);
+    expect(platform.deps.engine.loaded()[0]?.pid).not.toBe(pid);
+  });
+});
+
+describe("burst beyond the queue", () => {
+  it("completes or refuses (503 + Retry-After) each of 20 streams, none hangs, memory returns", async () => {
+    await ollama.generate({ model: "tiny", prompt: "warm", stream: false, options: { num_predict: 5 } });
+    const baseline = settledRss();
+
+    const one = async (i: number): Promise<"done" | "refused"> => {
+      const res = await generate({
+        model: "tiny",
+        prompt: `request ${i}`,
+        options: { ...GREEDY, num_predict: 8 },
+      });
+      if (res.status === 503) {
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(await res.json()).toEqual({ error: expect.any(String) as unknown });
+        return "refused";
+      }
+      expect(res.status).toBe(200);
+      const lines = await readLines(res.body!);
+      expect(lines.at(-1)).toMatchObject({ done: true, done_reason: "length", eval_count: 8 });
+      return "done";
+    };
+    const outcomes = await withTimeout(
+      Promise.all(Array.from({ length: 20 }, (_, i) => one(i))),
+      55_000,
+      "20 concurrent streams",
+    );
+    const done = outcomes.filter((o) => o === "done").length;
+    const refused = outcomes.filter((o) => o === "refused").length;
+    // 2 slots + 8 queued can hold 10: the rest of a simultaneous burst must be refused.
+    expect(done).toBeGreaterThanOrEqual(2);
+    expect(refused).toBeGreaterThanOrEqual(1);
+    expect(done + refused).toBe(20);
+    expect(platform.deps.engine.stats()).toMatchObject({ queueDepth: 0, activeRequests: 0 });
+
+    const growthMb = (settledRss() - baseline) / 1024 / 1024;
+    expect(growthMb).toBeLessThan(150);
+  }, 60_000);
+});
+
+describe("shutdown", () => {
+  it("lets an in-flight stream finish, refuses new connections, and close() is idempotent", async () => {
+    const res = await generate({ model: "tiny", prompt: "last", options: { ...GREEDY, num_predict: 10 } });
+    expect(res.status).toBe(200);
+    const lines = readLines(res.body!);
+    const closing = platform.close();
+    expect(platform.close()).toBe(closing);
+    const finished = await lines;
+    expect(finished.at(-1)).toMatchObject({ done: true, eval_count: 10 });
+    await closing;
+    await expect(fetch(`${platform.url}/api/version`)).rejects.toThrow();
+  });
+});
