@@ -9,6 +9,8 @@ import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
 import { RunnerProcess } from "./runner/client.js";
 import type { LoadedInfo, LoadSpec } from "./runner/protocol.js";
+import { abortError, LeaseImpl, raceAbort } from "./scheduler-lease.js";
+import type { Lease } from "./scheduler-lease.js";
 
 export interface SlotOptions {
   maxQueue: number;
@@ -50,17 +52,9 @@ interface Waiter {
   keepAliveMs: number;
   /** Any loaded instance of the model will do (tokenize): no reload, keep-alive untouched. */
   anyInstance: boolean;
-  resolve: (lease: LeaseImpl) => void;
+  resolve: (lease: LeaseImpl<Entry>) => void;
   reject: (error: AppError) => void;
   cleanup: () => void;
-}
-
-/** A granted slot on a runner. `release` is idempotent. */
-export interface Lease {
-  readonly runner: RunnerProcess;
-  /** ns spent waiting for the model to load (0 when it was loaded). */
-  loadNs: number;
-  release(): void;
 }
 
 export interface SlotSnapshot {
@@ -71,10 +65,6 @@ export interface SlotSnapshot {
   queued: number;
   /** null = never expires. */
   expiresAt: Date | null;
-}
-
-function abortError(): AppError {
-  return new AppError("client_closed", "the client closed the request");
 }
 
 export class SlotScheduler {
@@ -114,7 +104,7 @@ export class SlotScheduler {
     if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
     if (signal?.aborted) throw abortError();
     const loadKey = JSON.stringify([model.modelDigest, spec]);
-    const lease = await new Promise<LeaseImpl>((resolve, reject) => {
+    const lease = await new Promise<LeaseImpl<Entry>>((resolve, reject) => {
       const onAbort = () => {
         this.removeWaiter(waiter);
         reject(abortError());
@@ -225,7 +215,7 @@ export class SlotScheduler {
     }
   }
 
-  private tryGrant(waiter: Waiter): LeaseImpl | undefined {
+  private tryGrant(waiter: Waiter): LeaseImpl<Entry> | undefined {
     const entry = this.entries.get(waiter.model.name);
     if (entry) {
       if (entry.state === "stopping") return undefined;
@@ -254,7 +244,7 @@ export class SlotScheduler {
     return victim;
   }
 
-  private grant(entry: Entry, waiter: Waiter): LeaseImpl {
+  private grant(entry: Entry, waiter: Waiter): LeaseImpl<Entry> {
     entry.active++;
     if (!waiter.anyInstance) {
       entry.keepAliveMs = waiter.keepAliveMs;
@@ -374,45 +364,4 @@ export class SlotScheduler {
     if (crashed && entry.runner.info) this.restarts++;
     this.pump();
   }
-}
-
-class LeaseImpl implements Lease {
-  loadNs = 0;
-  private released = false;
-
-  constructor(
-    readonly entry: Entry,
-    private readonly onRelease: () => void,
-  ) {}
-
-  get runner(): RunnerProcess {
-    return this.entry.runner;
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.onRelease();
-  }
-}
-
-/** Resolves like `promise`, or rejects with `client_closed` as soon as `signal` aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the original rejection through
-        reject(error);
-      },
-    );
-  });
 }

@@ -9,7 +9,8 @@ import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
 import type { LoadSpec } from "./runner/protocol.js";
 import { EventStream } from "./scheduler-stream.js";
-import { raceAbort, SlotScheduler } from "./scheduler-slots.js";
+import { raceAbort } from "./scheduler-lease.js";
+import { SlotScheduler } from "./scheduler-slots.js";
 import { availableCores, resolveThreads } from "./threads.js";
 import type {
   EmbedRequest,

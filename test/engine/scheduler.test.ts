@@ -43,11 +43,15 @@ let tiny: ModelRecord;
 const engines: Engine[] = [];
 
 /** Spare runners are off unless a test exercises them: each costs a process start on 2 cores. */
-function engineWith(settings: NonNullable<ConfigInput["engine"]>, spareRunner = false): Engine {
+function engineWith(
+  settings: NonNullable<ConfigInput["engine"]>,
+  spareRunner = false,
+  closeAfterEach = true,
+): Engine {
   // 2048 (the tiny model's n_ctx_train) makes a greedy tiny-model request run for seconds.
   const config = configSchema.parse({ home: dir, engine: { threads: 1, context_length: 2048, ...settings } });
   const engine = createEngine({ config, logger: silentLogger(), spareRunner });
-  engines.push(engine);
+  if (closeAfterEach) engines.push(engine);
   return engine;
 }
 
@@ -146,9 +150,17 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting until ${what}`);
 }
 
-describe("scheduler", () => {
+describe("one slot, a queue of one (one engine, tests in order)", () => {
+  let single: Engine;
+  beforeAll(() => {
+    single = engineWith({ num_parallel: 1, max_queue: 1 }, false, false);
+  });
+  afterAll(async () => {
+    await single.close();
+  });
+
   it("an abort stops the stream with client_closed and frees the slot for the queued request at once", async () => {
-    const engine = engineWith({ num_parallel: 1 });
+    const engine = single;
     const controller = new AbortController();
     const first = await started(engine, longRequest(controller.signal));
     // Requests are queued synchronously (generate's first step runs on the first next()).
@@ -163,6 +175,54 @@ describe("scheduler", () => {
     expect(engine.stats().activeRequests).toBe(0);
   });
 
+  it("rejects requests beyond max_queue with queue_full and a retryAfter", async () => {
+    const engine = single;
+    const controllers = [new AbortController(), new AbortController()];
+    const running = await started(engine, longRequest(controllers[0]?.signal));
+    const waiting = errorOf(text(engine, longRequest(controllers[1]?.signal)));
+    expect(engine.stats().queueDepth).toBe(1);
+    const rejected = await errorOf(text(engine, longRequest()));
+    expect(rejected.code).toBe("queue_full");
+    expect(rejected.status).toBe(503);
+    expect(rejected.retryAfter).toBeGreaterThanOrEqual(1);
+    expect(rejected.retryAfter).toBeLessThanOrEqual(5);
+
+    // The queued request gives up while waiting: it leaves the queue without ever running.
+    controllers[1]?.abort();
+    expect((await waiting).code).toBe("client_closed");
+    expect(engine.stats().queueDepth).toBe(0);
+    controllers[0]?.abort();
+    expect((await running.ended)?.code).toBe("client_closed");
+  });
+
+  it("unload waits for in-flight requests, then stops the runner", async () => {
+    const engine = single;
+    const controller = new AbortController();
+    const stream = await started(engine, longRequest(controller.signal));
+    const pid = engine.loaded()[0]?.pid ?? 0;
+    await engine.unload(tiny.name);
+    expect(isAlive(pid)).toBe(true);
+    expect(engine.loaded()).toHaveLength(1);
+    controller.abort();
+    expect((await stream.ended)?.code).toBe("client_closed");
+    await until(() => !isAlive(pid), "the runner exited");
+    expect(engine.loaded()).toEqual([]);
+  });
+
+  it("keep_alive 0 unloads the model right after the request", async () => {
+    const engine = single;
+    expect(await text(engine, helloRequest({ keepAliveMs: Infinity }))).toBe("Hello world!");
+    const [loaded] = engine.loaded();
+    expect(loaded?.expiresAt).toBeNull();
+    const pid = loaded?.pid ?? 0;
+
+    expect(await text(engine, helloRequest({ keepAliveMs: 0 }))).toBe("Hello world!");
+    expect(engine.loaded()).toEqual([]);
+    await until(() => !isAlive(pid), "the runner exited");
+  });
+});
+
+describe("scheduler", () => {
   it("kill -9 of the runner gives runner_crashed; the next request gets a fresh runner", async () => {
     const engine = engineWith({ num_parallel: 2 }, true);
     const stream = await started(engine, longRequest());
@@ -183,38 +243,6 @@ describe("scheduler", () => {
     expect(pids).toHaveLength(1);
   });
 
-  it("rejects requests beyond max_queue with queue_full and a retryAfter", async () => {
-    const engine = engineWith({ num_parallel: 1, max_queue: 1 });
-    const controllers = [new AbortController(), new AbortController()];
-    const running = await started(engine, longRequest(controllers[0]?.signal));
-    const waiting = errorOf(text(engine, longRequest(controllers[1]?.signal)));
-    expect(engine.stats().queueDepth).toBe(1);
-    const rejected = await errorOf(text(engine, longRequest()));
-    expect(rejected.code).toBe("queue_full");
-    expect(rejected.status).toBe(503);
-    expect(rejected.retryAfter).toBeGreaterThanOrEqual(1);
-    expect(rejected.retryAfter).toBeLessThanOrEqual(5);
-
-    // The queued request gives up while waiting: it leaves the queue without ever running.
-    controllers[1]?.abort();
-    expect((await waiting).code).toBe("client_closed");
-    expect(engine.stats().queueDepth).toBe(0);
-    controllers[0]?.abort();
-    expect((await running.ended)?.code).toBe("client_closed");
-  });
-
-  it("keep_alive 0 unloads the model right after the request", async () => {
-    const engine = engineWith({ num_parallel: 1 });
-    expect(await text(engine, helloRequest({ keepAliveMs: Infinity }))).toBe("Hello world!");
-    const [loaded] = engine.loaded();
-    expect(loaded?.expiresAt).toBeNull();
-    const pid = loaded?.pid ?? 0;
-
-    expect(await text(engine, helloRequest({ keepAliveMs: 0 }))).toBe("Hello world!");
-    expect(engine.loaded()).toEqual([]);
-    await until(() => !isAlive(pid), "the runner exited");
-  });
-
   it("max_loaded_models 1 evicts the idle model to load another", async () => {
     const engine = engineWith({ num_parallel: 1, max_loaded_models: 1 }, true);
     await engine.load(hello, {});
@@ -225,20 +253,6 @@ describe("scheduler", () => {
     expect(embedded.loadNs).toBeGreaterThan(0);
     expect(engine.loaded().map((m) => m.model.name)).toEqual([tiny.name]);
     await until(() => !isAlive(helloPid), "the evicted runner exited");
-  });
-
-  it("unload waits for in-flight requests, then stops the runner", async () => {
-    const engine = engineWith({ num_parallel: 1 });
-    const controller = new AbortController();
-    const stream = await started(engine, longRequest(controller.signal));
-    const pid = engine.loaded()[0]?.pid ?? 0;
-    await engine.unload(tiny.name);
-    expect(isAlive(pid)).toBe(true);
-    expect(engine.loaded()).toHaveLength(1);
-    controller.abort();
-    expect((await stream.ended)?.code).toBe("client_closed");
-    await until(() => !isAlive(pid), "the runner exited");
-    expect(engine.loaded()).toEqual([]);
   });
 
   it("20 concurrent requests with 2 slots and max_queue 8: each completes or gets queue_full", async () => {
