@@ -2,7 +2,7 @@
  * Generation and embeddings through the real engine: runner child processes with llama.cpp on
  * generated GGUF models. One engine (and so one runner per model) is shared by the whole file.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,6 +106,12 @@ describe("generate", () => {
     expect(loaded?.contextLength).toBe(512);
     expect(loaded?.sizeBytes).toBeGreaterThan(0);
     expect(loaded?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
+
+    // The runner must start with a one-thread libuv pool (engine-facts.md: it doubles decode speed).
+    if (process.platform === "linux") {
+      const environ = await readFile(`/proc/${loaded?.pid ?? 0}/environ`, "latin1");
+      expect(environ.split("\0")).toContain("UV_THREADPOOL_SIZE=1");
+    }
   });
 
   it("ends before a stop string and never emits it", async () => {

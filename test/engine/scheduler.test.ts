@@ -3,6 +3,7 @@
  * keep-alive and eviction. Each test builds an engine with the settings it exercises; runners
  * are real child processes with llama.cpp on generated models.
  */
+import { getEventListeners } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -257,10 +258,12 @@ describe("scheduler", () => {
 
   it("20 concurrent requests with 2 slots and max_queue 8: each completes or gets queue_full", async () => {
     const engine = engineWith({ num_parallel: 2, max_queue: 8 });
+    // One signal shared by every request: each must remove its listener when it ends.
+    const controller = new AbortController();
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, async () => {
         try {
-          return await text(engine, helloRequest());
+          return await text(engine, helloRequest({ signal: controller.signal }));
         } catch (error) {
           if (error instanceof AppError) return error.code;
           throw error;
@@ -272,6 +275,7 @@ describe("scheduler", () => {
     expect(completed + full).toBe(20);
     expect(completed).toBe(10);
     expect(engine.stats()).toEqual({ queueDepth: 0, activeRequests: 0, runnerRestarts: 0 });
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 
   it("loads a model once for concurrent first requests, and close() ends streams and runners", async () => {
