@@ -88,7 +88,7 @@ describe("aixcl serve", () => {
     await expectDrained(served, () => process.kill(-(served.child.pid ?? 0), "SIGINT"));
   });
 
-  it("exits at once with 130 on a second signal during the drain", async () => {
+  it("exits at once with 128 + signal on a second signal during the drain", async () => {
     const served = await serve(["--threads", "1"]);
     try {
       const response = await fetch(`${served.url}/api/generate`, {
@@ -102,7 +102,7 @@ describe("aixcl serve", () => {
       // Apart in time: two identical signals sent back to back may be delivered as one.
       await new Promise((resolve) => setTimeout(resolve, 200));
       served.child.kill("SIGTERM");
-      expect(await served.exited).toEqual({ code: 130, signal: null });
+      expect(await served.exited).toEqual({ code: 143, signal: null }); // 128 + SIGTERM (15)
       await reader.cancel().catch(() => {});
     } finally {
       if (served.child.exitCode === null && served.child.signalCode === null) served.child.kill("SIGKILL");

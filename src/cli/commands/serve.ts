@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { loadConfig } from "../../config/load.js";
@@ -6,9 +7,6 @@ import type { Platform } from "../../server/platform.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flags.js";
 import { printErr, printOut } from "../output.js";
-
-/** Exit status when a second signal cuts a graceful shutdown short (128 + SIGINT, as shells report). */
-const EXIT_FORCED = 130;
 
 export function serveCommand(run: RunCommand): Command {
   return addConfigFlags(new Command("serve").description("run the aixcl server")).action(
@@ -54,9 +52,10 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
         return 1;
       },
     ),
-    stopped.second.then((): ExitCode => {
+    stopped.second.then((second): ExitCode => {
       logger.warn("second signal: exiting without waiting for in-flight requests");
-      return EXIT_FORCED;
+      // 128 + signal number, as a shell reports a process killed by that signal (SIGINT → 130).
+      return 128 + constants.signals[second];
     }),
   ]);
   stopped.dispose();
@@ -68,21 +67,21 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
 interface Signals {
   /** Resolves with the first SIGINT/SIGTERM. */
   first: Promise<NodeJS.Signals>;
-  /** Resolves on the one after it. */
-  second: Promise<void>;
+  /** Resolves with the one after it. */
+  second: Promise<NodeJS.Signals>;
   dispose(): void;
 }
 
 function waitForSignals(logger: Logger): Signals {
   let count = 0;
   let onFirst: (signal: NodeJS.Signals) => void = () => {};
-  let onSecond: () => void = () => {};
+  let onSecond: (signal: NodeJS.Signals) => void = () => {};
   const first = new Promise<NodeJS.Signals>((resolve) => (onFirst = resolve));
-  const second = new Promise<void>((resolve) => (onSecond = resolve));
+  const second = new Promise<NodeJS.Signals>((resolve) => (onSecond = resolve));
   const handler = (signal: NodeJS.Signals): void => {
     count += 1;
     if (count === 1) onFirst(signal);
-    else onSecond();
+    else onSecond(signal);
     logger.debug({ signal, count }, "signal received");
   };
   process.on("SIGINT", handler);
