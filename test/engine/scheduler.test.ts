@@ -244,7 +244,7 @@ describe("scheduler", () => {
     expect(pids).toHaveLength(1);
   });
 
-  it("max_loaded_models 1 evicts the idle model to load another", async () => {
+  it("max_loaded_models 1 evicts the idle model to load another, or waits while none is idle", async () => {
     const engine = engineWith({ num_parallel: 1, max_loaded_models: 1 }, true);
     await engine.load(hello, {});
     const helloPid = engine.loaded()[0]?.pid ?? 0;
@@ -254,6 +254,17 @@ describe("scheduler", () => {
     expect(embedded.loadNs).toBeGreaterThan(0);
     expect(engine.loaded().map((m) => m.model.name)).toEqual([tiny.name]);
     await until(() => !isAlive(helloPid), "the evicted runner exited");
+
+    // No idle runner to evict: a request for another model waits until the busy one is done.
+    const controller = new AbortController();
+    const busy = await started(engine, longRequest(controller.signal));
+    const waiting = text(engine, helloRequest());
+    expect(engine.stats().queueDepth).toBe(1);
+    expect(engine.loaded().map((m) => m.model.name)).toEqual([tiny.name]);
+    controller.abort();
+    expect((await busy.ended)?.code).toBe("client_closed");
+    expect(await waiting).toBe("Hello world!");
+    expect(engine.loaded().map((m) => m.model.name)).toEqual([hello.name]);
   });
 
   it("20 concurrent requests with 2 slots and max_queue 8: each completes or gets queue_full", async () => {
