@@ -104,7 +104,11 @@ export class RunnerProcess {
     }
     this.exitPromise = new Promise((resolve) => this.child.once("exit", () => resolve()));
     this.child.on("message", (message) => this.onMessage(message as ChildMessage));
-    this.child.on("error", (error) => log.warn({ err: error }, "runner process error"));
+    this.child.on("error", (error) => {
+      log.warn({ err: error }, "runner process error");
+      // A process that never started emits no "exit": settle everything here instead.
+      if (this.child.pid === undefined && !this.exited) this.handleExit(null, null);
+    });
     this.child.once("exit", (code, signal) => this.handleExit(code, signal));
     this.send({ type: "init", gpu: options.gpu });
   }
