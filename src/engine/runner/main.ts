@@ -131,3 +131,8 @@ function onMessage(message: ParentMessage): void {
 process.on("message", (message) => onMessage(message as ParentMessage));
 // The parent is gone (crashed or killed): nobody can use this model any more.
 process.on("disconnect", () => process.exit(0));
+// Ctrl-C in a terminal signals the whole foreground process group, runners included. The server
+// decides when runners stop (it drains streams first, then sends "shutdown" or disconnects), so a
+// runner ignores these signals instead of dying mid-stream.
+process.on("SIGINT", () => undefined);
+process.on("SIGTERM", () => undefined);
