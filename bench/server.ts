@@ -68,7 +68,9 @@ export async function generate(
       raw: true,
       stream: true,
       keep_alive: -1,
-      options: { temperature: 0, num_predict: numPredict, seed: 1 },
+      // The same work as the baseline's greedy `evaluate` loop: no repeat penalty (Ollama's
+      // default 1.1 adds a sampling stage the baseline does not run).
+      options: { temperature: 0, repeat_penalty: 1, num_predict: numPredict, seed: 1 },
     }),
   });
   if (!response.ok || response.body === null) {
