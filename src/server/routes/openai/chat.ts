@@ -1,16 +1,12 @@
-import type { Context } from "hono";
 import type { ChatCompletion, ChatCompletionChunk, ToolCallWire } from "../../../api/openai/chat.js";
 import { chatCompletionRequestSchema } from "../../../api/openai/chat.js";
 import type { FinishReason } from "../../../api/openai/common.js";
-import type { InferenceEvent, ToolCall } from "../../../engine/inference/types.js";
+import type { ToolCall } from "../../../engine/inference/types.js";
 import type { ServerDeps } from "../../context.js";
-import { readJsonBody } from "../../middleware/body.js";
+import type { Events, FirstEvent, Meta } from "./handler.js";
+import { generationHandler } from "./handler.js";
 import { toChatRequest } from "./mapping.js";
-import { completionId, finishReason, noDone, nowSeconds, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
-import { linkAbort, sseResponse } from "./stream.js";
-import { parseBody } from "./validate.js";
-
-type Events = AsyncGenerator<InferenceEvent, void, undefined>;
+import { finishReason, noDone, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
 
 /** Our parsed arguments object → OpenAI's JSON string of it. */
 function toWireCall(call: ToolCall): ToolCallWire {
@@ -21,19 +17,7 @@ function toWireCall(call: ToolCall): ToolCallWire {
   };
 }
 
-interface Meta {
-  id: string;
-  created: number;
-  /** The model name as the client sent it (OpenAI echoes the requested model). */
-  model: string;
-}
-
-async function collect(
-  first: IteratorResult<InferenceEvent, void>,
-  events: Events,
-  meta: Meta,
-  deps: ServerDeps,
-) {
+async function collect(first: FirstEvent, events: Events, meta: Meta, deps: ServerDeps) {
   let content = "";
   const calls: ToolCall[] = [];
   for (let step = first; !step.done; step = await events.next()) {
@@ -76,7 +60,7 @@ async function collect(
 }
 
 async function* chunks(
-  first: IteratorResult<InferenceEvent, void>,
+  first: FirstEvent,
   events: Events,
   meta: Meta,
   includeUsage: boolean,
@@ -137,31 +121,15 @@ async function* chunks(
 
 /** POST /v1/chat/completions */
 export function chatCompletions(deps: ServerDeps) {
-  return async (c: Context): Promise<Response> => {
-    const wire = parseBody(chatCompletionRequestSchema, await readJsonBody(c));
-    const abort = linkAbort(c.req.raw.signal);
-    try {
-      const events = deps.inference.chat(toChatRequest(wire, abort.signal));
-      // Pull the first event before any header goes out: an unknown model, a full queue or a
-      // failed load is then a real HTTP error, not a 200 stream that fails.
-      const first = await events.next();
-      const meta: Meta = {
-        id: completionId("chatcmpl"),
-        created: nowSeconds(),
-        model: wire.model,
-      };
-      if (wire.stream === true) {
-        const includeUsage = wire.stream_options?.include_usage === true;
-        return sseResponse(chunks(first, events, meta, includeUsage, deps), abort, deps.logger);
-      }
-      // Returning on the done event leaves the generator parked after it: close it so the
-      // service's cleanup runs now, not whenever it is collected.
-      const completion = await collect(first, events, meta, deps).finally(() => events.return(undefined));
-      abort.dispose();
-      return c.json(completion);
-    } catch (error: unknown) {
-      abort.dispose();
-      throw error;
-    }
-  };
+  return generationHandler(deps, chatCompletionRequestSchema, (wire) => {
+    const includeUsage = wire.stream_options?.include_usage === true;
+    return {
+      idPrefix: "chatcmpl",
+      model: wire.model,
+      stream: wire.stream === true,
+      start: (signal) => deps.inference.chat(toChatRequest(wire, signal)),
+      collect: (first, events, meta) => collect(first, events, meta, deps),
+      chunks: (first, events, meta) => chunks(first, events, meta, includeUsage, deps),
+    };
+  });
 }

@@ -1,22 +1,11 @@
-import type { Context } from "hono";
 import type { Completion } from "../../../api/openai/completions.js";
 import { completionRequestSchema } from "../../../api/openai/completions.js";
 import type { FinishReason } from "../../../api/openai/common.js";
-import type { InferenceEvent } from "../../../engine/inference/types.js";
 import type { ServerDeps } from "../../context.js";
-import { readJsonBody } from "../../middleware/body.js";
+import type { Events, FirstEvent, Meta } from "./handler.js";
+import { generationHandler } from "./handler.js";
 import { toCompletionRequest } from "./mapping.js";
-import { completionId, finishReason, noDone, nowSeconds, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
-import { linkAbort, sseResponse } from "./stream.js";
-import { parseBody } from "./validate.js";
-
-type Events = AsyncGenerator<InferenceEvent, void, undefined>;
-
-interface Meta {
-  id: string;
-  created: number;
-  model: string;
-}
+import { finishReason, noDone, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
 
 function completion(meta: Meta, text: string, finish: FinishReason | null): Completion {
   return {
@@ -29,12 +18,7 @@ function completion(meta: Meta, text: string, finish: FinishReason | null): Comp
   };
 }
 
-async function collect(
-  first: IteratorResult<InferenceEvent, void>,
-  events: Events,
-  meta: Meta,
-  deps: ServerDeps,
-) {
+async function collect(first: FirstEvent, events: Events, meta: Meta, deps: ServerDeps) {
   let text = "";
   for (let step = first; !step.done; step = await events.next()) {
     const event = step.value;
@@ -57,7 +41,7 @@ async function collect(
 }
 
 async function* chunks(
-  first: IteratorResult<InferenceEvent, void>,
+  first: FirstEvent,
   events: Events,
   meta: Meta,
   includeUsage: boolean,
@@ -90,30 +74,15 @@ async function* chunks(
 
 /** POST /v1/completions: raw text continuation (no chat template). */
 export function completions(deps: ServerDeps) {
-  return async (c: Context): Promise<Response> => {
-    const wire = parseBody(completionRequestSchema, await readJsonBody(c));
-    const abort = linkAbort(c.req.raw.signal);
-    try {
-      const events = deps.inference.complete(toCompletionRequest(wire, abort.signal));
-      // First event before headers: pre-output failures are real HTTP errors.
-      const first = await events.next();
-      const meta: Meta = {
-        id: completionId("cmpl"),
-        created: nowSeconds(),
-        model: wire.model,
-      };
-      if (wire.stream === true) {
-        const includeUsage = wire.stream_options?.include_usage === true;
-        return sseResponse(chunks(first, events, meta, includeUsage, deps), abort, deps.logger);
-      }
-      // Returning on the done event leaves the generator parked after it: close it so the
-      // service's cleanup runs now, not whenever it is collected.
-      const result = await collect(first, events, meta, deps).finally(() => events.return(undefined));
-      abort.dispose();
-      return c.json(result);
-    } catch (error: unknown) {
-      abort.dispose();
-      throw error;
-    }
-  };
+  return generationHandler(deps, completionRequestSchema, (wire) => {
+    const includeUsage = wire.stream_options?.include_usage === true;
+    return {
+      idPrefix: "cmpl",
+      model: wire.model,
+      stream: wire.stream === true,
+      start: (signal) => deps.inference.complete(toCompletionRequest(wire, signal)),
+      collect: (first, events, meta) => collect(first, events, meta, deps),
+      chunks: (first, events, meta) => chunks(first, events, meta, includeUsage, deps),
+    };
+  });
 }
