@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { AppError } from "../../../errors.js";
+import { checkWire } from "../../validate.js";
 
 /** `messages[0].content` style path of a zod issue: what OpenAI's `param` names. */
 function paramOf(path: readonly PropertyKey[]): string | undefined {
@@ -19,26 +20,17 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.outp
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new AppError("invalid_request", "invalid request: the body must be a JSON object");
   }
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  const checked = checkWire(schema, body);
+  if (checked.ok) return checked.data;
+  const { issue, value } = checked;
   const param = issue === undefined ? undefined : paramOf(issue.path);
   // An absent field reads "model is required" rather than zod's type-mismatch wording.
-  const missing = issue !== undefined && valueAt(body, issue.path) == null;
+  const missing = issue !== undefined && value == null;
   const detail = issue?.message ?? "invalid body";
   let message = detail;
   if (param !== undefined && missing) message = `${param} is required`;
   else if (param !== undefined && !detail.startsWith(param)) message = `${param}: ${detail}`;
   return invalid(message, param);
-}
-
-function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
-  let node = body;
-  for (const key of path) {
-    if (typeof node !== "object" || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
 }
 
 /** Throws a 400 naming the field at fault. */
