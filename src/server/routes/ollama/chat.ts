@@ -12,7 +12,7 @@ import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
 import { primeIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
-import { finalStats, keepAliveMs, linkedAbort, outputFormat } from "./common.js";
+import { finalStats, keepAliveMs, linkedAbort, loadOrUnload, outputFormat } from "./common.js";
 import { ndjsonResponse } from "./ndjson.js";
 import { nowRfc3339Nano } from "./time.js";
 
@@ -73,9 +73,7 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
     const { sampling, load } = mapOllamaOptions(wire.options);
 
     if (!wire.messages?.length) {
-      const reason = keepAlive === 0 ? "unload" : "load";
-      if (reason === "unload") await deps.inference.unload(wire.model);
-      else await deps.inference.load(wire.model, load, keepAlive);
+      const reason = await loadOrUnload(deps.inference, wire.model, load, keepAlive);
       const body: ChatChunkWire = {
         model: wire.model,
         created_at: nowRfc3339Nano(),

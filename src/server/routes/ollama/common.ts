@@ -1,7 +1,8 @@
-/** Pieces shared by the Ollama inference routes: wire ↔ internal mappings that are not per-route. */
+/** Pieces shared by the Ollama inference routes: wire ↔ internal mappings and the load/unload answer. */
 import type { FinalStatsWire } from "../../../api/ollama/responses.js";
 import { parseDuration } from "../../../config/duration.js";
-import type { GenerateStats, OutputFormat } from "../../../engine/types.js";
+import type { Inference } from "../../../engine/inference/types.js";
+import type { GenerateStats, LoadOptions, OutputFormat } from "../../../engine/types.js";
 import { AppError } from "../../../errors.js";
 
 /** `keep_alive` (seconds or a Go duration) → ms; Infinity = forever; undefined = config default. */
@@ -45,4 +46,22 @@ export function finalStats(stats: GenerateStats): FinalStatsWire {
 export function linkedAbort(clientSignal: AbortSignal): { signal: AbortSignal; abort: () => void } {
   const local = new AbortController();
   return { signal: AbortSignal.any([clientSignal, local.signal]), abort: () => local.abort() };
+}
+
+/**
+ * What an empty /api/generate or /api/chat does: unloads the model with `keep_alive: 0`, loads
+ * it otherwise. Returns the `done_reason` the answer carries.
+ */
+export async function loadOrUnload(
+  inference: Inference,
+  model: string,
+  load: LoadOptions,
+  keepAlive: number | undefined,
+): Promise<"load" | "unload"> {
+  if (keepAlive === 0) {
+    await inference.unload(model);
+    return "unload";
+  }
+  await inference.load(model, load, keepAlive);
+  return "load";
 }

@@ -10,7 +10,7 @@ import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
 import { primeIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
-import { finalStats, keepAliveMs, linkedAbort, outputFormat } from "./common.js";
+import { finalStats, keepAliveMs, linkedAbort, loadOrUnload, outputFormat } from "./common.js";
 import { ndjsonResponse } from "./ndjson.js";
 import { nowRfc3339Nano } from "./time.js";
 
@@ -38,19 +38,11 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
     const base = { model: wire.model, response: "", done: true } as const;
 
     if (!wire.prompt && !wire.system && !wire.template && !wire.images?.length) {
-      if (keepAlive === 0) {
-        await deps.inference.unload(wire.model);
-        return c.json({
-          ...base,
-          created_at: nowRfc3339Nano(),
-          done_reason: "unload",
-        } satisfies GenerateChunkWire);
-      }
-      await deps.inference.load(wire.model, load, keepAlive);
+      const reason = await loadOrUnload(deps.inference, wire.model, load, keepAlive);
       return c.json({
         ...base,
         created_at: nowRfc3339Nano(),
-        done_reason: "load",
+        done_reason: reason,
       } satisfies GenerateChunkWire);
     }
     if (wire.images?.length) {
