@@ -50,70 +50,44 @@ export function createMetrics(options: MetricsOptions): Metrics {
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const promptTokens = new Counter({
-    name: "aixcl_prompt_tokens_total",
-    help: "Prompt tokens evaluated by generations.",
-    labelNames: ["model"] as const,
-    registers,
-  });
-  const generatedTokens = new Counter({
-    name: "aixcl_generated_tokens_total",
-    help: "Tokens generated.",
-    labelNames: ["model"] as const,
-    registers,
-  });
-  const firstToken = new Histogram({
-    name: "aixcl_time_to_first_token_seconds",
-    help: "Time from request to first generated token in seconds (includes queueing and load).",
-    labelNames: ["model"] as const,
-    buckets: FIRST_TOKEN_BUCKETS,
-    registers,
-  });
-  const tokensPerSecond = new Histogram({
-    name: "aixcl_generation_tokens_per_second",
-    help: "Decode speed of each generation: eval_count / eval_duration.",
-    labelNames: ["model"] as const,
-    buckets: TOKENS_PER_SECOND_BUCKETS,
-    registers,
-  });
-  const embeddingRequests = new Counter({
-    name: "aixcl_embedding_requests_total",
-    help: "Embedding requests served.",
-    labelNames: ["model"] as const,
-    registers,
-  });
-  const embeddingTokens = new Counter({
-    name: "aixcl_embedding_tokens_total",
-    help: "Input tokens embedded.",
-    labelNames: ["model"] as const,
-    registers,
-  });
+  // Per-model series: the `model` label always goes through the limiter in the observers below.
+  const modelCounter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ["model"] as const, registers });
+  const modelHistogram = (name: string, help: string, buckets: number[]) =>
+    new Histogram({ name, help, labelNames: ["model"] as const, buckets, registers });
+  // Read from the engine at scrape time rather than pushed, so they are never stale.
+  const engineGauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
 
-  // The following are read from the engine at scrape time rather than pushed, so they are never stale.
-  new Gauge({
-    name: "aixcl_queue_depth",
-    help: "Requests waiting for a slot.",
-    registers,
-    collect() {
-      this.set(engine.stats().queueDepth);
-    },
-  });
-  new Gauge({
-    name: "aixcl_active_requests",
-    help: "Requests being generated right now.",
-    registers,
-    collect() {
-      this.set(engine.stats().activeRequests);
-    },
-  });
-  new Gauge({
-    name: "aixcl_loaded_models",
-    help: "Models currently loaded in runners.",
-    registers,
-    collect() {
-      this.set(engine.loaded().length);
-    },
-  });
+  const promptTokens = modelCounter("aixcl_prompt_tokens_total", "Prompt tokens evaluated by generations.");
+  const generatedTokens = modelCounter("aixcl_generated_tokens_total", "Tokens generated.");
+  const firstToken = modelHistogram(
+    "aixcl_time_to_first_token_seconds",
+    "Time from request to first generated token in seconds (includes queueing and load).",
+    FIRST_TOKEN_BUCKETS,
+  );
+  const tokensPerSecond = modelHistogram(
+    "aixcl_generation_tokens_per_second",
+    "Decode speed of each generation: eval_count / eval_duration.",
+    TOKENS_PER_SECOND_BUCKETS,
+  );
+  const embeddingRequests = modelCounter("aixcl_embedding_requests_total", "Embedding requests served.");
+  const embeddingTokens = modelCounter("aixcl_embedding_tokens_total", "Input tokens embedded.");
+
+  engineGauge("aixcl_queue_depth", "Requests waiting for a slot.", () => engine.stats().queueDepth);
+  engineGauge(
+    "aixcl_active_requests",
+    "Requests being generated right now.",
+    () => engine.stats().activeRequests,
+  );
+  engineGauge("aixcl_loaded_models", "Models currently loaded in runners.", () => engine.loaded().length);
   new Gauge({
     name: "aixcl_model_loaded",
     help: "1 for each model currently loaded.",
