@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../support/platform.js";
 import { tinyModel } from "../support/test-models.js";
-import { helloModel } from "./models.js";
+import { helloModel } from "../support/scripted-models.js";
 
 type Platform = Awaited<ReturnType<typeof startTestPlatform>>;
 

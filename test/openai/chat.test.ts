@@ -1,18 +1,11 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../support/platform.js";
-import { helloModel, jsonModel, toolModel } from "./models.js";
+import { helloModel, jsonModel, toolModel, WEATHER_TOOL } from "../support/scripted-models.js";
 
 type Platform = Awaited<ReturnType<typeof startTestPlatform>>;
 
-const weatherTool: OpenAI.Chat.Completions.ChatCompletionTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Current weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const weatherTool: OpenAI.Chat.Completions.ChatCompletionTool = WEATHER_TOOL;
 
 describe("/v1/chat/completions", () => {
   let platform: Platform;

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../support/platform.js";
-import { LONG_SCRIPT, longModel } from "./models.js";
+import { LONG_SCRIPT, longModel } from "../support/scripted-models.js";
 
 type Platform = Awaited<ReturnType<typeof startTestPlatform>>;
 

@@ -10,19 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VERSION } from "../../src/version.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { tinyModel } from "../support/test-models.js";
-import { helloModel, jsonModel, toolModel, uploadModel } from "./models.js";
+import { helloModel, jsonModel, toolModel, uploadModel, WEATHER_TOOL } from "../support/scripted-models.js";
 
 const ANY_STRING = expect.any(String) as unknown;
 const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
-const weatherTool: Tool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Current weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const weatherTool: Tool = WEATHER_TOOL;
 
 let platform: TestPlatform;
 let ollama: Ollama;

@@ -1,9 +1,12 @@
-import { scriptedModel } from "../support/test-models.js";
+import { scriptedModel } from "./test-models.js";
 
 /**
- * Models shared by the /v1 test files (installed per file under their own names). A
- * Qwen/Hermes-style template with tool support: the tools go into a system block and the model
- * answers with <tool_call>{json}</tool_call>, the format the inference service parses.
+ * Scripted models shared by the /api and /v1 test files (each file installs them under its own
+ * names). Scripts with the same name and pieces share one cached GGUF file across test files.
+ *
+ * The tool model uses a Qwen/Hermes-style Jinja template with tool support: the tools go into a
+ * system block and the model answers with <tool_call>{json}</tool_call>, the format the
+ * inference service turns into tool calls.
  */
 export const QWEN_TOOLS_TEMPLATE = [
   "{%- if tools %}<|im_start|>system\n# Tools\n\nYou may call one or more functions.\n<tools>",
@@ -26,6 +29,15 @@ export const TOOL_SCRIPT = [
   '{"name": "get_weather", "arguments": {"city": "Paris"}}',
   "\n</tool_call>",
 ];
+/** The tool TOOL_SCRIPT calls, in the shape the Ollama and OpenAI wires share. */
+export const WEATHER_TOOL = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "Current weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
 export const JSON_SCRIPT = ['{"city": "Paris"}'];
 
 export const helloModel = (): Promise<string> => scriptedModel("hello", HELLO_SCRIPT);
@@ -36,3 +48,6 @@ export const jsonModel = (): Promise<string> => scriptedModel("json-city", JSON_
 /** 400 distinct pieces: long enough that a stream is still generating when the client leaves. */
 export const LONG_SCRIPT = Array.from({ length: 400 }, (_, i) => ` w${i}`);
 export const longModel = (): Promise<string> => scriptedModel("long-400", LONG_SCRIPT);
+
+/** A model no test installs, so its blob is new to a store (upload tests). */
+export const uploadModel = (): Promise<string> => scriptedModel("upload-me", ["Up", "loaded"]);
