@@ -9,32 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import { createEngine } from "../../src/engine/create-engine.js";
 import type { Engine, GenerateRequest, GenerateStats } from "../../src/engine/types.js";
-import { AppError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { meta, writeGguf } from "../support/gguf-writer.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
-
-function record(name: string, modelPath: string): ModelRecord {
-  return {
-    name: `${name}:latest`,
-    ref: { host: "registry.ollama.ai", namespace: "library", model: name, tag: "latest" },
-    digest: name.padEnd(64, "0"),
-    size: 1,
-    modifiedAt: new Date(),
-    modelPath,
-    modelDigest: `sha256:${name}`,
-    params: {},
-    details: {
-      parent_model: "",
-      format: "gguf",
-      family: "llama",
-      families: ["llama"],
-      parameter_size: "",
-      quantization_level: "F32",
-    },
-  };
-}
+import { rejectedAppError } from "../support/app-error.js";
+import { testRecord } from "../support/model-record.js";
 
 const CHAT_PROMPT = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
 
@@ -50,16 +30,6 @@ async function collect(
   throw new Error("stream ended without a done event");
 }
 
-async function thrown(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected an AppError");
-}
-
 let engine: Engine;
 let hello: ModelRecord;
 let tiny: ModelRecord;
@@ -73,9 +43,9 @@ beforeAll(async () => {
     engine: { num_parallel: 2, context_length: 512, threads: 1, max_loaded_models: 3 },
   });
   engine = createEngine({ config, logger: silentLogger() });
-  hello = record("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
-  tiny = record("tiny", await tinyModel());
-  json = record("json", await scriptedModel("json", ['{"', "answer", '":', " 42", "}"]));
+  hello = testRecord("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
+  tiny = testRecord("tiny", await tinyModel());
+  json = testRecord("json", await scriptedModel("json", ['{"', "answer", '":', " 42", "}"]));
 });
 
 afterAll(async () => {
@@ -196,7 +166,7 @@ describe("generate", () => {
   });
 
   it("rejects an invalid GBNF grammar as invalid_request", async () => {
-    const error = await thrown(
+    const error = await rejectedAppError(
       collect(engine, {
         model: hello,
         prompt: CHAT_PROMPT,
@@ -228,7 +198,9 @@ describe("embed", () => {
 
   it("fails an input longer than the context unless truncating", async () => {
     const long = "x".repeat(600);
-    const error = await thrown(engine.embed({ model: tiny, input: [long], truncate: false, load: {} }));
+    const error = await rejectedAppError(
+      engine.embed({ model: tiny, input: [long], truncate: false, load: {} }),
+    );
     expect(error.code).toBe("invalid_request");
     const result = await engine.embed({ model: tiny, input: [long], truncate: true, load: {} });
     expect(result.embeddings[0]).toHaveLength(64);
@@ -253,8 +225,8 @@ describe("load failures", () => {
       },
       tensors: [],
     });
-    const error = await thrown(
-      collect(engine, { model: record("broken", broken), prompt: "x", sampling: {}, load: {} }),
+    const error = await rejectedAppError(
+      collect(engine, { model: testRecord("broken", broken), prompt: "x", sampling: {}, load: {} }),
     );
     expect(error.code).toBe("model_load_failed");
     expect(error.message).toContain("token_embd.weight");

@@ -16,27 +16,8 @@ import { AppError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
-
-function record(name: string, modelPath: string): ModelRecord {
-  return {
-    name: `${name}:latest`,
-    ref: { host: "registry.ollama.ai", namespace: "library", model: name, tag: "latest" },
-    digest: name.padEnd(64, "0"),
-    size: 1,
-    modifiedAt: new Date(),
-    modelPath,
-    modelDigest: `sha256:${name}`,
-    params: {},
-    details: {
-      parent_model: "",
-      format: "gguf",
-      family: "llama",
-      families: ["llama"],
-      parameter_size: "",
-      quantization_level: "F32",
-    },
-  };
-}
+import { rejectedAppError } from "../support/app-error.js";
+import { testRecord } from "../support/model-record.js";
 
 let dir: string;
 let hello: ModelRecord;
@@ -58,8 +39,8 @@ function engineWith(
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "aixcl-scheduler-"));
-  hello = record("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
-  tiny = record("tiny", await tinyModel());
+  hello = testRecord("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
+  tiny = testRecord("tiny", await tinyModel());
 });
 
 afterEach(async () => {
@@ -124,16 +105,6 @@ async function started(
   return { ended };
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected an AppError");
-}
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -180,9 +151,9 @@ describe("one slot, a queue of one (one engine, tests in order)", () => {
     const engine = single;
     const controllers = [new AbortController(), new AbortController()];
     const running = await started(engine, longRequest(controllers[0]?.signal));
-    const waiting = errorOf(text(engine, longRequest(controllers[1]?.signal)));
+    const waiting = rejectedAppError(text(engine, longRequest(controllers[1]?.signal)));
     expect(engine.stats().queueDepth).toBe(1);
-    const rejected = await errorOf(text(engine, longRequest()));
+    const rejected = await rejectedAppError(text(engine, longRequest()));
     expect(rejected.code).toBe("queue_full");
     expect(rejected.status).toBe(503);
     expect(rejected.retryAfter).toBeGreaterThanOrEqual(1);
@@ -302,6 +273,6 @@ describe("scheduler", () => {
     await engine.close();
     expect((await stream.ended)?.code).toBe("shutting_down");
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    expect((await errorOf(text(engine, helloRequest()))).code).toBe("shutting_down");
+    expect((await rejectedAppError(text(engine, helloRequest()))).code).toBe("shutting_down");
   });
 });

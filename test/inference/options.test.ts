@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/errors.js";
 import { mapOllamaOptions, withModelDefaults } from "../../src/engine/inference/options.js";
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected an AppError");
-}
+import { thrownAppError } from "../support/app-error.js";
 
 describe("mapOllamaOptions", () => {
   it("maps every Ollama option to sampling or load settings", () => {
@@ -76,7 +66,7 @@ describe("mapOllamaOptions", () => {
     ["stop", ["a", 1], 'option "stop" must be of an array of strings'],
     ["num_ctx", true, 'option "num_ctx" must be of type integer'],
   ])("rejects %s = %j as invalid_request naming the option", (key, value, message) => {
-    const error = errorOf(() => mapOllamaOptions({ [key]: value }));
+    const error = thrownAppError(() => mapOllamaOptions({ [key]: value }));
     expect(error.code).toBe("invalid_request");
     expect(error.status).toBe(400);
     expect(error.message).toBe(message);
@@ -84,8 +74,8 @@ describe("mapOllamaOptions", () => {
   });
 
   it("rejects options that are not an object", () => {
-    expect(errorOf(() => mapOllamaOptions([1, 2])).code).toBe("invalid_request");
-    expect(errorOf(() => mapOllamaOptions("x")).code).toBe("invalid_request");
+    expect(thrownAppError(() => mapOllamaOptions([1, 2])).code).toBe("invalid_request");
+    expect(thrownAppError(() => mapOllamaOptions("x")).code).toBe("invalid_request");
   });
 });
 
@@ -105,7 +95,7 @@ describe("withModelDefaults", () => {
   });
 
   it("fails on a params layer value of the wrong type", () => {
-    expect(errorOf(() => withModelDefaults({ sampling: {}, load: {} }, { top_p: "high" })).code).toBe(
+    expect(thrownAppError(() => withModelDefaults({ sampling: {}, load: {} }, { top_p: "high" })).code).toBe(
       "invalid_request",
     );
   });

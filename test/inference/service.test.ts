@@ -13,11 +13,11 @@ import type {
   InferenceEvent,
 } from "../../src/engine/inference/types.js";
 import type { Engine } from "../../src/engine/types.js";
-import { AppError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { createModelStore, type LocalModelStore } from "../../src/models/store.js";
 import { installModel, scriptedModel } from "../support/test-models.js";
 import { QWEN_TOOL_TEMPLATE, WEATHER_TOOL } from "./fixtures.js";
+import { rejectedAppError } from "../support/app-error.js";
 
 const TOOL_SCRIPT = [
   "<tool_call>\n",
@@ -78,16 +78,6 @@ async function collect(events: AsyncIterable<InferenceEvent>) {
   return { all, text, toolEvents, done };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected an AppError");
-}
-
 describe("inference service on the real engine", () => {
   it("turns a <tool_call> output into one tool_calls event", async () => {
     const result = await collect(inference.chat(chatRequest("tool", { tools: [WEATHER_TOOL] })));
@@ -127,12 +117,12 @@ describe("inference service on the real engine", () => {
     expect(calls.map((c) => c.name)).toEqual(["get_time"]);
     expect(typeof calls[0]?.arguments.utc).toBe("boolean");
 
-    const unknown = await rejection(
+    const unknown = await rejectedAppError(
       inference.chat(chatRequest("tool", { tools: [WEATHER_TOOL], toolChoice: { name: "nope" } })).next(),
     );
     expect(unknown.code).toBe("invalid_request");
     expect(
-      (await rejection(inference.chat(chatRequest("tool", { toolChoice: "required" })).next())).code,
+      (await rejectedAppError(inference.chat(chatRequest("tool", { toolChoice: "required" })).next())).code,
     ).toBe("invalid_request");
   });
 
@@ -153,17 +143,17 @@ describe("inference service on the real engine", () => {
   });
 
   it("rejects unknown models, insert without template support and broken templates before output", async () => {
-    expect((await rejection(inference.chat(chatRequest("no-such-model")).next())).code).toBe(
+    expect((await rejectedAppError(inference.chat(chatRequest("no-such-model")).next())).code).toBe(
       "model_not_found",
     );
-    const insert = await rejection(
+    const insert = await rejectedAppError(
       inference
         .complete({ model: "hello", prompt: "a", suffix: "b", raw: false, sampling: {}, load: {} })
         .next(),
     );
     expect(insert.code).toBe("invalid_request");
     expect(insert.message).toBe('"hello" does not support insert');
-    const broken = await rejection(inference.chat(chatRequest("broken-template")).next());
+    const broken = await rejectedAppError(inference.chat(chatRequest("broken-template")).next());
     expect(broken.code).toBe("invalid_request");
     expect(broken.message).toMatch(/^template error: /);
   });
@@ -184,7 +174,7 @@ describe("inference service on the real engine", () => {
     }
     expect(
       (
-        await rejection(
+        await rejectedAppError(
           inference.embed({ model: "hello", input: ["x"], truncate: true, dimensions: 0, load: {} }),
         )
       ).code,

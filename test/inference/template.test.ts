@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/errors.js";
 import {
   FALLBACK_TEMPLATE,
   isGoTemplate,
@@ -11,21 +10,12 @@ import {
 import type { ChatMessage } from "../../src/engine/inference/types.js";
 import { CHATML_TEMPLATE } from "../support/test-models.js";
 import { QWEN_TOOL_TEMPLATE, WEATHER_TOOL } from "./fixtures.js";
+import { thrownAppError } from "../support/app-error.js";
 
 const TOKENS = { bosToken: "<s>", eosToken: "</s>" };
 
 function render(template: string, messages: ChatMessage[], tools?: (typeof WEATHER_TOOL)[]): string {
   return renderChatTemplate(template, { messages, tools, ...TOKENS });
-}
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected an AppError");
 }
 
 // Ollama's template/testdata conversation and expected renderings (system-user-assistant-user).
@@ -96,7 +86,7 @@ describe("Jinja chat templates", () => {
   });
 
   it("turns raise_exception, syntax errors and runaway loops into invalid_request", () => {
-    const raised = errorOf(() =>
+    const raised = thrownAppError(() =>
       render(
         "{% if messages[0].role != 'system' %}{{ raise_exception('first message must be system') }}{% endif %}",
         [{ role: "user", content: "x" }],
@@ -105,12 +95,14 @@ describe("Jinja chat templates", () => {
     expect(raised.code).toBe("invalid_request");
     expect(raised.message).toBe("template error: first message must be system");
 
-    expect(errorOf(() => render("{% if %}", [])).message).toMatch(/^template error: /);
-    const loop = errorOf(() =>
+    expect(thrownAppError(() => render("{% if %}", [])).message).toMatch(/^template error: /);
+    const loop = thrownAppError(() =>
       render("{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}", []),
     );
     expect(loop.code).toBe("invalid_request");
-    expect(errorOf(() => render(`{# ${"x".repeat(MAX_TEMPLATE_BYTES)} #}`, [])).code).toBe("invalid_request");
+    expect(thrownAppError(() => render(`{# ${"x".repeat(MAX_TEMPLATE_BYTES)} #}`, [])).code).toBe(
+      "invalid_request",
+    );
   });
 
   it("gives templates no way to reach JavaScript globals", () => {
@@ -243,7 +235,7 @@ describe("Ollama Go templates", () => {
       '{{ define "x" }}{{ end }}',
       "{{ nosuchfunc 1 }}",
     ]) {
-      const error = errorOf(() => render(bad, [{ role: "user", content: "x" }]));
+      const error = thrownAppError(() => render(bad, [{ role: "user", content: "x" }]));
       expect(error.code).toBe("invalid_request");
       expect(error.message).toMatch(/^template error: /);
     }

@@ -6,20 +6,11 @@ import { float32Base64 } from "../../src/server/routes/openai/embeddings.js";
 import { toOpenAIError } from "../../src/server/routes/openai/errors.js";
 import { toChatRequest, toCompletionRequest } from "../../src/server/routes/openai/mapping.js";
 import { parseBody } from "../../src/server/routes/openai/validate.js";
+import { thrownAppError } from "../support/app-error.js";
 
 const signal = new AbortController().signal;
 const chat = (body: Record<string, unknown>) =>
   toChatRequest(parseBody(chatCompletionRequestSchema, { model: "m", ...body }), signal);
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error("expected an AppError");
-}
 
 describe("OpenAI chat request mapping", () => {
   it("maps roles, content parts, images and earlier tool calls", () => {
@@ -116,15 +107,15 @@ describe("OpenAI chat request mapping", () => {
 
   it("refuses what it cannot do, naming the field", () => {
     const msgs = { messages: [{ role: "user", content: "x" }] };
-    expect(thrown(() => chat({ ...msgs, n: 2 })).param).toBe("n");
-    expect(thrown(() => chat({ ...msgs, logprobs: true })).param).toBe("logprobs");
-    expect(thrown(() => chat({ ...msgs, tool_choice: "required" })).param).toBe("tool_choice");
-    expect(thrown(() => chat({ messages: [{ role: "user" }] })).param).toBe("messages[0].content");
-    expect(thrown(() => chat({ messages: [] })).param).toBe("messages");
-    const missing = thrown(() => parseBody(chatCompletionRequestSchema, msgs));
+    expect(thrownAppError(() => chat({ ...msgs, n: 2 })).param).toBe("n");
+    expect(thrownAppError(() => chat({ ...msgs, logprobs: true })).param).toBe("logprobs");
+    expect(thrownAppError(() => chat({ ...msgs, tool_choice: "required" })).param).toBe("tool_choice");
+    expect(thrownAppError(() => chat({ messages: [{ role: "user" }] })).param).toBe("messages[0].content");
+    expect(thrownAppError(() => chat({ messages: [] })).param).toBe("messages");
+    const missing = thrownAppError(() => parseBody(chatCompletionRequestSchema, msgs));
     expect(missing.param).toBe("model");
     expect(missing.message).toBe("invalid request: model is required");
-    expect(thrown(() => parseBody(chatCompletionRequestSchema, [1, 2])).code).toBe("invalid_request");
+    expect(thrownAppError(() => parseBody(chatCompletionRequestSchema, [1, 2])).code).toBe("invalid_request");
   });
 
   it("maps completions: raw unless a suffix asks for the template", () => {
@@ -141,9 +132,9 @@ describe("OpenAI chat request mapping", () => {
       suffix: "xyz",
     });
     expect(complete({ prompt: "abc", echo: false, logprobs: null, best_of: 1 }).prompt).toBe("abc");
-    expect(thrown(() => complete({ prompt: "abc", echo: true })).param).toBe("echo");
-    expect(thrown(() => complete({ prompt: "abc", logprobs: 2 })).param).toBe("logprobs");
-    expect(thrown(() => complete({ prompt: [] })).param).toBe("prompt");
+    expect(thrownAppError(() => complete({ prompt: "abc", echo: true })).param).toBe("echo");
+    expect(thrownAppError(() => complete({ prompt: "abc", logprobs: 2 })).param).toBe("logprobs");
+    expect(thrownAppError(() => complete({ prompt: [] })).param).toBe("prompt");
   });
 });
 
