@@ -1,9 +1,9 @@
 import type { ChatCompletion, ChatCompletionChunk, ToolCallWire } from "../../../api/openai/chat.js";
 import { chatCompletionRequestSchema } from "../../../api/openai/chat.js";
 import type { FinishReason } from "../../../api/openai/common.js";
-import type { ToolCall } from "../../../engine/inference/types.js";
+import type { InferenceEvent, ToolCall } from "../../../engine/inference/types.js";
 import type { ServerDeps } from "../../context.js";
-import type { Events, FirstEvent, Meta } from "./handler.js";
+import type { Meta } from "./handler.js";
 import { generationHandler } from "./handler.js";
 import { toChatRequest } from "./mapping.js";
 import { finishReason, noDone, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
@@ -17,11 +17,11 @@ function toWireCall(call: ToolCall): ToolCallWire {
   };
 }
 
-async function collect(first: FirstEvent, events: Events, meta: Meta, deps: ServerDeps) {
+/** The events (with the handler's done/metrics/close handling) → one chat.completion. */
+async function collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promise<ChatCompletion> {
   let content = "";
   const calls: ToolCall[] = [];
-  for (let step = first; !step.done; step = await events.next()) {
-    const event = step.value;
+  for await (const event of events) {
     switch (event.type) {
       case "text":
         content += event.text;
@@ -29,9 +29,8 @@ async function collect(first: FirstEvent, events: Events, meta: Meta, deps: Serv
       case "tool_calls":
         calls.push(...event.calls);
         break;
-      case "done": {
-        deps.metrics.observeGeneration(event.model.name, event.stats);
-        const completion: ChatCompletion = {
+      case "done":
+        return {
           id: meta.id,
           object: "chat.completion",
           created: meta.created,
@@ -52,19 +51,15 @@ async function collect(first: FirstEvent, events: Events, meta: Meta, deps: Serv
           ],
           usage: usageOf(event.stats),
         };
-        return completion;
-      }
     }
   }
   throw noDone();
 }
 
 async function* chunks(
-  first: FirstEvent,
-  events: Events,
+  events: AsyncIterable<InferenceEvent>,
   meta: Meta,
   includeUsage: boolean,
-  deps: ServerDeps,
 ): AsyncGenerator<ChatCompletionChunk, void> {
   const chunk = (
     delta: ChatCompletionChunk["choices"][number]["delta"],
@@ -82,41 +77,31 @@ async function* chunks(
   // Only the first delta carries the role, as OpenAI does.
   let role: { role?: "assistant" } = { role: "assistant" };
   let toolCalls = 0;
-  let done = false;
-  try {
-    for (let step = first; !step.done; step = await events.next()) {
-      const event = step.value;
-      switch (event.type) {
-        case "text":
-          if (event.text === "") break;
-          yield chunk({ ...role, content: event.text }, null);
-          role = {};
-          break;
-        case "tool_calls":
-          yield chunk(
-            {
-              ...role,
-              tool_calls: event.calls.map((call, i) => ({ index: toolCalls + i, ...toWireCall(call) })),
-            },
-            null,
-          );
-          toolCalls += event.calls.length;
-          role = {};
-          break;
-        case "done":
-          done = true;
-          deps.metrics.observeGeneration(event.model.name, event.stats);
-          if (role.role !== undefined) yield chunk({ ...role, content: "" }, null);
-          yield chunk({}, finishReason(event.stats.doneReason, toolCalls > 0));
-          if (includeUsage) yield { ...chunk({}, null), choices: [], usage: usageOf(event.stats) };
-          break;
-      }
+  for await (const event of events) {
+    switch (event.type) {
+      case "text":
+        if (event.text === "") break;
+        yield chunk({ ...role, content: event.text }, null);
+        role = {};
+        break;
+      case "tool_calls":
+        yield chunk(
+          {
+            ...role,
+            tool_calls: event.calls.map((call, i) => ({ index: toolCalls + i, ...toWireCall(call) })),
+          },
+          null,
+        );
+        toolCalls += event.calls.length;
+        role = {};
+        break;
+      case "done":
+        if (role.role !== undefined) yield chunk({ ...role, content: "" }, null);
+        yield chunk({}, finishReason(event.stats.doneReason, toolCalls > 0));
+        if (includeUsage) yield { ...chunk({}, null), choices: [], usage: usageOf(event.stats) };
+        break;
     }
-  } finally {
-    // Early exit (client gone): let the service release its engine slot.
-    await events.return(undefined);
   }
-  if (!done) throw noDone();
 }
 
 /** POST /v1/chat/completions */
@@ -128,8 +113,8 @@ export function chatCompletions(deps: ServerDeps) {
       model: wire.model,
       stream: wire.stream === true,
       start: (signal) => deps.inference.chat(toChatRequest(wire, signal)),
-      collect: (first, events, meta) => collect(first, events, meta, deps),
-      chunks: (first, events, meta) => chunks(first, events, meta, includeUsage, deps),
+      collect,
+      chunks: (events, meta) => chunks(events, meta, includeUsage),
     };
   });
 }

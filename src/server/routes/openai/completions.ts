@@ -2,7 +2,8 @@ import type { Completion } from "../../../api/openai/completions.js";
 import { completionRequestSchema } from "../../../api/openai/completions.js";
 import type { FinishReason } from "../../../api/openai/common.js";
 import type { ServerDeps } from "../../context.js";
-import type { Events, FirstEvent, Meta } from "./handler.js";
+import type { InferenceEvent } from "../../../engine/inference/types.js";
+import type { Meta } from "./handler.js";
 import { generationHandler } from "./handler.js";
 import { toCompletionRequest } from "./mapping.js";
 import { finishReason, noDone, SYSTEM_FINGERPRINT, usageOf } from "./response.js";
@@ -18,10 +19,10 @@ function completion(meta: Meta, text: string, finish: FinishReason | null): Comp
   };
 }
 
-async function collect(first: FirstEvent, events: Events, meta: Meta, deps: ServerDeps) {
+/** The events (with the handler's done/metrics/close handling) → one text_completion. */
+async function collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promise<Completion> {
   let text = "";
-  for (let step = first; !step.done; step = await events.next()) {
-    const event = step.value;
+  for await (const event of events) {
     switch (event.type) {
       case "text":
         text += event.text;
@@ -30,7 +31,6 @@ async function collect(first: FirstEvent, events: Events, meta: Meta, deps: Serv
         // complete() is given no tools, so the service never reports calls here.
         break;
       case "done":
-        deps.metrics.observeGeneration(event.model.name, event.stats);
         return {
           ...completion(meta, text, finishReason(event.stats.doneReason, false)),
           usage: usageOf(event.stats),
@@ -41,35 +41,24 @@ async function collect(first: FirstEvent, events: Events, meta: Meta, deps: Serv
 }
 
 async function* chunks(
-  first: FirstEvent,
-  events: Events,
+  events: AsyncIterable<InferenceEvent>,
   meta: Meta,
   includeUsage: boolean,
-  deps: ServerDeps,
 ): AsyncGenerator<Completion, void> {
   const usage = includeUsage ? { usage: null } : {};
-  let done = false;
-  try {
-    for (let step = first; !step.done; step = await events.next()) {
-      const event = step.value;
-      switch (event.type) {
-        case "text":
-          if (event.text !== "") yield { ...completion(meta, event.text, null), ...usage };
-          break;
-        case "tool_calls":
-          break;
-        case "done":
-          done = true;
-          deps.metrics.observeGeneration(event.model.name, event.stats);
-          yield { ...completion(meta, "", finishReason(event.stats.doneReason, false)), ...usage };
-          if (includeUsage) yield { ...completion(meta, "", null), choices: [], usage: usageOf(event.stats) };
-          break;
-      }
+  for await (const event of events) {
+    switch (event.type) {
+      case "text":
+        if (event.text !== "") yield { ...completion(meta, event.text, null), ...usage };
+        break;
+      case "tool_calls":
+        break;
+      case "done":
+        yield { ...completion(meta, "", finishReason(event.stats.doneReason, false)), ...usage };
+        if (includeUsage) yield { ...completion(meta, "", null), choices: [], usage: usageOf(event.stats) };
+        break;
     }
-  } finally {
-    await events.return(undefined);
   }
-  if (!done) throw noDone();
 }
 
 /** POST /v1/completions: raw text continuation (no chat template). */
@@ -81,8 +70,8 @@ export function completions(deps: ServerDeps) {
       model: wire.model,
       stream: wire.stream === true,
       start: (signal) => deps.inference.complete(toCompletionRequest(wire, signal)),
-      collect: (first, events, meta) => collect(first, events, meta, deps),
-      chunks: (first, events, meta) => chunks(first, events, meta, includeUsage, deps),
+      collect,
+      chunks: (events, meta) => chunks(events, meta, includeUsage),
     };
   });
 }

@@ -3,15 +3,12 @@ import type { z } from "zod";
 import type { InferenceEvent } from "../../../engine/inference/types.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
-import { completionId, nowSeconds } from "./response.js";
+import { completionId, noDone, nowSeconds } from "./response.js";
 import { linkAbort, sseResponse } from "./stream.js";
 import { parseBody } from "./validate.js";
 
 /** The inference events of one generation, as the service yields them. */
-export type Events = AsyncGenerator<InferenceEvent, void, undefined>;
-
-/** The first event, already pulled before any header went out. */
-export type FirstEvent = IteratorResult<InferenceEvent, void>;
+type Events = AsyncGenerator<InferenceEvent, void, undefined>;
 
 /** Identity of one response, repeated on every chunk of a stream. */
 export interface Meta {
@@ -31,10 +28,37 @@ export interface Generation {
   stream: boolean;
   /** Starts the generation; `signal` fires when the client goes away. */
   start(signal: AbortSignal): Events;
-  /** Reads every event into the non-streaming response body. */
-  collect(first: FirstEvent, events: Events, meta: Meta): Promise<unknown>;
-  /** Turns the events into the SSE payloads. */
-  chunks(first: FirstEvent, events: Events, meta: Meta): AsyncGenerator<unknown, void>;
+  /** Reads the events (see generationEvents) into the non-streaming response body. */
+  collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promise<unknown>;
+  /** Turns the events (see generationEvents) into the SSE payloads. */
+  chunks(events: AsyncIterable<InferenceEvent>, meta: Meta): AsyncGenerator<unknown, void>;
+}
+
+/**
+ * The events of one generation, the already pulled first one included. Records the
+ * generation's metrics when its `done` event passes, closes the service's generator however the
+ * reader stops (a client gone early lets the service release its engine slot at once), and
+ * fails if the events end without `done` rather than hiding a short answer.
+ */
+async function* generationEvents(
+  first: IteratorResult<InferenceEvent, void>,
+  events: Events,
+  deps: ServerDeps,
+): AsyncGenerator<InferenceEvent, void> {
+  let done = false;
+  try {
+    for (let step = first; !step.done; step = await events.next()) {
+      const event = step.value;
+      if (event.type === "done") {
+        done = true;
+        deps.metrics.observeGeneration(event.model.name, event.stats);
+      }
+      yield event;
+    }
+  } finally {
+    await events.return(undefined);
+  }
+  if (!done) throw noDone();
 }
 
 /**
@@ -60,11 +84,17 @@ export function generationHandler<S extends z.ZodType>(
         model: generation.model,
       };
       if (generation.stream) {
-        return sseResponse(generation.chunks(first, events, meta), abort, deps.logger);
+        return sseResponse(
+          generation.chunks(generationEvents(first, events, deps), meta),
+          abort,
+          deps.logger,
+        );
       }
-      // Returning on the done event leaves the generator parked after it: close it so the
-      // service's cleanup runs now, not whenever it is collected.
-      const body = await generation.collect(first, events, meta).finally(() => events.return(undefined));
+      // collect() returning on the done event closes generationEvents and so the service's
+      // generator; closing it here too covers a collect() that stops without reading to done.
+      const body = await generation
+        .collect(generationEvents(first, events, deps), meta)
+        .finally(() => events.return(undefined));
       abort.dispose();
       return c.json(body);
     } catch (error: unknown) {
