@@ -18,48 +18,15 @@ import { createOriginPolicy } from "../../src/server/middleware/origins.js";
 import { requestId } from "../../src/server/middleware/request-id.js";
 import { isAppError } from "../../src/errors.js";
 import type { Server } from "node:http";
+import { rawRequest, type RawRequestOptions, type RawResponse } from "../support/raw-http.js";
 
 const KEY = "test-key-0123456789abcdef";
 let url = "";
 let server: Server;
 const aborted: string[] = [];
 
-/** Explicit body framing: node:http only chunks POST/PUT bodies by default, not DELETE ones. */
-function framing(options: { headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean }) {
-  const headers = { ...options.headers };
-  if (options.body !== undefined) {
-    if (options.chunked) headers["Transfer-Encoding"] = "chunked";
-    else headers["Content-Length"] = String(Buffer.byteLength(options.body));
-  }
-  return headers;
-}
-
-function raw(
-  path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; chunked?: boolean },
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${url}${path}`,
-      { method: options.method ?? "GET", headers: framing(options) },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("error", reject);
-    if (options.body !== undefined) {
-      if (options.chunked) {
-        // No Content-Length: the limit must be enforced while reading.
-        const data = Buffer.from(options.body);
-        for (let i = 0; i < data.length; i += 16 * 1024) req.write(data.subarray(i, i + 16 * 1024));
-      } else req.write(options.body);
-    }
-    req.end();
-  });
-}
+const raw = (path: string, options?: RawRequestOptions): Promise<RawResponse> =>
+  rawRequest(`${url}${path}`, options);
 
 beforeAll(async () => {
   const app = new Hono<AppEnv>();

@@ -3,61 +3,17 @@
  * checked through real HTTP, the way an attacker or a browser would reach it.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { rawRequest, type RawRequestOptions, type RawResponse } from "../support/raw-http.js";
 
 const KEY = "sk-aixcl-test-0123456789abcdef";
 const BODY_LIMIT = 64 * 1024;
 let platform: TestPlatform;
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** Explicit body framing: node:http only chunks POST/PUT bodies by default, not DELETE ones. */
-function framing(options: { headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean }) {
-  const headers = { ...options.headers };
-  if (options.body !== undefined) {
-    if (options.chunked) headers["Transfer-Encoding"] = "chunked";
-    else headers["Content-Length"] = String(Buffer.byteLength(options.body));
-  }
-  return headers;
-}
-
-/** node:http, because fetch does not let a caller forge Host or stream without a length. */
-function raw(
-  path: string,
-  options: {
-    method?: string;
-    headers?: Record<string, string>;
-    body?: string | Buffer;
-    chunked?: boolean;
-  } = {},
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${platform.url}${path}`,
-      { method: options.method ?? "GET", headers: framing(options) },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("error", reject);
-    if (options.body !== undefined) {
-      const data = Buffer.from(options.body);
-      if (options.chunked) for (let i = 0; i < data.length; i += 8192) req.write(data.subarray(i, i + 8192));
-      else req.write(data);
-    }
-    req.end();
-  });
-}
+const raw = (path: string, options?: RawRequestOptions): Promise<RawResponse> =>
+  rawRequest(`${platform.url}${path}`, options);
 
 const auth = { Authorization: `Bearer ${KEY}` };
 
