@@ -1,28 +1,13 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AppError } from "../src/errors.js";
 import { GGUF_LIMITS, readGgufInfo } from "../src/models/gguf/reader.js";
 import { GgmlType } from "../src/models/gguf/types.js";
 import { ByteSink, encodeHeader, meta } from "./support/gguf-writer.js";
 import type { MetaEntry, RawTensorInfo } from "./support/gguf-writer.js";
+import { tempGgufDir } from "./support/temp-gguf-dir.js";
 
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "aixcl-gguf-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(bytes: Uint8Array): Promise<string> {
-  const path = join(dir, `f${counter++}.gguf`);
-  await writeFile(path, bytes);
-  return path;
-}
+const tmp = tempGgufDir();
+const { file } = tmp;
 
 const BASE: Record<string, MetaEntry> = {
   "general.architecture": meta.str("llama"),

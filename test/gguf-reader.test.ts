@@ -1,28 +1,15 @@
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatParameterCount, quantizationName, readGgufInfo } from "../src/models/gguf/reader.js";
 import { GGML_TYPES, GgmlType } from "../src/models/gguf/types.js";
 import { encodeHeader, meta, toHalf, writeGguf } from "./support/gguf-writer.js";
 import type { MetaEntry } from "./support/gguf-writer.js";
 import { tinyModel } from "./support/test-models.js";
+import { tempGgufDir } from "./support/temp-gguf-dir.js";
 
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "aixcl-gguf-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(bytes: Uint8Array): Promise<string> {
-  const path = join(dir, `f${counter++}.gguf`);
-  await writeFile(path, bytes);
-  return path;
-}
+const tmp = tempGgufDir();
+const { file } = tmp;
 
 /** binary16 bits → number, independent of the writer's encoder. */
 function fromHalf(bits: number): number {
@@ -110,7 +97,7 @@ describe("readGgufInfo on valid files", () => {
   });
 
   it("honours general.alignment and a long chat template", async () => {
-    const path = join(dir, "aligned.gguf");
+    const path = join(tmp.path, "aligned.gguf");
     const template = "x".repeat(2 * 1024 * 1024);
     await writeGguf(path, {
       metadata: { "general.architecture": meta.str("llama"), "tokenizer.chat_template": meta.str(template) },
@@ -172,7 +159,7 @@ describe("GGUF writer", () => {
 
   it("writes F32, F16 and Q8_0 tensor data that decodes back to the values", async () => {
     const values = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) * (i < 32 ? 1 : 0.01));
-    const path = join(dir, "roundtrip.gguf");
+    const path = join(tmp.path, "roundtrip.gguf");
     await writeGguf(path, {
       metadata: { "general.architecture": meta.str("test") },
       tensors: (["F32", "F16", "Q8_0"] as const).map((type) => ({
