@@ -106,15 +106,10 @@ async function* chunks(
 
 /** POST /v1/chat/completions */
 export function chatCompletions(deps: ServerDeps) {
-  return generationHandler(deps, chatCompletionRequestSchema, (wire) => {
-    const includeUsage = wire.stream_options?.include_usage === true;
-    return {
-      idPrefix: "chatcmpl",
-      model: wire.model,
-      stream: wire.stream === true,
-      start: (signal) => deps.inference.chat(toChatRequest(wire, signal)),
-      collect,
-      chunks: (events, meta) => chunks(events, meta, includeUsage),
-    };
-  });
+  return generationHandler(deps, chatCompletionRequestSchema, (wire) => ({
+    idPrefix: "chatcmpl",
+    start: (signal) => deps.inference.chat(toChatRequest(wire, signal)),
+    collect,
+    chunks,
+  }));
 }

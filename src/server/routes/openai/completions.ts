@@ -63,15 +63,10 @@ async function* chunks(
 
 /** POST /v1/completions: raw text continuation (no chat template). */
 export function completions(deps: ServerDeps) {
-  return generationHandler(deps, completionRequestSchema, (wire) => {
-    const includeUsage = wire.stream_options?.include_usage === true;
-    return {
-      idPrefix: "cmpl",
-      model: wire.model,
-      stream: wire.stream === true,
-      start: (signal) => deps.inference.complete(toCompletionRequest(wire, signal)),
-      collect,
-      chunks: (events, meta) => chunks(events, meta, includeUsage),
-    };
-  });
+  return generationHandler(deps, completionRequestSchema, (wire) => ({
+    idPrefix: "cmpl",
+    start: (signal) => deps.inference.complete(toCompletionRequest(wire, signal)),
+    collect,
+    chunks,
+  }));
 }

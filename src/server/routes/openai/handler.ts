@@ -18,20 +18,30 @@ export interface Meta {
   model: string;
 }
 
+/** The fields /chat/completions and /completions share (`samplingShape`) that the handler reads. */
+interface GenerationWire {
+  model: string;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean | null } | null;
+}
+
 /** What one generation endpoint adds to the shared request skeleton. */
 export interface Generation {
   /** Prefix of the response id: `chatcmpl` or `cmpl`. */
   idPrefix: "chatcmpl" | "cmpl";
-  /** The model name as requested, echoed in `model`. */
-  model: string;
-  /** Serve server-sent events (`stream: true`) rather than one JSON body. */
-  stream: boolean;
   /** Starts the generation; `signal` fires when the client goes away. */
   start(signal: AbortSignal): Events;
   /** Reads the events (see generationEvents) into the non-streaming response body. */
   collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promise<unknown>;
-  /** Turns the events (see generationEvents) into the SSE payloads. */
-  chunks(events: AsyncIterable<InferenceEvent>, meta: Meta): AsyncGenerator<unknown, void>;
+  /**
+   * Turns the events (see generationEvents) into the SSE payloads; with `includeUsage`
+   * (`stream_options.include_usage`) they end with a usage chunk.
+   */
+  chunks(
+    events: AsyncIterable<InferenceEvent>,
+    meta: Meta,
+    includeUsage: boolean,
+  ): AsyncGenerator<unknown, void>;
 }
 
 /**
@@ -67,13 +77,14 @@ async function* generationEvents(
  * (an unknown model, a full queue or a failed load is then a real HTTP error, not a 200 stream
  * that fails), then streams or collects the rest.
  */
-export function generationHandler<S extends z.ZodType>(
+export function generationHandler<S extends z.ZodType<GenerationWire>>(
   deps: ServerDeps,
   schema: S,
   plan: (wire: z.output<S>) => Generation,
 ): (c: Context) => Promise<Response> {
   return async (c) => {
-    const generation = plan(parseBody(schema, await readJsonBody(c)));
+    const wire = parseBody(schema, await readJsonBody(c));
+    const generation = plan(wire);
     const abort = linkAbort(c.req.raw.signal);
     try {
       const events = generation.start(abort.signal);
@@ -81,11 +92,12 @@ export function generationHandler<S extends z.ZodType>(
       const meta: Meta = {
         id: completionId(generation.idPrefix),
         created: nowSeconds(),
-        model: generation.model,
+        model: wire.model,
       };
-      if (generation.stream) {
+      if (wire.stream === true) {
+        const includeUsage = wire.stream_options?.include_usage === true;
         return sseResponse(
-          generation.chunks(generationEvents(first, events, deps), meta),
+          generation.chunks(generationEvents(first, events, deps), meta, includeUsage),
           abort,
           deps.logger,
         );
