@@ -2,6 +2,9 @@
  * Helpers for streamed responses of both API families. The rule they serve (DESIGN.md): a failure
  * before the first byte is a real HTTP error; after it, one in-band error record ends the stream.
  */
+import type { AppError } from "../errors.js";
+import { toAppError } from "../errors.js";
+import type { Logger } from "../logger.js";
 
 /**
  * Pulls the first item of `source` now, so anything that fails before output (unknown model,
@@ -30,6 +33,25 @@ export async function primeIterator<T>(source: AsyncIterable<T>): Promise<AsyncI
     },
   };
   return primed;
+}
+
+/**
+ * The in-band record that ends a stream after `error`, rendered by `render` in the API family's
+ * error shape; logs the failure (as an error when it is the server's fault). A client that went
+ * away gets nothing: there is no one to tell.
+ */
+export function streamErrorRecord(
+  error: unknown,
+  logger: Logger,
+  render: (error: AppError) => string,
+): string | undefined {
+  const appError = toAppError(error);
+  if (appError.code === "client_closed") return undefined;
+  logger[appError.status >= 500 ? "error" : "info"](
+    { err: appError.cause ?? appError, code: appError.code },
+    "stream ended with an error",
+  );
+  return render(appError);
 }
 
 export interface LineStreamOptions<T> {

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import { toAppError } from "../../../errors.js";
 import type { Logger } from "../../../logger.js";
-import { lineStream } from "../../streaming.js";
+import { lineStream, streamErrorRecord } from "../../streaming.js";
 
 export const NDJSON = "application/x-ndjson";
 
@@ -24,16 +23,12 @@ export function ndjsonResponse<T>(c: Context, items: AsyncIterator<T>, options: 
       const wire = options.render(item);
       return wire === undefined ? undefined : `${JSON.stringify(wire)}\n`;
     },
-    renderError: (error) => {
-      const appError = toAppError(error);
-      if (appError.code === "client_closed") return undefined;
-      const level = appError.status >= 500 ? "error" : "info";
-      options.logger[level](
-        { err: appError.cause ?? appError, code: appError.code },
-        "stream ended with an error",
-      );
-      return `${JSON.stringify({ error: appError.message })}\n`;
-    },
+    renderError: (error) =>
+      streamErrorRecord(
+        error,
+        options.logger,
+        (appError) => `${JSON.stringify({ error: appError.message })}\n`,
+      ),
     onCancel: options.onCancel,
   });
   return c.body(stream, 200, { "Content-Type": NDJSON, "Cache-Control": "no-store" });

@@ -1,6 +1,5 @@
 import type { Logger } from "../../../logger.js";
-import { toAppError } from "../../../errors.js";
-import { lineStream } from "../../streaming.js";
+import { lineStream, streamErrorRecord } from "../../streaming.js";
 import { toOpenAIError } from "./errors.js";
 
 /**
@@ -47,16 +46,12 @@ export function sseResponse(
 ): Response {
   const body = lineStream(thenDone(payloads), {
     render: (item) => `data: ${item === DONE ? "[DONE]" : JSON.stringify(item)}\n\n`,
-    renderError: (error) => {
-      const appError = toAppError(error);
-      // A client that went away gets nothing more: there is no one to tell.
-      if (appError.code === "client_closed") return undefined;
-      logger[appError.status >= 500 ? "error" : "info"](
-        { err: appError.cause ?? appError, code: appError.code },
-        "stream ended with an error",
-      );
-      return `data: ${JSON.stringify(toOpenAIError(appError).body)}\n\n`;
-    },
+    renderError: (error) =>
+      streamErrorRecord(
+        error,
+        logger,
+        (appError) => `data: ${JSON.stringify(toOpenAIError(appError).body)}\n\n`,
+      ),
     onCancel: () => abort.abort(),
     onEnd: () => abort.dispose(),
   });
