@@ -1,0 +1,263 @@
+/**
+ * Typed client of the Ollama API, used by the CLI to talk to a running `aixcl serve`. Every
+ * failure is an AppError: the server's message with a code derived from the HTTP status, or
+ * ServerUnreachableError when nothing listens at the address (so the CLI can fall back to the
+ * store or say "start the server").
+ */
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import { AppError, type ErrorCode } from "../errors.js";
+import type { ShowInfo } from "../models/show-info.js";
+import type { ChatRequestWire, CreateRequestWire, GenerateRequestWire } from "./ollama/requests.js";
+import type {
+  ChatChunkWire,
+  GenerateChunkWire,
+  PsResponseWire,
+  StatusWire,
+  TagsResponseWire,
+  VersionResponseWire,
+} from "./ollama/responses.js";
+import { readNdjson } from "./ndjson.js";
+
+export interface ApiClientOptions {
+  /** Server root, e.g. `http://127.0.0.1:11434` (no trailing path). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer` when set (servers with `auth.api: required`). */
+  apiKey?: string;
+}
+
+/** Body of /api/show as this server answers it. */
+export type ShowResponseWire = ShowInfo;
+
+/** Requests as the client sends them: `stream` is decided by the method, not the caller. */
+export type GenerateInput = Omit<GenerateRequestWire, "stream">;
+export type ChatInput = Omit<ChatRequestWire, "stream">;
+export type CreateInput = Omit<CreateRequestWire, "stream">;
+
+export interface PullInput {
+  model: string;
+  /** Allow plain http for this pull (the server still checks its registry.insecure list). */
+  insecure?: boolean;
+}
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  /** True when a server answers at baseUrl; false only on connection refused / no such host. */
+  reachable(): Promise<boolean>;
+  version(): Promise<VersionResponseWire>;
+  tags(): Promise<TagsResponseWire>;
+  show(model: string, options?: { verbose?: boolean }): Promise<ShowResponseWire>;
+  ps(): Promise<PsResponseWire>;
+  copy(source: string, destination: string): Promise<void>;
+  delete(model: string): Promise<void>;
+  /** Streams /api/create status lines; throws on an in-band error line. */
+  create(request: CreateInput, signal?: AbortSignal): AsyncGenerator<StatusWire>;
+  /** Streams /api/pull status lines (Ollama's NDJSON progress). */
+  pull(request: PullInput, signal?: AbortSignal): AsyncGenerator<StatusWire>;
+  generate(request: GenerateInput, signal?: AbortSignal): AsyncGenerator<GenerateChunkWire>;
+  chat(request: ChatInput, signal?: AbortSignal): AsyncGenerator<ChatChunkWire>;
+  /** HEAD /api/blobs/:digest. `digest` is `sha256:<hex>`. */
+  hasBlob(digest: string): Promise<boolean>;
+  /** POST /api/blobs/:digest, streaming the file (never read whole into memory). */
+  uploadBlob(digest: string, path: string, signal?: AbortSignal): Promise<void>;
+  /** Loads a model (an empty generate), keeping it for `keepAlive` (server default when absent). */
+  load(model: string, keepAlive?: string | number): Promise<void>;
+  /** Unloads a model at once (an empty generate with keep_alive 0). */
+  unload(model: string): Promise<void>;
+}
+
+/** Thrown when nothing listens at the server address. Its code stays `internal`; match on the class. */
+export class ServerUnreachableError extends AppError {
+  constructor(baseUrl: string, cause: unknown) {
+    super("internal", `no aixcl server is running at ${baseUrl} (start one with \`aixcl serve\`)`, {
+      status: 503,
+      cause,
+    });
+    this.name = "ServerUnreachableError";
+  }
+}
+
+/** The AppError code for an HTTP status the server answered with. */
+export function codeForStatus(status: number, notFound: ErrorCode = "not_found"): ErrorCode {
+  switch (status) {
+    case 400:
+      return "invalid_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return notFound;
+    case 409:
+      return "conflict";
+    case 413:
+      return "body_too_large";
+    case 429:
+      return "rate_limited";
+    case 499:
+      return "client_closed";
+    case 503:
+      return "queue_full";
+    default:
+      return "internal";
+  }
+}
+
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN"]);
+
+/** fetch fails with TypeError("fetch failed") whose cause (or its AggregateError parts) has the code. */
+function isUnreachable(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause as
+    { code?: unknown; errors?: { code?: unknown }[] } | undefined;
+  if (!cause) return false;
+  if (typeof cause.code === "string" && UNREACHABLE_CODES.has(cause.code)) return true;
+  return (cause.errors ?? []).some((e) => typeof e.code === "string" && UNREACHABLE_CODES.has(e.code));
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    // Ollama answers {"error":"..."}; the /v1 family {"error":{"message":"..."}}.
+    if (typeof body.error === "string") return body.error;
+    const nested = (body.error as { message?: unknown } | undefined)?.message;
+    if (typeof nested === "string") return nested;
+  } catch {
+    // Not JSON: fall through to the raw text.
+  }
+  return text.trim() || `HTTP ${response.status} ${response.statusText}`;
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const headers = (extra: Record<string, string> = {}): Record<string, string> =>
+    options.apiKey ? { ...extra, Authorization: `Bearer ${options.apiKey}` } : extra;
+
+  interface Call {
+    method: string;
+    body?: unknown;
+    signal?: AbortSignal;
+    /** Code for a 404 (model routes say model_not_found). */
+    notFound?: ErrorCode;
+    /** Statuses that are answers, not errors (HEAD on a blob: 404 = absent). */
+    accept?: number[];
+  }
+
+  const call = async (path: string, init: Call): Promise<Response> => {
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}${path}`, {
+        method: init.method,
+        headers: headers(init.body === undefined ? {} : { "Content-Type": "application/json" }),
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: init.signal,
+      });
+    } catch (error) {
+      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
+      if (init.signal?.aborted) throw new AppError("client_closed", "request cancelled", { cause: error });
+      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (!response.ok && !(init.accept ?? []).includes(response.status)) {
+      const message = await errorMessage(response);
+      throw new AppError(codeForStatus(response.status, init.notFound), message, { status: response.status });
+    }
+    return response;
+  };
+
+  const json = async <T>(path: string, init: Call): Promise<T> =>
+    (await (await call(path, init)).json()) as T;
+
+  async function* stream<T>(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<T> {
+    const response = await call(path, { method: "POST", body, signal, notFound: "model_not_found" });
+    if (!response.body) return;
+    yield* readNdjson<T>(response.body);
+  }
+
+  const emptyGenerate = async (model: string, keepAlive: string | number | undefined): Promise<void> => {
+    const body: Record<string, unknown> = { model, stream: false };
+    if (keepAlive !== undefined) body.keep_alive = keepAlive;
+    await (await call("/api/generate", { method: "POST", body, notFound: "model_not_found" })).arrayBuffer();
+  };
+
+  return {
+    baseUrl,
+    async reachable() {
+      try {
+        await (await call("/api/version", { method: "GET" })).arrayBuffer();
+        return true;
+      } catch (error) {
+        if (error instanceof ServerUnreachableError) return false;
+        throw error;
+      }
+    },
+    version: () => json("/api/version", { method: "GET" }),
+    tags: () => json("/api/tags", { method: "GET" }),
+    show: (model, show = {}) =>
+      json("/api/show", {
+        method: "POST",
+        body: { model, verbose: show.verbose ?? false },
+        notFound: "model_not_found",
+      }),
+    ps: () => json("/api/ps", { method: "GET" }),
+    async copy(source, destination) {
+      await (
+        await call("/api/copy", {
+          method: "POST",
+          body: { source, destination },
+          notFound: "model_not_found",
+        })
+      ).arrayBuffer();
+    },
+    async delete(model) {
+      await (
+        await call("/api/delete", { method: "DELETE", body: { model }, notFound: "model_not_found" })
+      ).arrayBuffer();
+    },
+    create: (request, signal) => stream<StatusWire>("/api/create", { ...request, stream: true }, signal),
+    pull: (request, signal) =>
+      stream<StatusWire>(
+        "/api/pull",
+        { model: request.model, insecure: request.insecure, stream: true },
+        signal,
+      ),
+    generate: (request, signal) =>
+      stream<GenerateChunkWire>("/api/generate", { ...request, stream: true }, signal),
+    chat: (request, signal) => stream<ChatChunkWire>("/api/chat", { ...request, stream: true }, signal),
+    async hasBlob(digest) {
+      const response = await call(`/api/blobs/${encodeURIComponent(digest)}`, {
+        method: "HEAD",
+        accept: [404],
+      });
+      return response.status === 200;
+    },
+    async uploadBlob(digest, path, signal) {
+      let response: Response;
+      try {
+        response = await fetch(`${baseUrl}/api/blobs/${encodeURIComponent(digest)}`, {
+          method: "POST",
+          headers: headers({ "Content-Type": "application/octet-stream" }),
+          body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+          // Required by fetch for a streamed request body.
+          duplex: "half",
+          signal,
+        });
+      } catch (error) {
+        if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
+        throw new AppError("internal", `uploading ${path} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (!response.ok) {
+        const message = await errorMessage(response);
+        throw new AppError(codeForStatus(response.status, "blob_not_found"), message, {
+          status: response.status,
+        });
+      }
+      await response.arrayBuffer();
+    },
+    load: (model, keepAlive) => emptyGenerate(model, keepAlive),
+    unload: (model) => emptyGenerate(model, 0),
+  };
+}
