@@ -27,8 +27,9 @@ export const ENV_SETTINGS: Record<string, string> = {
   AIXCL_GPU: "engine.gpu",
   AIXCL_CONTEXT_LENGTH: "engine.context_length",
   AIXCL_LOG_LEVEL: "log.level",
+  AIXCL_INSECURE_REGISTRIES: "registry.insecure",
 };
-const LIST_SETTINGS = new Set(["server.allowed_hosts", "server.cors_origins"]);
+const LIST_SETTINGS = new Set(["server.allowed_hosts", "server.cors_origins", "registry.insecure"]);
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */

@@ -93,6 +93,17 @@ export const configSchema = z.strictObject({
       load_timeout: positiveInt.default(300),
     })
     .prefault({}),
+  registry: z
+    .strictObject({
+      /** Registry hosts (`host` or `host:port`) that may be pulled from over plain http. Default none. */
+      insecure: z.array(z.string().min(1)).default([]),
+      /**
+       * Registry and CDN hosts allowed to resolve to loopback or private addresses. Default none:
+       * a redirect or DNS answer pointing a pull at the local network is refused (SSRF).
+       */
+      allow_private: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -4,6 +4,7 @@ import { createEngine } from "../engine/create-engine.js";
 import { createInference } from "../engine/inference/service.js";
 import type { Logger } from "../logger.js";
 import { createMetrics } from "../metrics/registry.js";
+import { createPuller } from "../models/pull/puller.js";
 import { createModelStore } from "../models/store.js";
 import { VERSION } from "../version.js";
 import type { ServerDeps } from "./context.js";
@@ -34,7 +35,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const engine = createEngine({ config, logger });
   const inference = createInference({ engine, store, config, logger });
   const metrics = createMetrics({ engine });
-  const deps: ServerDeps = { config, engine, store, inference, metrics, logger, version: VERSION };
+  const puller = createPuller({ store, config, logger });
+  const deps: ServerDeps = { config, engine, store, inference, metrics, logger, puller, version: VERSION };
   const server = createServer(deps, options.server);
 
   // Reverse order of construction: nothing new arrives once the server is closed, then runners
@@ -45,6 +47,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       const steps: [string, () => Promise<void>][] = [
         ["server", () => server.close()],
         ["engine", () => engine.close()],
+        ["puller", async () => puller.close()],
         ["store", () => store.close()],
       ];
       for (const [name, step] of steps) {

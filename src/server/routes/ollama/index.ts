@@ -6,6 +6,7 @@ import { chatRoute } from "./chat.js";
 import { blobExistsRoute, blobUploadRoute, createRoute } from "./create.js";
 import { embeddingsRoute, embedRoute } from "./embed.js";
 import { generateRoute } from "./generate.js";
+import { pullRoute } from "./pull.js";
 import { copyRoute, deleteRoute, psRoute, showRoute, tagsRoute } from "./models.js";
 
 /**
@@ -27,6 +28,7 @@ export function ollamaRoutes(deps: ServerDeps): Hono<AppEnv> {
   app.post("/api/copy", copyRoute(deps));
   app.delete("/api/delete", deleteRoute(deps));
   app.post("/api/create", createRoute(deps));
+  app.post("/api/pull", pullRoute(deps));
   app.get("/api/blobs/:digest", blobExistsRoute(deps));
   app.post("/api/blobs/:digest", blobUploadRoute(deps));
   return app;

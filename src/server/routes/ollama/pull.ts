@@ -1,0 +1,62 @@
+import type { Handler } from "hono";
+import { z } from "zod";
+import type { StatusWire } from "../../../api/ollama/responses.js";
+import { AppError } from "../../../errors.js";
+import { parseModelName } from "../../../models/names.js";
+import type { ProgressStatus } from "../../../models/types.js";
+import type { AppEnv } from "../../app-env.js";
+import type { ServerDeps } from "../../context.js";
+import { readJsonBody } from "../../middleware/body.js";
+import { primeIterator, progressIterator } from "../../streaming.js";
+import { parseWire } from "../../validate.js";
+import { ndjsonResponse } from "./ndjson.js";
+
+/** Ollama's PullRequest: `model` (older clients send `name`), `insecure`, `stream`. */
+const pullRequestSchema = z.preprocess(
+  (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+    const body = value as Record<string, unknown>;
+    return body.model === undefined && body.name !== undefined ? { ...body, model: body.name } : body;
+  },
+  z.object({
+    model: z.string().min(1),
+    insecure: z.boolean().optional(),
+    stream: z.boolean().optional(),
+  }),
+);
+
+const SUCCESS: StatusWire = { status: "success" };
+
+/**
+ * POST /api/pull: streams Ollama's progress lines (`pulling manifest`, one `pulling <digest>` line
+ * per layer as bytes arrive, `verifying sha256 digest`, `writing manifest`, `success`); with
+ * `stream: false` answers `{"status":"success"}` once done. The name is checked before anything
+ * runs. A client that hangs up stops its share of the download; the partial file stays for a resume.
+ */
+export function pullRoute(deps: ServerDeps): Handler<AppEnv> {
+  return async (c) => {
+    const wire = parseWire(pullRequestSchema, await readJsonBody(c));
+    const puller = deps.puller;
+    if (!puller) throw new AppError("unsupported", "pulling models is not available");
+    parseModelName(wire.model);
+    const options = { insecure: wire.insecure, signal: c.req.raw.signal };
+    if (wire.stream === false) {
+      await puller.pull(wire.model, options, () => undefined);
+      return c.json(SUCCESS);
+    }
+    const controller = new AbortController();
+    const statuses = progressIterator<ProgressStatus>((emit) =>
+      puller.pull(
+        wire.model,
+        { ...options, signal: AbortSignal.any([c.req.raw.signal, controller.signal]) },
+        emit,
+      ),
+    );
+    const primed = await primeIterator(statuses);
+    return ndjsonResponse<ProgressStatus>(c, primed, {
+      logger: deps.logger,
+      onCancel: () => controller.abort(new AppError("client_closed", "client closed the connection")),
+      render: (status): StatusWire => status,
+    });
+  };
+}
