@@ -42,7 +42,7 @@ function parseLine<T>(line: string): T | undefined {
     throw new AppError("internal", "server sent a line that is not JSON", { cause: error });
   }
   if (typeof value === "object" && value !== null && "error" in value) {
-    const message = (value).error;
+    const message = value.error;
     throw new AppError("internal", typeof message === "string" ? message : JSON.stringify(message));
   }
   return value as T;
