@@ -273,9 +273,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
         served.set(digest, (served.get(digest) ?? 0) + chunk.length);
         offset += chunk.length;
         if (!res.write(chunk)) {
-          await new Promise((resolve) => {
-            res.once("drain", resolve);
-            res.once("close", resolve);
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off("drain", done);
+              res.off("close", done);
+              resolve();
+            };
+            res.on("drain", done);
+            res.on("close", done);
           });
         }
         if (res.destroyed) return;

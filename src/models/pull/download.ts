@@ -34,6 +34,14 @@ export interface DownloadRequest extends PartOptions {
 
 /** Writes are gathered to this size before one pwrite (responses arrive in 16–64 KiB chunks). */
 const WRITE_BATCH = 1024 * 1024;
+/** Batches being written at once per part. */
+const WRITES_IN_FLIGHT = 8;
+/**
+ * Bytes written between two background fdatasync calls. The kernel would otherwise hold a whole
+ * multi-GB blob dirty until the final fsync and write it only then; flushing as we go overlaps the
+ * disk with the network, so the final fsync has only the tail left.
+ */
+const SYNC_EVERY = 64 * 1024 * 1024;
 /** Disk read size when hashing parts finished by an earlier run. */
 const READ_CHUNK = 4 * 1024 * 1024;
 
@@ -149,6 +157,18 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
   if (size === 0) completed = 0;
   request.onProgress(completed);
 
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
+  const written = (bytes: number) => {
+    unsynced += bytes;
+    if (unsynced < SYNC_EVERY || syncing) return;
+    unsynced = 0;
+    syncing = handle
+      .datasync()
+      .catch(() => undefined) // the final sync reports a failing disk
+      .finally(() => (syncing = undefined));
+  };
+
   const queues = new Map<number, ChunkQueue>();
   let hashIndex = 0;
   let nextPart = 0;
@@ -177,31 +197,44 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let position = start;
+    // A few writes stay in flight while the next bytes arrive: awaiting each one would stall the
+    // socket for every write(2) in the thread pool.
+    const writes: Promise<void>[] = [];
     const flush = async () => {
       if (batchBytes === 0) return;
       const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
       batch = [];
       batchBytes = 0;
-      await handle.write(data, 0, data.length, position);
+      const write = handle.write(data, 0, data.length, position).then(() => written(data.length));
+      write.catch(() => undefined); // awaited below; this only marks it handled meanwhile
+      writes.push(write);
       position += data.length;
+      if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
     };
-    for await (const raw of response) {
-      const chunk = raw as Buffer;
-      received += chunk.length;
-      if (received > expected) {
-        response.destroy();
-        throw new AppError("internal", `pull: blob ${digest} is longer than its declared size`, {
-          status: 502,
-        });
+    try {
+      for await (const raw of response) {
+        const chunk = raw as Buffer;
+        received += chunk.length;
+        if (received > expected) {
+          response.destroy();
+          throw new AppError("internal", `pull: blob ${digest} is longer than its declared size`, {
+            status: 502,
+          });
+        }
+        queue.push(chunk);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        completed += chunk.length;
+        request.onProgress(completed);
+        if (batchBytes >= WRITE_BATCH) await flush();
       }
-      queue.push(chunk);
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      completed += chunk.length;
-      request.onProgress(completed);
-      if (batchBytes >= WRITE_BATCH) await flush();
+      await flush();
+      await Promise.all(writes);
+    } catch (error) {
+      // The handle must not be closed under a write still running.
+      await Promise.allSettled(writes);
+      throw error;
     }
-    await flush();
     if (received !== expected) {
       throw new AppError("internal", `pull: blob ${digest} ended after ${received} of ${expected} bytes`, {
         status: 502,
@@ -273,6 +306,7 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
       controller.abort(failure);
     }
     await Promise.allSettled(tasks);
+    await syncing;
     await saving.catch(() => undefined);
     if (failure !== undefined) throw failure;
     const actual = hash.digest("hex");
