@@ -39,29 +39,40 @@ interface Layer {
   tenth: number;
 }
 
+/** "42s", "3m05s", "1h02m"; "-" while unknown. */
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "-";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
 export function createProgressView(stream: NodeJS.WriteStream = process.stderr): ProgressView {
   const tty = stream.isTTY === true;
-  const multi = tty
-    ? new cliProgress.MultiBar(
-        {
-          stream,
-          format: "{label} {bar} {percentage}% | {done}/{size} | {speed} | ETA {eta_formatted}",
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 50,
-          fps: 10,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+  // Bars exist only while layers transfer: a status line (verifying, writing manifest) ends them,
+  // so it prints below the finished bars instead of being redrawn over.
+  let multi: cliProgress.MultiBar | undefined;
+  const bars = (): cliProgress.MultiBar =>
+    (multi ??= new cliProgress.MultiBar(
+      {
+        stream,
+        format: "{label} {bar} {percentage}% | {done}/{size} | {speed} | ETA {remaining}",
+        hideCursor: true,
+        clearOnComplete: false,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    ));
+  const endBars = (): void => {
+    if (!multi) return;
+    multi.stop();
+    multi = undefined;
+    for (const layer of layers.values()) layer.bar = undefined;
+  };
   const layers = new Map<string, Layer>();
   let lastStatus = "";
   let stopped = false;
-
-  const line = (text: string): void => {
-    if (multi) multi.log(`${text}\n`);
-    else stream.write(`${text}\n`);
-  };
 
   const layerUpdate = (status: StatusWire & { digest: string; total: number }): void => {
     const completed = status.completed ?? 0;
@@ -72,10 +83,19 @@ export function createProgressView(stream: NodeJS.WriteStream = process.stderr):
     }
     const label = `pulling ${shortDigest(status.digest)}`;
     const seconds = (Date.now() - layer.started) / 1000;
-    const speed = seconds > 0.2 ? `${formatBytes((completed - layer.base) / seconds)}/s` : "-";
-    const payload = { label, done: formatBytes(completed), size: formatBytes(status.total), speed };
-    if (multi) {
-      if (!layer.bar) layer.bar = multi.create(status.total, completed, payload);
+    const rate = seconds > 0.2 ? (completed - layer.base) / seconds : 0;
+    const speed = rate > 0 ? `${formatBytes(rate)}/s` : "-";
+    const eta =
+      completed >= status.total ? "0s" : rate > 0 ? formatEta((status.total - completed) / rate) : "-";
+    const payload = {
+      label,
+      done: formatBytes(completed),
+      size: formatBytes(status.total),
+      speed,
+      remaining: eta,
+    };
+    if (tty) {
+      layer.bar ??= bars().create(status.total, completed, payload);
       layer.bar.setTotal(status.total);
       layer.bar.update(completed, payload);
       return;
@@ -83,7 +103,7 @@ export function createProgressView(stream: NodeJS.WriteStream = process.stderr):
     const tenth = status.total > 0 ? Math.floor((completed / status.total) * 10) : 10;
     if (tenth === layer.tenth) return;
     layer.tenth = tenth;
-    line(`${label}: ${tenth * 10}% (${payload.done}/${payload.size}, ${speed})`);
+    stream.write(`${label}: ${tenth * 10}% (${payload.done}/${payload.size}, ${speed})\n`);
   };
 
   return {
@@ -95,12 +115,13 @@ export function createProgressView(stream: NodeJS.WriteStream = process.stderr):
       }
       if (status.status === lastStatus) return;
       lastStatus = status.status;
-      line(status.status);
+      endBars();
+      stream.write(`${status.status}\n`);
     },
     stop() {
       if (stopped) return;
       stopped = true;
-      multi?.stop();
+      endBars();
     },
   };
 }
