@@ -194,3 +194,30 @@ describe("aixcl models with a running server", () => {
     expect(missing.stderr).toMatch(/not found/);
   });
 });
+
+describe("aixcl models against a server that requires an API key", () => {
+  const KEY = "cli-test-key-0123456789abcdef";
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ flags: { "auth.api": "required", "auth.api_key": KEY } });
+  });
+  afterAll(async () => {
+    await platform.close();
+  });
+
+  it("sends the configured key; without it the server's 401 message is shown", async () => {
+    const port = String(platform.port);
+    const withKey = await aixcl(
+      ["models", "list", "--json"],
+      cliEnv(platform.home, { AIXCL_PORT: port, AIXCL_API_KEY: KEY }),
+    );
+    expect(json<ModelEntryWire[]>(withKey)).toEqual([]);
+
+    // No key: the server answers (it is not "no server"), and its refusal is reported as such.
+    const without = await aixcl(["models", "list"], cliEnv(platform.home, { AIXCL_PORT: port }));
+    expect(without.code).toBe(1);
+    expect(without.stderr).toMatch(/^aixcl: /);
+    expect(without.stderr).not.toMatch(/no aixcl server/);
+  });
+});
