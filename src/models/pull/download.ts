@@ -202,13 +202,15 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     const writes: Promise<void>[] = [];
     const flush = async () => {
       if (batchBytes === 0) return;
-      const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
+      // writev: the chunks go to the kernel as they are, without a copy into one buffer.
+      const data = batch;
+      const length = batchBytes;
       batch = [];
       batchBytes = 0;
-      const write = handle.write(data, 0, data.length, position).then(() => written(data.length));
+      const write = handle.writev(data, position).then(() => written(length));
       write.catch(() => undefined); // awaited below; this only marks it handled meanwhile
       writes.push(write);
-      position += data.length;
+      position += length;
       if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
     };
     try {
