@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ollama } from "ollama";
@@ -10,23 +8,7 @@ import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { startRegistry, type LoopbackRegistry } from "../support/registry.js";
 import { HELLO_SCRIPT, helloModel } from "../support/scripted-models.js";
 import { CHATML_TEMPLATE } from "../support/test-models.js";
-import { cliEnv, ROOT, type CliResult } from "./run-cli.js";
-
-function aixcl(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: ROOT,
-      env,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.end();
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { cliEnv, closedPort, runCliWithInput as aixcl } from "./run-cli.js";
 
 let registry: LoopbackRegistry;
 let modelDigest: string;
@@ -79,10 +61,7 @@ describe("aixcl models add", () => {
         join(home, "config.yaml"),
         `registry:\n  allow_private: ["${registry.host}", "${registry.cdnHost}"]\n`,
       );
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      const { port } = server.address() as { port: number };
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const port = await closedPort();
       const env = cliEnv(home, { AIXCL_PORT: String(port) });
       const name = `${registry.host}/library/hello:latest`;
 

@@ -1,7 +1,5 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ollama } from "ollama";
@@ -10,33 +8,7 @@ import type { ModelEntryWire, RunningModelWire } from "../../src/api/ollama/resp
 import type { ShowInfo } from "../../src/models/show-info.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel, uploadModel } from "../support/scripted-models.js";
-import { cliEnv, ROOT, type CliResult } from "./run-cli.js";
-
-/** Runs `aixcl <args>` with stdin closed at once (so a command that reads stdin sees EOF). */
-function aixcl(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: ROOT,
-      env,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.end();
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A port nothing listens on: bound once by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { cliEnv, closedPort, runCliWithInput as aixcl, type CliResult } from "./run-cli.js";
 
 const json = <T>(result: CliResult): T => {
   expect(result.stderr).not.toMatch(/aixcl:/);

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** Repository root: the CLI runs from its TypeScript source through tsx, as in development. */
@@ -49,4 +50,27 @@ export function spawnCli(
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.processGroup === true,
   });
+}
+
+/** Runs `aixcl <args>` with `input` written to its stdin, then EOF (a pipe, never a terminal). */
+export function runCliWithInput(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(input);
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A port nothing listens on: bound once, then released (for "no server running" cases). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -1,29 +1,10 @@
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel } from "../support/scripted-models.js";
-import { cliEnv, ROOT, type CliResult } from "./run-cli.js";
-
-/** Runs `aixcl <args>` with `input` written to its stdin, then EOF (a pipe, never a terminal). */
-function aixcl(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: ROOT,
-      env,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.end(input);
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { cliEnv, closedPort, runCliWithInput as aixcl } from "./run-cli.js";
 
 const promptCounts = (stderr: string): number[] =>
   [...stderr.matchAll(/^prompt eval count:\s+(\d+) token\(s\)$/gm)].map((m) => Number(m[1]));
@@ -107,10 +88,7 @@ describe("aixcl run", () => {
 
     const home = await mkdtemp(join(tmpdir(), "aixcl-run-"));
     try {
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      const { port } = server.address() as { port: number };
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const port = await closedPort();
       const offline = await aixcl(["run", "hello", "hi"], cliEnv(home, { AIXCL_PORT: String(port) }));
       expect(offline.code).toBe(1);
       expect(offline.stderr).toBe(
