@@ -25,8 +25,12 @@ export const ERROR_STATUS = {
   internal: 500,
   runner_crashed: 500,
   model_load_failed: 500,
+  /** An upstream model registry (or its CDN) failed or answered nonsense during a pull. */
+  registry_error: 502,
   queue_full: 503,
   shutting_down: 503,
+  /** The CLI found no aixcl server listening at the configured address. */
+  server_unreachable: 503,
   config_invalid: 500,
 } as const;
 

@@ -66,11 +66,10 @@ export interface ApiClient {
   unload(model: string): Promise<void>;
 }
 
-/** Thrown when nothing listens at the server address. Its code stays `internal`; match on the class. */
+/** Thrown when nothing listens at the server address (code `server_unreachable`). */
 export class ServerUnreachableError extends AppError {
   constructor(baseUrl: string, cause: unknown) {
-    super("internal", `no aixcl server is running at ${baseUrl} (start one with \`aixcl serve\`)`, {
-      status: 503,
+    super("server_unreachable", `no aixcl server is running at ${baseUrl} (start one with \`aixcl serve\`)`, {
       cause,
     });
     this.name = "ServerUnreachableError";
@@ -96,6 +95,8 @@ export function codeForStatus(status: number, notFound: ErrorCode = "not_found")
       return "rate_limited";
     case 499:
       return "client_closed";
+    case 502:
+      return "registry_error";
     case 503:
       return "queue_full";
     default:

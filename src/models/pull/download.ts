@@ -188,9 +188,7 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
       const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header);
       if (!match || Number(match[1]) !== start || Number(match[2]) !== end) {
         response.destroy();
-        throw new AppError("internal", `pull: wrong Content-Range ${JSON.stringify(header)}`, {
-          status: 502,
-        });
+        throw new AppError("registry_error", `pull: wrong Content-Range ${JSON.stringify(header)}`);
       }
     }
     let received = 0;
@@ -219,9 +217,7 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
         received += chunk.length;
         if (received > expected) {
           response.destroy();
-          throw new AppError("internal", `pull: blob ${digest} is longer than its declared size`, {
-            status: 502,
-          });
+          throw new AppError("registry_error", `pull: blob ${digest} is longer than its declared size`);
         }
         queue.push(chunk);
         batch.push(chunk);
@@ -238,9 +234,10 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
       throw error;
     }
     if (received !== expected) {
-      throw new AppError("internal", `pull: blob ${digest} ended after ${received} of ${expected} bytes`, {
-        status: 502,
-      });
+      throw new AppError(
+        "registry_error",
+        `pull: blob ${digest} ended after ${received} of ${expected} bytes`,
+      );
     }
     queue.end();
     done.add(i);

@@ -76,7 +76,7 @@ function upstreamError(response: IncomingMessage, url: URL, what: string): AppEr
   if (status === 404) return new AppError("model_not_found", `pull ${what}: file does not exist`);
   if (status === 401 || status === 403)
     return new AppError("unauthorized", `pull ${what}: ${url.host} answered ${status}`);
-  return new AppError("internal", `pull ${what}: ${url.host} answered ${status}`, { status: 502 });
+  return new AppError("registry_error", `pull ${what}: ${url.host} answered ${status}`);
 }
 
 export function createRegistryClient(policy: HostPolicy): RegistryClient {
@@ -99,8 +99,7 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
         if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : error);
         if (error instanceof AppError) return reject(error);
         reject(
-          new AppError("internal", `pull: cannot fetch from ${url.host}: ${error.message}`, {
-            status: 502,
+          new AppError("registry_error", `pull: cannot fetch from ${url.host}: ${error.message}`, {
             cause: error,
           }),
         );
@@ -131,8 +130,7 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
           const location = response.headers.location;
           if (status >= 300 && status < 400 && location) {
             response.resume();
-            if (hop >= MAX_REDIRECTS)
-              throw new AppError("internal", "pull: too many redirects", { status: 502 });
+            if (hop >= MAX_REDIRECTS) throw new AppError("registry_error", "pull: too many redirects");
             current = new URL(location, current);
             continue;
           }
@@ -206,7 +204,7 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
           if (range ? status !== 206 : status !== 200) {
             if (status === 200 || status === 206) {
               response.resume();
-              throw new AppError("internal", `pull: ${url.host} ignored the Range request`, { status: 502 });
+              throw new AppError("registry_error", `pull: ${url.host} ignored the Range request`);
             }
             throw upstreamError(response, url, `blob ${digest}`);
           }

@@ -41,6 +41,8 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "internal":
     case "runner_crashed":
     case "model_load_failed":
+    case "registry_error":
+    case "server_unreachable":
     case "queue_full":
     case "shutting_down":
     case "config_invalid":
