@@ -8,7 +8,13 @@ import type { ModelEntryWire, RunningModelWire } from "../../src/api/ollama/resp
 import type { ShowInfo } from "../../src/models/show-info.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel, uploadModel } from "../support/scripted-models.js";
-import { cliEnv, closedPort, runCliWithInput as aixcl, type CliResult } from "./run-cli.js";
+import {
+  cliEnv,
+  closedPort,
+  runCliWithInput as aixcl,
+  startHelloPlatform,
+  type CliResult,
+} from "./run-cli.js";
 
 const json = <T>(result: CliResult): T => {
   expect(result.stderr).not.toMatch(/aixcl:/);
@@ -107,11 +113,7 @@ describe("aixcl models with a running server", () => {
   const run = (...args: string[]) => aixcl(["models", ...args], env);
 
   beforeAll(async () => {
-    platform = await startTestPlatform({
-      flags: { "engine.threads": 1 },
-      models: [{ name: "hello", gguf: await helloModel() }],
-    });
-    env = cliEnv(platform.home, { AIXCL_PORT: String(platform.port) });
+    ({ platform, env } = await startHelloPlatform());
   });
   afterAll(async () => {
     await platform.close();

@@ -1,6 +1,8 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { helloModel } from "../support/scripted-models.js";
 
 /** Repository root: the CLI runs from its TypeScript source through tsx, as in development. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -73,4 +75,16 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A platform serving the scripted "hello" model (one thread: CLI tests spawn processes too) and
+ * the CLI environment pointed at it.
+ */
+export async function startHelloPlatform(): Promise<{ platform: TestPlatform; env: NodeJS.ProcessEnv }> {
+  const platform = await startTestPlatform({
+    flags: { "engine.threads": 1 },
+    models: [{ name: "hello", gguf: await helloModel() }],
+  });
+  return { platform, env: cliEnv(platform.home, { AIXCL_PORT: String(platform.port) }) };
 }

@@ -2,9 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { helloModel } from "../support/scripted-models.js";
-import { cliEnv, closedPort, runCliWithInput as aixcl } from "./run-cli.js";
+import type { TestPlatform } from "../support/platform.js";
+import { cliEnv, closedPort, runCliWithInput as aixcl, startHelloPlatform } from "./run-cli.js";
 
 const promptCounts = (stderr: string): number[] =>
   [...stderr.matchAll(/^prompt eval count:\s+(\d+) token\(s\)$/gm)].map((m) => Number(m[1]));
@@ -14,11 +13,7 @@ describe("aixcl run", () => {
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({
-      flags: { "engine.threads": 1 },
-      models: [{ name: "hello", gguf: await helloModel() }],
-    });
-    env = cliEnv(platform.home, { AIXCL_PORT: String(platform.port) });
+    ({ platform, env } = await startHelloPlatform());
   });
   afterAll(async () => {
     await platform.close();
