@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   forbidden_host: 403,
   cross_site: 403,
   forbidden: 403,
+  /** A signed-up account an admin has not approved yet. */
+  account_pending: 403,
   not_found: 404,
   model_not_found: 404,
   blob_not_found: 404,
@@ -32,6 +34,14 @@ export const ERROR_STATUS = {
   /** The CLI found no aixcl server listening at the configured address. */
   server_unreachable: 503,
   config_invalid: 500,
+  /** The vault is sealed: anything needing a secret waits for `aixcl vault unseal`. */
+  vault_sealed: 503,
+  /** A vault entry failed its AES-GCM authentication (tampered or corrupted). */
+  integrity_check_failed: 500,
+  /** The database schema is newer than this aixcl (or otherwise not migratable). */
+  schema_mismatch: 500,
+  /** The database could not be reached or failed a query for a reason not caused by the request. */
+  database_error: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -19,6 +19,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   AIXCL_AUTH_API: "auth.api",
   AIXCL_API_KEY: "auth.api_key",
   AIXCL_MODELS: "models.path",
+  AIXCL_DATABASE_URL: "database.url",
   AIXCL_NUM_PARALLEL: "engine.num_parallel",
   AIXCL_MAX_QUEUE: "engine.max_queue",
   AIXCL_MAX_LOADED_MODELS: "engine.max_loaded_models",
@@ -170,6 +171,16 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The PGlite data directory a config resolves to. */
+export function databasePath(config: Config): string {
+  return config.database.path ?? join(config.home, "db");
+}
+
+/** The vault directory a config resolves to. */
+export function vaultPath(config: Config): string {
+  return config.vault.path ?? join(config.home, "vault");
 }
 
 /** The model store directory a config resolves to. */

@@ -63,8 +63,42 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** `off`: no API auth (loopback only, like Ollama). `required`: every API call needs a key. */
       api: z.enum(["off", "required"]).default("off"),
-      /** A static API key accepted as `Authorization: Bearer` or `x-api-key`. Secret. */
+      /**
+       * A static API key accepted as `Authorization: Bearer` or `x-api-key`. Secret. Optional with
+       * `auth.api: required` when a database is enabled (keys from `aixcl keys create` work then).
+       */
       api_key: z.string().min(16, "api_key must be at least 16 characters").optional(),
+      /** How long a web session lives without activity. Default 7d. */
+      session_ttl: duration.default(7 * 24 * 3_600_000),
+      /** Failed logins allowed per account and per address in `login_window` before 429. Default 5 / 20. */
+      login_attempts_per_account: positiveInt.default(5),
+      login_attempts_per_address: positiveInt.default(20),
+      /** Window of the login rate limit. Default 15m. */
+      login_window: duration.default(15 * 60_000),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      /**
+       * External PostgreSQL (>= 14) URL, `postgres://user:pass@host:port/db?sslmode=...`. Secret.
+       * Unset: embedded PGlite in `database.path`. Non-loopback hosts require `sslmode=verify-full`.
+       */
+      url: z.string().min(1).optional(),
+      /** PGlite data directory. Default `$AIXCL_HOME/db`. */
+      path: z.string().min(1).optional(),
+      /** Connections in the pool for an external server. Default 10. */
+      pool_size: positiveInt.default(10),
+      /**
+       * aixcl owns the URL's role password: it is kept in the vault (`database.password`) and
+       * `aixcl vault rotate` changes it on the server. Default false.
+       */
+      managed: z.boolean().default(false),
+    })
+    .prefault({}),
+  vault: z
+    .strictObject({
+      /** Vault directory (0700). Default `$AIXCL_HOME/vault`. */
+      path: z.string().min(1).optional(),
     })
     .prefault({}),
   models: z
@@ -115,4 +149,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 
 /** Paths of settings that hold secrets: redacted by `config show` and by the logger. */
-export const SECRET_SETTINGS = ["auth.api_key"] as const;
+export const SECRET_SETTINGS = ["auth.api_key", "database.url"] as const;

@@ -31,6 +31,7 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "forbidden_host":
     case "cross_site":
     case "forbidden":
+    case "account_pending":
       return "permission_error";
     case "not_found":
     case "model_not_found":
@@ -46,6 +47,10 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "queue_full":
     case "shutting_down":
     case "config_invalid":
+    case "vault_sealed":
+    case "integrity_check_failed":
+    case "schema_mismatch":
+    case "database_error":
       return "server_error";
   }
 }

@@ -1,0 +1,20 @@
+/** Who a request acts as, resolved by the auth middleware from a session, an API key or a token. */
+
+export type Role = "admin" | "user";
+
+/** What an API key may do. `admin` implies the others; `models:write` covers pull/create/copy/delete. */
+export type Scope = "inference" | "models:write" | "admin";
+
+export const SCOPES: readonly Scope[] = ["inference", "models:write", "admin"];
+
+export interface Principal {
+  /** The user acted as; undefined for the static `auth.api_key` and the local CLI token. */
+  userId?: string;
+  username?: string;
+  role: Role;
+  scopes: readonly Scope[];
+  /** How the request authenticated. */
+  via: "session" | "api_key" | "static_key" | "local_token";
+  /** Session id hash or API key id: what a revocation matches open requests against. */
+  credentialId?: string;
+}

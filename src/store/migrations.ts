@@ -1,0 +1,101 @@
+/**
+ * Versioned schema migrations, applied in order at start and by `aixcl db migrate`. A migration
+ * is never edited once released: changes go into a new one. Identifiers are lower-case, times are
+ * timestamptz, secrets are stored only as hashes (hex text, the same on both engines).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "users, sessions, api keys, conversations, messages, audit log, settings",
+    sql: `
+CREATE TABLE users (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  username text NOT NULL CHECK (length(username) BETWEEN 1 AND 64),
+  password_hash text NOT NULL,
+  role text NOT NULL CHECK (role IN ('admin', 'user')),
+  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'pending', 'disabled')),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX users_username_key ON users (lower(username));
+
+-- A session row is found by the SHA-256 of the cookie's id; the id itself is never stored.
+CREATE TABLE sessions (
+  id_hash text PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_seen_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  address text,
+  user_agent text
+);
+CREATE INDEX sessions_user_id ON sessions (user_id);
+
+-- Keys look like aixcl_<prefix>_<secret>: the prefix is shown in listings, the key is stored hashed.
+CREATE TABLE api_keys (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+  prefix text NOT NULL UNIQUE,
+  key_hash text NOT NULL,
+  scopes text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz,
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);
+CREATE INDEX api_keys_user_id ON api_keys (user_id);
+
+CREATE TABLE conversations (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  title text NOT NULL DEFAULT '',
+  model text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX conversations_user_updated ON conversations (user_id, updated_at DESC);
+
+-- One row per message: appending a turn never rewrites the conversation.
+CREATE TABLE messages (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  role text NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+  content text NOT NULL,
+  model text,
+  metadata jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (conversation_id, seq)
+);
+
+-- No foreign key to users: the record of what a deleted user did must stay.
+CREATE TABLE audit_log (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT now(),
+  actor_id uuid,
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text,
+  address text,
+  details jsonb
+);
+CREATE INDEX audit_log_at ON audit_log (at DESC);
+
+CREATE TABLE settings (
+  key text PRIMARY KEY,
+  value jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
+];
+
+/** The schema version this code expects. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

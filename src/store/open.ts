@@ -1,0 +1,72 @@
+import { databasePath, isLoopbackHost } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { AppError } from "../errors.js";
+import { migrate } from "./migrate.js";
+import { openPglite } from "./pglite.js";
+import { openPostgres } from "./postgres.js";
+import type { Database } from "./types.js";
+
+export interface OpenDatabaseOptions {
+  /** Apply pending migrations (start, `aixcl db migrate`). Default true. */
+  migrate?: boolean;
+  /** Password for a managed role (from the vault), used instead of the URL's. */
+  password?: () => string | Promise<string>;
+}
+
+/**
+ * Checks an external database URL: a postgres:// URL whose non-loopback host uses
+ * `sslmode=verify-full` (a password must never cross a network unencrypted or to an unverified
+ * server). Returns the parsed URL.
+ */
+export function checkDatabaseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError("config_invalid", "invalid setting database.url: not a URL", {
+      param: "database.url",
+    });
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new AppError("config_invalid", "invalid setting database.url: must start with postgres://", {
+      param: "database.url",
+    });
+  }
+  const host = url.searchParams.get("host") ?? url.hostname;
+  const local = host === "" || host.startsWith("/") || isLoopbackHost(host);
+  if (!local && url.searchParams.get("sslmode") !== "verify-full") {
+    throw new AppError(
+      "config_invalid",
+      `invalid setting database.url: ${url.hostname} is not a loopback address, so sslmode=verify-full is required`,
+      { param: "database.url" },
+    );
+  }
+  return url;
+}
+
+/** Opens the configured database (PGlite unless `database.url` is set) and migrates it. */
+export async function openDatabase(
+  config: Readonly<Config>,
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
+  let db: Database;
+  if (config.database.url !== undefined) {
+    checkDatabaseUrl(config.database.url);
+    db = await openPostgres({
+      url: config.database.url,
+      poolSize: config.database.pool_size,
+      ...(options.password ? { password: options.password } : {}),
+    });
+  } else {
+    db = await openPglite({ dataDir: databasePath(config) });
+  }
+  if (options.migrate !== false) {
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+  return db;
+}
