@@ -14,11 +14,12 @@ export interface PostgresOptions {
 const INT8_OID = 20;
 // int8 (counts, identity columns) as numbers, as PGlite returns them: our values stay far below
 // 2^53, and one row shape for both engines keeps repositories engine-agnostic.
+const parseInt8 = (value: string): number => Number(value);
 const types = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+  getTypeParser: ((oid: number, format?: "text" | "binary"): unknown =>
     oid === INT8_OID
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      ? parseInt8
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
