@@ -183,6 +183,14 @@ export function vaultPath(config: Config): string {
   return config.vault.path ?? join(config.home, "vault");
 }
 
+/**
+ * The local admin token of a running server (`$AIXCL_HOME/run/admin.token`, 0600): the CLI of
+ * the same OS user reads it to call the admin API, as the Docker socket does for `docker`.
+ */
+export function localTokenPath(config: Config): string {
+  return join(config.home, "run", "admin.token");
+}
+
 /** The model store directory a config resolves to. */
 export function modelsPath(config: Config): string {
   return config.models.path ?? join(config.home, "models");
