@@ -34,13 +34,15 @@ export async function migrate(
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrateResult> {
   const target = migrations[migrations.length - 1]?.version ?? SCHEMA_VERSION;
-  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`);
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+    // Under the lock: two sessions racing on CREATE TABLE IF NOT EXISTS both try to insert the
+    // table's catalog rows, and one fails with a unique violation.
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
     const current =
       (await tx.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations"))
         .rows[0]?.version ?? 0;
