@@ -148,19 +148,32 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   }
   const config = result.data;
 
-  if (config.auth.api === "required" && config.auth.api_key === undefined) {
+  // Profile core has no database, hence no API keys or users: the static key is the only way in.
+  if (config.auth.api === "required" && config.auth.api_key === undefined && config.profile === "core") {
     throw new AppError(
       "config_invalid",
-      "invalid setting auth.api_key: auth.api is required but no API key is configured (set auth.api_key or AIXCL_API_KEY)",
+      "invalid setting auth.api_key: auth.api is required and profile core has no database for API keys, so an API key must be configured (set auth.api_key or AIXCL_API_KEY)",
       { param: "auth.api_key" },
     );
   }
   if (!isLoopbackHost(config.server.host) && config.auth.api !== "required") {
     throw new AppError(
       "config_invalid",
-      `refusing to listen on ${config.server.host} without API auth: setting server.host is not a loopback address, so auth.api must be "required" (with auth.api_key set)`,
+      `refusing to listen on ${config.server.host} without API auth: setting server.host is not a loopback address, so auth.api must be "required"`,
       { param: "server.host" },
     );
+  }
+  for (const setting of ["session_ttl", "login_window"] as const) {
+    const ms = config.auth[setting];
+    if (!Number.isFinite(ms) || ms < 1000) {
+      throw new AppError(
+        "config_invalid",
+        `invalid setting auth.${setting}: must be at least 1s (and not forever)`,
+        {
+          param: `auth.${setting}`,
+        },
+      );
+    }
   }
   return deepFreeze(config);
 }

@@ -1,4 +1,5 @@
 import type { HttpBindings } from "@hono/node-server";
+import type { Principal } from "../auth/types.js";
 import type { BodyLimits } from "./middleware/body.js";
 
 /**
@@ -13,5 +14,13 @@ export interface AppEnv {
     requestId: string;
     /** Set by bodyLimit() for readJsonBody(); absent on exempt paths (blob uploads). */
     bodyLimits?: BodyLimits;
+    /** Who the request acts as, set by the authenticate middleware; absent when anonymous. */
+    principal?: Principal;
+    /**
+     * Stops tracking this request for revocation: a route that ends the very credential the
+     * request came with (logout, an admin changing their own account) calls it first, so its own
+     * answer is not cut.
+     */
+    untrackRequest?: () => void;
   };
 }

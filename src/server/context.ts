@@ -1,3 +1,6 @@
+import type { LocalToken } from "../auth/local-token.js";
+import type { LoginRateLimiter } from "../auth/rate-limit.js";
+import type { RevocationHub, RevocationMatch } from "../auth/revocation.js";
 import type { Config } from "../config/schema.js";
 import type { Engine } from "../engine/types.js";
 import type { Inference } from "../engine/inference/types.js";
@@ -5,6 +8,21 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/types.js";
 import type { Puller } from "../models/pull/puller.js";
 import type { ModelStore } from "../models/types.js";
+import type { Database } from "../store/types.js";
+
+/** The platform's identity machinery, built once by startPlatform (see server/platform.ts). */
+export interface AuthContext {
+  /** Open requests by principal; revoking a credential cuts its streams. */
+  hub: RevocationHub;
+  /** Cuts the open requests matching `match` (e.g. KEYS on key revocation). Returns how many. */
+  revokeRequests(match: RevocationMatch): number;
+  /** Failed-login counters per account and per address. */
+  loginLimiter: LoginRateLimiter;
+  /** Session inactivity timeout, ms (config `auth.session_ttl`). */
+  sessionTtlMs: number;
+  /** The local CLI token of this server (run/admin.token); absent when none was written. */
+  localToken?: LocalToken;
+}
 
 /** Everything routes need; built once by server/create-server.ts (factories, no singletons). */
 export interface ServerDeps {
@@ -18,4 +36,8 @@ export interface ServerDeps {
   puller?: Puller;
   /** aixcl's version, reported by /api/version. */
   version: string;
+  /** The platform database; absent in profile `core` (inference only: no users, keys or chats). */
+  db?: Database;
+  /** Sessions, revocation and login limits; absent when the server was built without them. */
+  auth?: AuthContext;
 }

@@ -1,12 +1,13 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 import type { AppEnv } from "./app-env.js";
 import type { ServerDeps } from "./context.js";
 import { createErrorRenderer, isOpenAIPath } from "./error-response.js";
-import { apiAuth } from "./middleware/auth.js";
+import { resolveSession } from "../auth/sessions.js";
+import { authenticate } from "./middleware/auth.js";
 import { bodyLimit } from "./middleware/body.js";
 import { cors } from "./middleware/cors.js";
 import { crossSite } from "./middleware/cross-site.js";
@@ -16,6 +17,8 @@ import { createOriginPolicy } from "./middleware/origins.js";
 import { requestId } from "./middleware/request-id.js";
 import { BLOB_UPLOAD_PREFIX, ollamaRoutes } from "./routes/ollama/index.js";
 import { openaiRoutes } from "./routes/openai/index.js";
+import { adminRoutes } from "./routes/admin/index.js";
+import { authRoutes } from "./routes/auth/index.js";
 
 export interface CreateServerOptions {
   /** How long close() waits for in-flight requests (streams) to finish before cutting them, ms. Default 10000. */
@@ -39,9 +42,33 @@ function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/**
+ * The authenticate middleware for this server's credentials: the local CLI token, the static
+ * key, API keys and sessions (the last two only with a database).
+ */
+function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
+  const { config, db, auth } = deps;
+  if (config.auth.api === "required" && config.auth.api_key === undefined && db === undefined) {
+    // Without a database no key can be created: nothing could ever authenticate.
+    throw new AppError("config_invalid", "auth.api is required but auth.api_key is not set", {
+      param: "auth.api_key",
+    });
+  }
+  const sessionTtlMs = auth?.sessionTtlMs;
+  return authenticate({
+    api: config.auth.api,
+    staticKey: config.auth.api_key,
+    localToken: auth?.localToken,
+    resolveSession:
+      db && sessionTtlMs !== undefined ? (id) => resolveSession(db, id, sessionTtlMs) : undefined,
+    sessionTtlMs,
+    hub: auth?.hub,
+  });
+}
+
 /** The Hono app: safety middleware in order, then the API families, then error rendering. */
 function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
-  const { server, auth } = deps.config;
+  const { server } = deps.config;
   const app = new Hono<AppEnv>();
   const allowedOrigin = createOriginPolicy(server.cors_origins);
 
@@ -58,11 +85,7 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
   // CORS before auth: preflights carry no credentials and must be answered as they are.
   app.use(cors(allowedOrigin));
   app.use(crossSite(allowedOrigin));
-  if (auth.api === "required") {
-    if (auth.api_key === undefined)
-      throw new AppError("config_invalid", "auth.api is required but auth.api_key is not set");
-    app.use(apiAuth({ apiKey: auth.api_key }));
-  }
+  app.use(authenticateFor(deps));
   app.use(
     bodyLimit({ maxBytes: server.body_limit, maxDepth: server.json_depth }, (path) =>
       path.startsWith(BLOB_UPLOAD_PREFIX),
@@ -73,6 +96,9 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
     const { contentType, body } = await deps.metrics.render();
     return c.body(body, 200, { "Content-Type": contentType });
   });
+  const { db, auth: identity } = deps;
+  if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
+  app.route("/api/admin", adminRoutes(deps));
   app.route("/", ollamaRoutes(deps));
   app.route("/v1", openaiRoutes(deps));
 

@@ -182,9 +182,24 @@ describe("loadConfig", () => {
       expect(error.param).toBe("auth.api_key");
     });
 
-    it("auth required without a key", () => {
-      const error = invalid(() => loadConfig({ env: { AIXCL_HOME: home(), AIXCL_AUTH_API: "required" } }));
+    it("auth required without a key in profile core (no database, so no API keys)", () => {
+      const error = invalid(() =>
+        loadConfig({ env: { AIXCL_HOME: home(), AIXCL_AUTH_API: "required", AIXCL_PROFILE: "core" } }),
+      );
       expect(error.param).toBe("auth.api_key");
+      // With a database (bld, sys) keys from `aixcl keys create` and sessions authenticate instead.
+      const config = loadConfig({ env: { AIXCL_HOME: home(), AIXCL_AUTH_API: "required" } });
+      expect(config.auth.api_key).toBeUndefined();
+    });
+
+    it("a session ttl or login window that is forever or under a second", () => {
+      for (const [setting, value] of [
+        ["auth.session_ttl", "-1"],
+        ["auth.login_window", "10ms"],
+      ] as const) {
+        const error = invalid(() => loadConfig({ env: { AIXCL_HOME: home() }, flags: { [setting]: value } }));
+        expect(error.param).toBe(setting);
+      }
     });
   });
 

@@ -9,7 +9,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/server/app-env.js";
-import { apiAuth } from "../../src/server/middleware/auth.js";
+import { authenticate } from "../../src/server/middleware/auth.js";
 import { bodyLimit, jsonDepthExceeds, readJsonBody } from "../../src/server/middleware/body.js";
 import { cors } from "../../src/server/middleware/cors.js";
 import { crossSite } from "../../src/server/middleware/cross-site.js";
@@ -35,7 +35,7 @@ beforeAll(async () => {
   app.use(hostCheck({ allowedHosts: ["aixcl.internal"], bindHost: "127.0.0.1" }));
   app.use(cors(policy));
   app.use(crossSite(policy));
-  app.use("/auth/*", apiAuth({ apiKey: KEY }));
+  app.use("/auth/*", authenticate({ api: "required", staticKey: KEY }));
   app.use(bodyLimit({ maxBytes: 64 * 1024, maxDepth: 8 }, (path) => path.startsWith("/upload")));
   const echo = async (c: Context<AppEnv>) => c.json({ got: await readJsonBody(c) });
   app.post("/echo", echo);

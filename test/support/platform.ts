@@ -11,6 +11,7 @@ import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ServerDeps } from "../../src/server/context.js";
 import { startPlatform } from "../../src/server/platform.js";
+import type { Database } from "../../src/store/types.js";
 import { installModel } from "./test-models.js";
 
 export interface TestModel {
@@ -25,6 +26,12 @@ export interface TestPlatformOptions {
   models?: TestModel[];
   /** How long close() waits for in-flight streams, ms. Default 2000 (tests should not wait 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * An open, migrated database (e.g. `openTestDatabase(engine)`) for the platform's users, keys
+   * and sessions; the caller closes it. Without one (and without a `profile` flag) the platform
+   * runs profile core: no database, so files that test only inference do not pay for one.
+   */
+  database?: Database;
 }
 
 export interface TestPlatform {
@@ -41,7 +48,12 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const home = await mkdtemp(join(tmpdir(), "aixcl-test-"));
   try {
     const config = loadConfig({
-      flags: { home, "server.port": 0, ...options.flags },
+      flags: {
+        home,
+        "server.port": 0,
+        ...(options.database === undefined ? { profile: "core" } : {}),
+        ...options.flags,
+      },
       env: {},
       readFile: false,
     });
@@ -52,6 +64,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       config,
       logger: silentLogger(),
       server: { drainTimeoutMs: options.drainTimeoutMs ?? 2000 },
+      ...(options.database ? { database: options.database } : {}),
     });
     let closed: Promise<void> | undefined;
     return {

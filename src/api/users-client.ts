@@ -1,0 +1,132 @@
+/**
+ * The wire of the account routes (`/api/auth/*`, `/api/admin/users*`, `/api/admin/settings/signup`)
+ * and the typed client `aixcl users` uses against a running server (authenticated by the local
+ * token). Wire spelling is snake_case like the rest of the API.
+ */
+import { z } from "zod";
+import { AppError } from "../errors.js";
+import { codeForStatus, errorMessage, isUnreachable, ServerUnreachableError } from "./client.js";
+
+/** Longest username or password a request may carry; the real rules are checked by the service. */
+const MAX_FIELD = 4096;
+const role = z.enum(["admin", "user"]);
+
+export const loginRequestSchema = z.object({
+  username: z.string().min(1).max(MAX_FIELD),
+  password: z.string().min(1).max(MAX_FIELD),
+});
+
+export const signupRequestSchema = loginRequestSchema;
+
+export const createUserRequestSchema = z.object({
+  username: z.string().min(1).max(MAX_FIELD),
+  password: z.string().min(1).max(MAX_FIELD),
+  role: role.default("user"),
+});
+
+export const setRoleRequestSchema = z.object({ role });
+export const setPasswordRequestSchema = z.object({ password: z.string().min(1).max(MAX_FIELD) });
+export const signupSettingSchema = z.object({ enabled: z.boolean() });
+
+export type UserRoleWire = z.infer<typeof role>;
+
+export interface UserWire {
+  id: string;
+  username: string;
+  role: UserRoleWire;
+  status: "active" | "pending" | "disabled";
+  created_at: string;
+  updated_at: string;
+}
+
+/** `GET /api/auth/me`: who the request acts as. */
+export interface MeWire {
+  username: string | null;
+  user_id: string | null;
+  role: UserRoleWire;
+  scopes: string[];
+  via: "session" | "api_key" | "static_key" | "local_token";
+}
+
+export function toUserWire(user: {
+  id: string;
+  username: string;
+  role: UserRoleWire;
+  status: UserWire["status"];
+  createdAt: Date;
+  updatedAt: Date;
+}): UserWire {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    status: user.status,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+export interface UsersClientOptions {
+  /** Server root, e.g. `http://127.0.0.1:11434`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer` (the local token or an admin key). Secret. */
+  token: string;
+}
+
+export interface UsersClient {
+  list(): Promise<UserWire[]>;
+  create(input: { username: string; password: string; role: UserRoleWire }): Promise<UserWire>;
+  remove(username: string): Promise<void>;
+  setRole(username: string, role: UserRoleWire): Promise<UserWire>;
+  setPassword(username: string, password: string): Promise<void>;
+  activate(username: string): Promise<UserWire>;
+  signupEnabled(): Promise<boolean>;
+  setSignupEnabled(enabled: boolean): Promise<void>;
+}
+
+export function createUsersClient(options: UsersClientOptions): UsersClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const user = (name: string) => `/api/admin/users/${encodeURIComponent(name)}`;
+
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const headers: Record<string, string> = { Authorization: `Bearer ${options.token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
+      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (!response.ok) {
+      throw new AppError(codeForStatus(response.status), await errorMessage(response), {
+        status: response.status,
+      });
+    }
+    return response;
+  };
+  const json = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    (await (await call(method, path, body)).json()) as T;
+  const none = async (method: string, path: string, body?: unknown): Promise<void> => {
+    await (await call(method, path, body)).arrayBuffer();
+  };
+
+  return {
+    list: async () => (await json<{ users: UserWire[] }>("GET", "/api/admin/users")).users,
+    create: async (input) => (await json<{ user: UserWire }>("POST", "/api/admin/users", input)).user,
+    remove: (name) => none("DELETE", user(name)),
+    setRole: async (name, newRole) =>
+      (await json<{ user: UserWire }>("PUT", `${user(name)}/role`, { role: newRole })).user,
+    setPassword: (name, password) => none("PUT", `${user(name)}/password`, { password }),
+    activate: async (name) => (await json<{ user: UserWire }>("POST", `${user(name)}/activate`)).user,
+    signupEnabled: async () =>
+      (await json<{ enabled: boolean }>("GET", "/api/admin/settings/signup")).enabled,
+    setSignupEnabled: (enabled) => none("PUT", "/api/admin/settings/signup", { enabled }),
+  };
+}

@@ -1,0 +1,16 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../app-env.js";
+import type { ServerDeps } from "../../context.js";
+import { signupSettingRoutes, userRoutes } from "./users.js";
+
+/**
+ * The admin API, mounted at `/api/admin`. The authenticate middleware has already required an
+ * admin principal for every path under it (401 without one, 403 for anyone else). Each area adds
+ * one `.route()` line here.
+ */
+export function adminRoutes(deps: ServerDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.route("/users", userRoutes(deps));
+  app.route("/settings/signup", signupSettingRoutes(deps));
+  return app;
+}
