@@ -3,6 +3,7 @@
  * runs) and the vault share. Changes that reduce what an account may do (deletion, role change,
  * new password) end its sessions and cut its open requests at once, and every change is audited.
  */
+import { z } from "zod";
 import { AppError } from "../errors.js";
 import { hashPassword } from "./passwords.js";
 import { endUserSessions } from "./sessions.js";
@@ -19,6 +20,8 @@ import {
   type UserRecord,
   type UserStatus,
 } from "../store/users.js";
+import { recordAudit as appendAudit } from "../store/audit.js";
+import { getSetting, setSetting } from "../store/settings.js";
 import type { Database, Queryable } from "../store/types.js";
 
 export type { UserRecord, UserStatus } from "../store/users.js";
@@ -33,6 +36,17 @@ export interface Actor {
 
 const SYSTEM: Actor = { name: "system" };
 
+/** Longest client-supplied text kept in an audit field. */
+const MAX_AUDIT_TEXT = 256;
+
+/**
+ * Client-supplied text as the audit log can hold it: PostgreSQL text cannot contain NUL, and a
+ * login attempt may carry anything, so NULs become U+FFFD and length is bounded.
+ */
+export function auditText(value: string): string {
+  return value.replaceAll("\0", "\uFFFD").slice(0, MAX_AUDIT_TEXT);
+}
+
 /** Appends an audit_log row for an account event (login, logout, user changes). */
 export async function recordAudit(
   db: Queryable,
@@ -41,10 +55,14 @@ export async function recordAudit(
   target?: string,
   details?: Record<string, unknown>,
 ): Promise<void> {
-  await db.query(
-    "INSERT INTO audit_log (actor_id, actor, action, target, address, details) VALUES ($1, $2, $3, $4, $5, $6)",
-    [actor.id ?? null, actor.name, action, target ?? null, actor.address ?? null, details ?? null],
-  );
+  await appendAudit(db, {
+    actorId: actor.id ?? null,
+    actor: auditText(actor.name) || "anonymous",
+    action,
+    target: target === undefined ? null : auditText(target) || null,
+    address: actor.address ?? null,
+    details: details ?? null,
+  });
 }
 
 const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -185,11 +203,8 @@ export async function setStatus(
 const SIGNUP_SETTING = "signup";
 
 /** Whether self sign-up is open. Default false: no open sign-up until an admin enables it. */
-export async function isSignupEnabled(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ value: unknown }>("SELECT value FROM settings WHERE key = $1", [
-    SIGNUP_SETTING,
-  ]);
-  return rows[0]?.value === true;
+export function isSignupEnabled(db: Queryable): Promise<boolean> {
+  return getSetting(db, SIGNUP_SETTING, false, z.boolean());
 }
 
 /** Opens or closes self sign-up (new accounts then start `pending`). */
@@ -198,10 +213,6 @@ export async function setSignupEnabled(
   enabled: boolean,
   actor: Actor = SYSTEM,
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2::jsonb, now())
-     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-    [SIGNUP_SETTING, JSON.stringify(enabled)],
-  );
-  await recordAudit(db, actor, "settings.signup", undefined, { enabled });
+  await setSetting(db, SIGNUP_SETTING, enabled);
+  await recordAudit(db, actor, "settings.signup", SIGNUP_SETTING, { enabled });
 }

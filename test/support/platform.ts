@@ -28,8 +28,7 @@ export interface TestPlatformOptions {
   drainTimeoutMs?: number;
   /**
    * An open, migrated database (e.g. `openTestDatabase(engine)`) for the platform's users, keys
-   * and sessions; the caller closes it. Without one (and without a `profile` flag) the platform
-   * runs profile core: no database, so files that test only inference do not pay for one.
+   * and sessions, instead of PGlite in the temp home; the caller closes it.
    */
   database?: Database;
 }
@@ -48,12 +47,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const home = await mkdtemp(join(tmpdir(), "aixcl-test-"));
   try {
     const config = loadConfig({
-      flags: {
-        home,
-        "server.port": 0,
-        ...(options.database === undefined ? { profile: "core" } : {}),
-        ...options.flags,
-      },
+      flags: { home, "server.port": 0, ...options.flags },
       env: {},
       readFile: false,
     });

@@ -50,10 +50,10 @@ async function login(c: Context<AppEnv>, db: Database, auth: AuthContext): Promi
   // A malformed name cannot exist; it still pays for a hash so it answers like any unknown user.
   const found = isValidUsername(username) ? await findUserCredentials(db, username) : undefined;
   const ok = await verifyPassword(found?.passwordHash, password);
-  const target = username.slice(0, 256);
   if (!ok || !found || found.user.status === "disabled") {
     auth.loginLimiter.recordFailure(username, address);
-    await recordAudit(db, { name: target, address }, "login.failure", target, attemptDetails(c));
+    // The name as typed, as text: it may be anything, including SQL or NULs.
+    await recordAudit(db, { name: "anonymous", address }, "login.failure", username, attemptDetails(c));
     throw new AppError("unauthorized", BAD_LOGIN);
   }
   const { user } = found;
