@@ -1,6 +1,6 @@
 /**
  * `npm run bench:pull`: pulling a large blob from the loopback registry (307 to its CDN host,
- * parallel Range parts, SHA-256 while downloading, written to the store and fsynced) against a
+ * parallel Range parts, SHA-256 while downloading, written to the store) against a
  * raw HTTP download of the same bytes from the same CDN to nowhere, in interleaved rounds of the
  * same run. Prints MB/s per round and the ratio of medians (target ≥ 0.8). The registry runs in a
  * child process (this file with `serve`), as a real registry is not in the puller's process.

@@ -9,6 +9,7 @@ import type { Metrics } from "../metrics/types.js";
 import type { Puller } from "../models/pull/puller.js";
 import type { ModelStore } from "../models/types.js";
 import type { Database } from "../store/types.js";
+import type { Vault } from "../vault/types.js";
 
 /** The platform's identity machinery, built once by startPlatform (see server/platform.ts). */
 export interface AuthContext {
@@ -40,4 +41,6 @@ export interface ServerDeps {
   db?: Database;
   /** Sessions, revocation and login limits; absent when the server was built without them. */
   auth?: AuthContext;
+  /** The secrets vault (profiles bld/sys); sealed means anything needing a secret answers 503. */
+  vault?: Vault;
 }

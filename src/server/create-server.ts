@@ -19,6 +19,7 @@ import { BLOB_UPLOAD_PREFIX, ollamaRoutes } from "./routes/ollama/index.js";
 import { openaiRoutes } from "./routes/openai/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { authRoutes } from "./routes/auth/index.js";
+import { vaultRoutes } from "./routes/vault.js";
 
 export interface CreateServerOptions {
   /** How long close() waits for in-flight requests (streams) to finish before cutting them, ms. Default 10000. */
@@ -99,6 +100,7 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
   const { db, auth: identity } = deps;
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps));
+  if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));
   app.route("/", ollamaRoutes(deps));
   app.route("/v1", openaiRoutes(deps));
 

@@ -12,6 +12,7 @@ import { createModelStore } from "../models/store.js";
 import { openDatabase } from "../store/open.js";
 import { purgeExpiredSessions } from "../store/sessions.js";
 import type { Database } from "../store/types.js";
+import { openPlatformSecrets } from "../vault/platform-secrets.js";
 import { VERSION } from "../version.js";
 import type { AuthContext, ServerDeps } from "./context.js";
 import { createServer, type CreateServerOptions } from "./create-server.js";
@@ -62,15 +63,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   try {
     let db: Database | undefined;
+    // The vault first: a managed database role authenticates with the password it holds.
+    const secrets = config.profile === "core" ? undefined : await openPlatformSecrets({ config, logger });
+    if (secrets) steps.push(["vault", () => secrets.close()]);
     if (config.profile !== "core") {
       if (options.database) {
         db = options.database;
       } else {
-        const opened = await openDatabase(config);
+        const password = secrets?.databasePassword;
+        const opened = await openDatabase(config, password ? { password } : {});
         db = opened;
         steps.push(["database", () => opened.close()]);
       }
       await purgeExpiredSessions(db);
+      await secrets?.attach(db);
     }
 
     const hub = createRevocationHub();
@@ -112,6 +118,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       version: VERSION,
       ...(db ? { db } : {}),
       auth,
+      ...(secrets ? { vault: secrets.vault } : {}),
     };
     const server = createServer(deps, options.server);
     steps.push(["server", () => server.close()]);

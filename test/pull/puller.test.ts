@@ -4,7 +4,7 @@
  * and redirect targets, and the private-address rule. Small Range parts make a 0.5 MB model a
  * multi-part download.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/logger.js";
 import { blobPath, parseDigest } from "../../src/models/manifest.js";
+import { WORKER_HASH_MIN } from "../../src/models/pull/hasher.js";
 import { createPuller, type Puller } from "../../src/models/pull/puller.js";
 import { createModelStore, type LocalModelStore } from "../../src/models/store.js";
 import type { ProgressStatus } from "../../src/models/types.js";
@@ -35,13 +36,13 @@ interface Setup {
   root: string;
 }
 
-async function setup(registryFlags: Record<string, unknown>): Promise<Setup> {
+async function setup(registryFlags: Record<string, unknown>, parts = PARTS): Promise<Setup> {
   const home = await mkdtemp(join(tmpdir(), "aixcl-pull-"));
   homes.push(home);
   const config = loadConfig({ flags: { home, ...registryFlags }, env: {}, readFile: false });
   const root = join(home, "models");
   const store = createModelStore({ root });
-  const puller = createPuller({ store, config, logger: silentLogger(), parts: PARTS });
+  const puller = createPuller({ store, config, logger: silentLogger(), parts });
   pullers.push(puller);
   return { store, puller, root };
 }
@@ -106,6 +107,27 @@ describe("puller", () => {
     expect(record?.modelDigest).toBe(ggufDigest);
     expect(await readFile(record?.modelPath ?? "")).toEqual(await readFile(gguf));
     expect((await snapshot(join(root, "blobs"))).filter((f) => f.includes("partial"))).toEqual([]);
+  });
+
+  it("hashes a large blob on a worker: cut, resumed from disk, and corrupted, it ends right", async () => {
+    // Over WORKER_HASH_MIN, so the hash runs on the worker thread, fed from shared blocks while
+    // downloading and from disk reads for the parts kept by the first run.
+    const data = randomBytes(WORKER_HASH_MIN + 3 * 1024 * 1024 + 17);
+    const big = { multipartThreshold: 1024 * 1024, partSize: 1024 * 1024, concurrency: 2 };
+    const layer = await registry.addBlob({ mediaType: MODEL, data });
+    registry.setManifest("library/large", "latest", { schemaVersion: 2, config: layer, layers: [layer] });
+    const { puller, root } = await setup(allowed(), big);
+    const name = `${registry.host}/library/large`;
+
+    registry.corrupt(layer.digest, true);
+    const mismatch = await rejectedAppError(puller.pull(name, {}, () => undefined));
+    registry.corrupt(layer.digest, false);
+    expect(mismatch.code).toBe("digest_mismatch");
+
+    registry.cutAfter(layer.digest, Math.floor(data.length * 0.5));
+    await rejectedAppError(puller.pull(name, {}, () => undefined));
+    await puller.pull(name, {}, () => undefined);
+    expect((await readFile(blobPath(root, parseDigest(layer.digest)))).equals(data)).toBe(true);
   });
 
   it("rejects a blob whose bytes do not match its digest and lists nothing", async () => {

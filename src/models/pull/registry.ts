@@ -10,6 +10,7 @@ import { AppError } from "../../errors.js";
 import { MAX_MANIFEST_BYTES, MEDIA_TYPE_MANIFEST } from "../manifest.js";
 import type { ModelName } from "../types.js";
 import type { HostPolicy } from "./policy.js";
+import { rawGet, type RawResponse } from "./transport.js";
 
 /** Redirects followed per request (a registry redirects once, to its CDN). */
 const MAX_REDIRECTS = 5;
@@ -24,7 +25,7 @@ export interface RegistrySession {
     digest: string,
     range: { start: number; end: number } | undefined,
     signal: AbortSignal,
-  ): Promise<IncomingMessage>;
+  ): Promise<RawResponse>;
 }
 
 export interface RegistryClient {
@@ -70,9 +71,21 @@ async function readCapped(response: IncomingMessage, limit: number, what: string
   return Buffer.concat(chunks);
 }
 
-function upstreamError(response: IncomingMessage, url: URL, what: string): AppError {
-  response.resume();
-  const status = response.statusCode ?? 0;
+/** One answered request, whichever client made it: what the redirect and auth logic looks at. */
+interface Hop<T> {
+  response: T;
+  status: number;
+  location: string | undefined;
+  wwwAuthenticate: string | undefined;
+  /** Drops the body. */
+  discard(): void;
+}
+
+type Fetch<T> = (url: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<Hop<T>>;
+
+function upstreamError(hop: Hop<unknown>, url: URL, what: string): AppError {
+  hop.discard();
+  const status = hop.status;
   if (status === 404) return new AppError("model_not_found", `pull ${what}: file does not exist`);
   if (status === 401 || status === 403)
     return new AppError("unauthorized", `pull ${what}: ${url.host} answered ${status}`);
@@ -107,6 +120,29 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
       req.end();
     });
 
+  /** Manifests and tokens: small bodies, Node's http client. */
+  const viaHttp: Fetch<IncomingMessage> = async (url, headers, signal) => {
+    const response = await send(url, headers, signal);
+    return {
+      response,
+      status: response.statusCode ?? 0,
+      location: response.headers.location,
+      wwwAuthenticate: response.headers["www-authenticate"],
+      discard: () => response.resume(),
+    };
+  };
+  /** Blob bytes: the reused-buffer transport (see transport.ts for why). */
+  const viaRaw: Fetch<RawResponse> = async (url, headers, signal) => {
+    const response = await rawGet(url, { headers, signal, lookup: policy.lookupFor(url) });
+    return {
+      response,
+      status: response.statusCode,
+      location: response.headers.location,
+      wwwAuthenticate: response.headers["www-authenticate"],
+      discard: () => response.discard(),
+    };
+  };
+
   return {
     session(name, insecure) {
       const base = new URL(`https://${name.host}`);
@@ -116,31 +152,34 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
       let token: string | undefined;
 
       /** GET with redirects followed by hand; Authorization only ever goes to the registry host. */
-      const get = async (url: URL, headers: Record<string, string>, signal: AbortSignal) => {
+      const get = async <T>(
+        url: URL,
+        headers: Record<string, string>,
+        signal: AbortSignal,
+        fetch: Fetch<T>,
+      ): Promise<{ hop: Hop<T>; url: URL }> => {
         let current = url;
-        for (let hop = 0; ; hop++) {
+        for (let count = 0; ; count++) {
           policy.check(current, insecure);
           const sameHost = current.host.toLowerCase() === registryHost;
-          const response = await send(
+          const hop = await fetch(
             current,
             { ...headers, ...(sameHost && token ? { Authorization: `Bearer ${token}` } : {}) },
             signal,
           );
-          const status = response.statusCode ?? 0;
-          const location = response.headers.location;
-          if (status >= 300 && status < 400 && location) {
-            response.resume();
-            if (hop >= MAX_REDIRECTS) throw new AppError("registry_error", "pull: too many redirects");
-            current = new URL(location, current);
+          if (hop.status >= 300 && hop.status < 400 && hop.location) {
+            hop.discard();
+            if (count >= MAX_REDIRECTS) throw new AppError("registry_error", "pull: too many redirects");
+            current = new URL(hop.location, current);
             continue;
           }
-          return { response, url: current };
+          return { hop, url: current };
         }
       };
 
-      const authenticate = async (response: IncomingMessage, signal: AbortSignal) => {
-        response.resume();
-        const challenge = parseChallenge(response.headers["www-authenticate"] ?? "");
+      const authenticate = async (answered: Hop<unknown>, signal: AbortSignal) => {
+        answered.discard();
+        const challenge = parseChallenge(answered.wwwAuthenticate ?? "");
         if (!challenge) throw new AppError("unauthorized", `pull: ${registryHost} requires authentication`);
         let realm: URL;
         try {
@@ -158,9 +197,9 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
         if (challenge.service) realm.searchParams.set("service", challenge.service);
         if (challenge.scope) realm.searchParams.set("scope", challenge.scope);
         token = undefined;
-        const { response: answer, url } = await get(realm, { Accept: "application/json" }, signal);
-        if (answer.statusCode !== 200) throw upstreamError(answer, url, "token");
-        const body = await readCapped(answer, MAX_TOKEN_BYTES, "token response");
+        const { hop, url } = await get(realm, { Accept: "application/json" }, signal, viaHttp);
+        if (hop.status !== 200) throw upstreamError(hop, url, "token");
+        const body = await readCapped(hop.response, MAX_TOKEN_BYTES, "token response");
         let parsed: unknown;
         try {
           parsed = JSON.parse(body.toString("utf8"));
@@ -176,39 +215,45 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
       };
 
       /** A GET that answers a bearer challenge once, then retries with the token. */
-      const authorized = async (path: string, headers: Record<string, string>, signal: AbortSignal) => {
+      const authorized = async <T>(
+        path: string,
+        headers: Record<string, string>,
+        signal: AbortSignal,
+        fetch: Fetch<T>,
+      ) => {
         const url = new URL(path, base);
-        let result = await get(url, headers, signal);
-        if (result.response.statusCode === 401) {
-          await authenticate(result.response, signal);
-          result = await get(url, headers, signal);
+        let result = await get(url, headers, signal, fetch);
+        if (result.hop.status === 401) {
+          await authenticate(result.hop, signal);
+          result = await get(url, headers, signal, fetch);
         }
         return result;
       };
 
       return {
         async manifest(signal) {
-          const { response, url } = await authorized(
+          const { hop, url } = await authorized(
             `/v2/${repo}/manifests/${name.tag}`,
             { Accept: MEDIA_TYPE_MANIFEST },
             signal,
+            viaHttp,
           );
-          if (response.statusCode !== 200) throw upstreamError(response, url, "model manifest");
-          return readCapped(response, MAX_MANIFEST_BYTES, "manifest");
+          if (hop.status !== 200) throw upstreamError(hop, url, "model manifest");
+          return readCapped(hop.response, MAX_MANIFEST_BYTES, "manifest");
         },
 
         async blob(digest, range, signal) {
           const headers: Record<string, string> = range ? { Range: `bytes=${range.start}-${range.end}` } : {};
-          const { response, url } = await authorized(`/v2/${repo}/blobs/${digest}`, headers, signal);
-          const status = response.statusCode ?? 0;
+          const { hop, url } = await authorized(`/v2/${repo}/blobs/${digest}`, headers, signal, viaRaw);
+          const status = hop.status;
           if (range ? status !== 206 : status !== 200) {
             if (status === 200 || status === 206) {
-              response.resume();
+              hop.discard();
               throw new AppError("registry_error", `pull: ${url.host} ignored the Range request`);
             }
-            throw upstreamError(response, url, `blob ${digest}`);
+            throw upstreamError(hop, url, `blob ${digest}`);
           }
-          return response;
+          return hop.response;
         },
       };
     },
