@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError } from "../errors.js";
 import {
+  findFirstAdmin,
   findKeyOwner,
   findUsableApiKey,
   insertApiKey,
@@ -18,6 +19,8 @@ import {
 } from "../store/api-keys.js";
 import type { Queryable } from "../store/types.js";
 import { SCOPES, type Principal, type Role, type Scope } from "./types.js";
+import { revokeOpenRequests } from "./revocation.js";
+import { findUser, recordAudit, type Actor } from "./users.js";
 
 export type { ApiKeyRecord } from "../store/api-keys.js";
 
@@ -92,6 +95,36 @@ function checkName(name: string): void {
   }
 }
 
+export interface KeyOwner {
+  id: string;
+  username: string;
+  role: Role;
+}
+
+/**
+ * Who a new key belongs to: the user named `username`, else the user `userId`, else — for a
+ * caller that is no user (the local CLI token, the static key) — the oldest active admin.
+ */
+export async function resolveKeyOwner(
+  db: Queryable,
+  who: { username?: string; userId?: string | undefined },
+): Promise<KeyOwner> {
+  if (who.username !== undefined) {
+    const user = await findUser(db, who.username);
+    if (!user) throw new AppError("not_found", "user not found", { param: "user" });
+    return user;
+  }
+  if (who.userId !== undefined) {
+    const user = UUID_PATTERN.test(who.userId) ? await findKeyOwner(db, who.userId) : undefined;
+    if (!user) throw new AppError("not_found", "user not found", { param: "user" });
+    return user;
+  }
+  const admin = await findFirstAdmin(db);
+  if (!admin)
+    throw new AppError("invalid_request", "no active admin account: name the key's user", { param: "user" });
+  return admin;
+}
+
 export interface CreateApiKeyInput {
   /** The owner. */
   userId: string;
@@ -112,8 +145,18 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "23505";
 }
 
-/** Creates a key for `userId`; the returned `key` is the only copy that will ever exist. */
-export async function createApiKey(db: Queryable, input: CreateApiKeyInput): Promise<CreatedApiKey> {
+/** Who changes keys when nobody is named: the CLI working on the database directly. */
+const SYSTEM: Actor = { name: "system" };
+
+/**
+ * Creates a key for `userId` (audited as `key.create` by `actor`); the returned `key` is the
+ * only copy that will ever exist.
+ */
+export async function createApiKey(
+  db: Queryable,
+  input: CreateApiKeyInput,
+  actor: Actor = SYSTEM,
+): Promise<CreatedApiKey> {
   checkName(input.name);
   const scopes = input.scopes === undefined ? (["inference"] as Scope[]) : parseScopes(input.scopes);
   if (scopes.length === 0) {
@@ -143,6 +186,12 @@ export async function createApiKey(db: Queryable, input: CreateApiKeyInput): Pro
         keyHash: hashKey(key),
         scopes,
         ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
+      });
+      await recordAudit(db, actor, "key.create", record.prefix, {
+        name: record.name,
+        user: record.username,
+        scopes: record.scopes,
+        expires_at: record.expiresAt?.toISOString() ?? null,
       });
       return { key, record };
     } catch (error) {
@@ -198,15 +247,17 @@ export function listApiKeys(db: Queryable, filter: KeyOwnerFilter = {}): Promise
 }
 
 /**
- * Revokes a key named by its id or its visible prefix. With `userId`, only that user's keys can
- * be named: another user's key answers not_found, exactly like a key that does not exist.
- * Revoking a revoked key returns it unchanged. Cutting the key's open requests is the caller's
- * (the server's revocation hub).
+ * Revokes a key named by its id or its visible prefix (audited as `key.revoke` by `actor`) and
+ * cuts the requests still streaming with it on the server bound to `db` (the next request fails
+ * anyway: keys are checked every time). With `userId`, only that user's keys can be named:
+ * another user's key answers not_found, exactly like a key that does not exist. Revoking a
+ * revoked key returns it unchanged.
  */
 export async function revokeApiKey(
   db: Queryable,
   idOrPrefix: string,
   filter: KeyOwnerFilter = {},
+  actor: Actor = SYSTEM,
 ): Promise<ApiKeyRecord> {
   const owner = filter.userId;
   const ref = UUID_PATTERN.test(idOrPrefix)
@@ -219,5 +270,7 @@ export async function revokeApiKey(
       ? await markApiKeyRevoked(db, ref, owner === undefined ? {} : { userId: owner })
       : undefined;
   if (!record) throw new AppError("not_found", "API key not found");
+  revokeOpenRequests(db, { credentialId: record.id });
+  await recordAudit(db, actor, "key.revoke", record.prefix, { name: record.name, user: record.username });
   return record;
 }

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { isAppError } from "../errors.js";
 import { EXIT_CONFIG, type ExitCode, type RunCommand } from "./command.js";
 import { configCommand } from "./commands/config.js";
+import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models/index.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<ExitCode> {
   program.addCommand(serveCommand(run));
   program.addCommand(configCommand(run));
   program.addCommand(modelsCommand(run));
+  program.addCommand(keysCommand(run));
   program.addCommand(runCommand(run));
   program.addCommand(versionCommand(run));
   // addCommand (unlike command()) does not pass settings down: every command must throw, not exit.

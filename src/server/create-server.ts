@@ -6,6 +6,7 @@ import { AppError } from "../errors.js";
 import type { AppEnv } from "./app-env.js";
 import type { ServerDeps } from "./context.js";
 import { createErrorRenderer, isOpenAIPath } from "./error-response.js";
+import { verifyApiKey } from "../auth/api-keys.js";
 import { resolveSession } from "../auth/sessions.js";
 import { authenticate } from "./middleware/auth.js";
 import { bodyLimit } from "./middleware/body.js";
@@ -15,6 +16,7 @@ import { hostCheck } from "./middleware/host-check.js";
 import { observeRequests } from "./middleware/observe.js";
 import { createOriginPolicy } from "./middleware/origins.js";
 import { requestId } from "./middleware/request-id.js";
+import { requireScopes } from "./middleware/scopes.js";
 import { BLOB_UPLOAD_PREFIX, ollamaRoutes } from "./routes/ollama/index.js";
 import { openaiRoutes } from "./routes/openai/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
@@ -60,6 +62,7 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
     api: config.auth.api,
     staticKey: config.auth.api_key,
     localToken: auth?.localToken,
+    verifyApiKey: db ? (presented) => verifyApiKey(db, presented) : undefined,
     resolveSession:
       db && sessionTtlMs !== undefined ? (id) => resolveSession(db, id, sessionTtlMs) : undefined,
     sessionTtlMs,
@@ -87,6 +90,7 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
   app.use(cors(allowedOrigin));
   app.use(crossSite(allowedOrigin));
   app.use(authenticateFor(deps));
+  app.use(requireScopes());
   app.use(
     bodyLimit({ maxBytes: server.body_limit, maxDepth: server.json_depth }, (path) =>
       path.startsWith(BLOB_UPLOAD_PREFIX),

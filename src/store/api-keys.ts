@@ -187,14 +187,12 @@ export async function findKeyOwner(
   return result.rows[0];
 }
 
-/** The user id for a username (case-insensitive, as usernames are unique). */
-export async function findKeyOwnerByName(
+/** The oldest active admin: the owner of keys created by a caller that is no user (the local CLI token). */
+export async function findFirstAdmin(
   db: Queryable,
-  username: string,
 ): Promise<{ id: string; username: string; role: Role } | undefined> {
   const result = await db.query<{ id: string; username: string; role: Role }>(
-    "SELECT id, username, role FROM users WHERE lower(username) = lower($1)",
-    [username],
+    "SELECT id, username, role FROM users WHERE role = 'admin' AND status = 'active' ORDER BY created_at, id LIMIT 1",
   );
   return result.rows[0];
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
+import { keyRoutes } from "./keys.js";
 import { signupSettingRoutes, userRoutes } from "./users.js";
 
 /**
@@ -11,6 +12,7 @@ import { signupSettingRoutes, userRoutes } from "./users.js";
 export function adminRoutes(deps: ServerDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.route("/users", userRoutes(deps));
+  app.route("/keys", keyRoutes(deps));
   app.route("/settings/signup", signupSettingRoutes(deps));
   return app;
 }
