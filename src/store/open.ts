@@ -32,7 +32,21 @@ export function checkDatabaseUrl(raw: string): URL {
       param: "database.url",
     });
   }
-  const host = url.searchParams.get("host") ?? url.hostname;
+  // node-postgres keeps the last of a repeated parameter where URLSearchParams.get() reads the
+  // first: `?sslmode=verify-full&sslmode=disable` would pass this check and connect in clear.
+  const names = [...url.searchParams.keys()];
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated !== undefined) {
+    throw new AppError(
+      "config_invalid",
+      `invalid setting database.url: parameter ${repeated} is given twice`,
+      {
+        param: "database.url",
+      },
+    );
+  }
+  // The host node-postgres will use: an empty `?host=` falls back to the URL's host name.
+  const host = url.searchParams.get("host") || url.hostname;
   const local = host === "" || host.startsWith("/") || isLoopbackHost(host);
   if (!local && url.searchParams.get("sslmode") !== "verify-full") {
     throw new AppError(

@@ -1,5 +1,6 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
+import { AppError } from "../errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
 
 export interface PgliteOptions {
@@ -16,13 +17,66 @@ function wrap(target: Pick<PGlite, "query">): Queryable {
   };
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The lock file of a data directory: beside it, so the directory itself stays PGlite's alone. */
+export function pgliteLockPath(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, "")}.lock`;
+}
+
+/**
+ * Takes the data directory for this process. PGlite itself does not lock its directory, and two
+ * processes (or two instances in one) writing the same files corrupt the database, so the first
+ * opener writes its pid into `<dataDir>.lock` (O_EXCL) and removes it on close; a lock whose
+ * process is gone (a crash, kill -9) is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = pgliteLockPath(dataDir);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 2) throw error;
+    }
+    const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      throw new AppError(
+        "database_error",
+        `the database in ${dataDir} is in use by another process (pid ${holder}${holder === process.pid ? ", this one" : ""}, ` +
+          `e.g. a running aixcl serve): stop it first, or remove ${path} if that process is not aixcl`,
+      );
+    }
+    await rm(path, { force: true });
+  }
+}
+
 /**
  * Embedded PostgreSQL (PGlite, WASM) in one directory: nothing to install. One process at a time
- * may open a data directory, so the CLI goes through the running server when there is one.
+ * may open a data directory (see lockDataDir), so the CLI goes through the running server when
+ * there is one.
  */
 export async function openPglite(options: PgliteOptions = {}): Promise<Database> {
-  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const pg = await PGlite.create(options.dataDir);
+  let unlock = (): Promise<void> => Promise.resolve();
+  if (options.dataDir !== undefined) {
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    unlock = await lockDataDir(options.dataDir);
+  }
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create(options.dataDir);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   const base = wrap(pg);
   let closed: Promise<void> | undefined;
   return {
@@ -33,7 +87,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
       await pg.exec(sql);
     },
     close() {
-      closed ??= pg.close();
+      closed ??= pg.close().finally(unlock);
       return closed;
     },
   };

@@ -31,13 +31,28 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/**
+ * A client class whose connections authenticate with `password()`. node-postgres lets a
+ * connection string's password — even the empty one of a URL without any — override the
+ * `password` option, so the option alone would never reach a URL-configured pool; the client's
+ * own `password` field is what it reads at authentication time.
+ */
+function clientWithPassword(password: () => string | Promise<string>): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      (this as unknown as { password: unknown }).password = password;
+    }
+  };
+}
+
 /** An external PostgreSQL server through a node-postgres pool. */
 export async function openPostgres(options: PostgresOptions): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
     types,
-    ...(options.password ? { password: options.password } : {}),
+    ...(options.password ? { Client: clientWithPassword(options.password) } : {}),
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on("error", () => undefined);

@@ -1,0 +1,54 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPglite, pgliteLockPath } from "../../src/store/pglite.js";
+import { rejectedAppError } from "../support/app-error.js";
+
+/** The pid of a process that has exited (so nothing holds it). */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+    encoding: "utf8",
+  });
+  return Number(child.stdout);
+}
+
+describe("a PGlite data directory", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "aixcl-pglite-dir-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("is created 0700, opened by one holder at a time, and keeps its rows across opens", async () => {
+    const dataDir = join(dir, "db");
+    const first = await openPglite({ dataDir });
+    try {
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+      expect((await readFile(pgliteLockPath(dataDir), "utf8")).trim()).toBe(String(process.pid));
+      await first.exec("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')");
+
+      const second = await rejectedAppError(openPglite({ dataDir }));
+      expect(second.code).toBe("database_error");
+      expect(second.message).toContain(dataDir);
+      expect(second.message).toContain("in use");
+      expect(second.message).toContain(String(process.pid));
+    } finally {
+      await first.close();
+      await first.close();
+    }
+    await expect(stat(pgliteLockPath(dataDir))).rejects.toMatchObject({ code: "ENOENT" });
+
+    // A lock left by a process that died (kill -9, crash) does not keep the database closed.
+    await writeFile(pgliteLockPath(dataDir), `${deadPid()}\n`);
+    const again = await openPglite({ dataDir });
+    try {
+      expect((await again.query<{ v: string }>("SELECT v FROM kept")).rows).toEqual([{ v: "still here" }]);
+    } finally {
+      await again.close();
+    }
+  });
+});
