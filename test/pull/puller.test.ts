@@ -130,6 +130,19 @@ describe("puller", () => {
     expect((await readFile(blobPath(root, parseDigest(layer.digest)))).equals(data)).toBe(true);
   });
 
+  it("pulls a Hugging Face style name (user/Repo-GGUF:QUANT) as hf.co serves it", async () => {
+    // hf.co speaks the same registry protocol; what differs is the naming: a user namespace,
+    // mixed-case repository names and the quantization as the tag, all kept as given.
+    await registry.addModel("bartowski/Tiny-Model-GGUF", "Q4_K_M", [
+      { mediaType: MODEL, data: { path: gguf } },
+    ]);
+    const { store, puller } = await setup(allowed());
+    await puller.pull(`${registry.host}/bartowski/Tiny-Model-GGUF:Q4_K_M`, {}, () => undefined);
+    const [record] = await store.list();
+    expect(record?.name).toBe(`${registry.host}/bartowski/Tiny-Model-GGUF:Q4_K_M`);
+    expect(record?.modelDigest).toBe(ggufDigest);
+  });
+
   it("rejects a blob whose bytes do not match its digest and lists nothing", async () => {
     const layer = await registry.addBlob({
       mediaType: MODEL,
