@@ -1,0 +1,81 @@
+/**
+ * `aixcl vault rotate`: replaces the platform's secrets at once — the first admin's password,
+ * the session secret (every session ends, open session requests are cut) and, for a managed
+ * PostgreSQL role, the database password (new pool connections use it; running requests keep
+ * their connections). Used by `POST /api/vault/rotate` on a running server and by the CLI on the
+ * database directly when none runs.
+ */
+import { AppError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Database } from "../store/types.js";
+import { managedPasswordOf } from "./database-password.js";
+import {
+  ADMIN_PASSWORD,
+  ADMIN_USERNAME,
+  FIRST_ADMIN,
+  newAdminPassword,
+  newSessionSecret,
+  SESSION_SECRET,
+} from "./platform-secrets.js";
+import type { Vault } from "./types.js";
+
+/** What a rotation changed (never the values). */
+export interface RotationReport {
+  /** The admin account whose password was replaced; undefined when it no longer exists. */
+  adminUser: string | undefined;
+  /** Sessions ended by the new session secret. */
+  sessionsEnded: number;
+  /** Whether the managed database role got a new password. */
+  databasePassword: boolean;
+}
+
+export interface RotateOptions {
+  vault: Vault;
+  db: Database;
+  logger: Logger;
+  /** Who asked, for the audit log. Default `system`. */
+  actor?: { id?: string; name: string; address?: string };
+}
+
+export async function rotateSecrets(options: RotateOptions): Promise<RotationReport> {
+  const { vault, db, logger } = options;
+  // Checked first so that a sealed vault changes nothing rather than half of it.
+  if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
+  const { findUser, recordAudit, revokeAllSessions, setPassword } = await import("../auth/users.js");
+
+  const username = (await vault.get(ADMIN_USERNAME)) ?? FIRST_ADMIN;
+  let adminUser: string | undefined;
+  if (await findUser(db, username)) {
+    const previous = await vault.get(ADMIN_PASSWORD);
+    const password = newAdminPassword();
+    // The vault first: if the database then fails, the old value goes back, and the vault never
+    // lacks the password the account really has.
+    await vault.set(ADMIN_PASSWORD, password);
+    try {
+      await setPassword(db, username, password);
+    } catch (error) {
+      if (previous === undefined) await vault.delete(ADMIN_PASSWORD);
+      else await vault.set(ADMIN_PASSWORD, previous);
+      throw error;
+    }
+    adminUser = username;
+  }
+
+  await vault.set(SESSION_SECRET, newSessionSecret());
+  const sessionsEnded = await revokeAllSessions(db);
+
+  const managed = managedPasswordOf(db);
+  if (managed) await managed.rotate(db);
+
+  const report: RotationReport = { adminUser, sessionsEnded, databasePassword: managed !== undefined };
+  await recordAudit(db, options.actor ?? { name: "system" }, "vault.rotate", undefined, {
+    admin_user: adminUser ?? null,
+    sessions_ended: sessionsEnded,
+    database_password: report.databasePassword,
+  });
+  logger.info(
+    { adminUser, sessionsEnded, databasePassword: report.databasePassword },
+    "vault secrets rotated",
+  );
+  return report;
+}
