@@ -20,6 +20,7 @@ import { requireScopes } from "./middleware/scopes.js";
 import { BLOB_UPLOAD_PREFIX, ollamaRoutes } from "./routes/ollama/index.js";
 import { openaiRoutes } from "./routes/openai/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
+import { ownKeyRoutes } from "./routes/admin/keys.js";
 import { authRoutes } from "./routes/auth/index.js";
 import { vaultRoutes } from "./routes/vault.js";
 
@@ -102,6 +103,7 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
     return c.body(body, 200, { "Content-Type": contentType });
   });
   const { db, auth: identity } = deps;
+  if (db) app.route("/api/auth/keys", ownKeyRoutes(deps));
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps));
   if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));

@@ -289,6 +289,53 @@ describe("API keys over HTTP", () => {
     expect((await withKey(bobs.key, "GET", "/api/tags")).status).toBe(401);
   });
 
+  it("a signed-in user manages their own keys at /api/auth/keys, never others', never with a key", async () => {
+    const login = await fetch(`${platform.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "alice", password: "alice-password-1" }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    const asAlice = (method: string, path: string, body?: unknown) =>
+      fetch(`${platform.url}${path}`, {
+        method,
+        headers: { Cookie: cookie, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    const response = await asAlice("POST", "/api/auth/keys", { name: "mine" });
+    expect(response.status).toBe(201);
+    const own = (await response.json()) as CreatedKeyWire;
+    expect(own).toMatchObject({ user: "alice", scopes: ["inference"] });
+    expect((await withKey(own.key, "GET", "/api/tags")).status).toBe(200);
+
+    // A session of a plain user grants only what the user has; it names no other owner.
+    expect((await asAlice("POST", "/api/auth/keys", { name: "more", scopes: ["models:write"] })).status).toBe(
+      403,
+    );
+    expect((await asAlice("POST", "/api/auth/keys", { name: "theirs", user: "root" })).status).toBe(400);
+
+    const listed = (await (await asAlice("GET", "/api/auth/keys")).json()) as { keys: ApiKeyWire[] };
+    expect(listed.keys.length).toBeGreaterThan(1);
+    expect(listed.keys.every((k) => k.user === "alice")).toBe(true);
+
+    // Another user's key is not found, by id or by prefix; it keeps working.
+    const roots = await mint({ name: "root's", user: "root" });
+    for (const ref of [roots.id, roots.prefix]) {
+      expect((await asAlice("DELETE", `/api/auth/keys/${ref}`)).status).toBe(404);
+    }
+    expect((await withKey(roots.key, "GET", "/api/tags")).status).toBe(200);
+
+    // An API key cannot mint or revoke keys (a leaked key must not outlive its revoke).
+    expect((await withKey(own.key, "POST", "/api/auth/keys", { name: "child" })).status).toBe(403);
+    expect((await withKey(own.key, "GET", "/api/auth/keys")).status).toBe(403);
+    expect((await fetch(`${platform.url}/api/auth/keys`)).status).toBe(401);
+
+    expect((await asAlice("DELETE", `/api/auth/keys/${own.prefix}`)).status).toBe(200);
+    expect((await withKey(own.key, "GET", "/api/tags")).status).toBe(401);
+  });
+
   it("refuses bad creation requests with 400/404", async () => {
     const cases: [Record<string, unknown>, number][] = [
       [{ user: "alice" }, 400],
