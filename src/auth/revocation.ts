@@ -69,22 +69,26 @@ export function createRevocationHub(): RevocationHub {
 }
 
 /**
- * The hub of the server that uses a database. Service functions with a fixed `(db, …)` signature
- * (`setPassword`, `revokeAllSessions`, called by the CLI, the vault and routes alike) find the
- * running server's hub here; a CLI that opened the database itself has none, and no open requests.
- * Keyed by the database instance, so two platforms in one process (tests) never mix.
+ * The hubs of the servers that use a database. Service functions with a fixed `(db, …)` signature
+ * (`setPassword`, `revokeAllSessions`, called by the CLI, the vault and routes alike) reach the
+ * running servers' open requests here; a CLI that opened the database itself has no hub, and no
+ * open requests. Keyed by the database instance, so platforms on other databases never mix.
  */
-const hubs = new WeakMap<object, RevocationHub>();
+const hubs = new WeakMap<object, Set<RevocationHub>>();
 
 export function bindRevocationHub(db: Queryable, hub: RevocationHub): void {
-  hubs.set(db, hub);
+  let bound = hubs.get(db);
+  if (!bound) hubs.set(db, (bound = new Set()));
+  bound.add(hub);
 }
 
-export function unbindRevocationHub(db: Queryable): void {
-  hubs.delete(db);
+export function unbindRevocationHub(db: Queryable, hub: RevocationHub): void {
+  hubs.get(db)?.delete(hub);
 }
 
-/** Cuts the open requests matching `match` on the server bound to `db`, if there is one. */
+/** Cuts the open requests matching `match` on every server bound to `db`; returns how many. */
 export function revokeOpenRequests(db: Queryable, match: RevocationMatch): number {
-  return hubs.get(db)?.revokeRequests(match) ?? 0;
+  let cut = 0;
+  for (const hub of hubs.get(db) ?? []) cut += hub.revokeRequests(match);
+  return cut;
 }

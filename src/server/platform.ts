@@ -83,7 +83,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     if (db) {
       const bound = db;
       bindRevocationHub(bound, hub);
-      steps.push(["revocation", async () => unbindRevocationHub(bound)]);
+      steps.push(["revocation", async () => unbindRevocationHub(bound, hub)]);
     }
     const localToken: LocalToken = await createLocalToken(localTokenPath(config));
     steps.push(["local token", () => localToken.close()]);

@@ -205,7 +205,7 @@ describeEachDatabase("users", (db) => {
       expect(cut).toEqual(["session"]);
       expect(hub.size).toBe(1);
     } finally {
-      unbindRevocationHub(db());
+      unbindRevocationHub(db(), hub);
     }
   });
 
