@@ -4,7 +4,7 @@
  * and per address (429 + Retry-After), closed-by-default sign-up with pending accounts, the admin
  * API's access rules, and SQL payloads in every field and header stored or refused as text.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { MeWire, UserWire } from "../../src/api/users-client.js";
 import { readLocalToken } from "../../src/auth/local-token.js";
 import { createUser } from "../../src/auth/users.js";
