@@ -1,8 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestPlatform } from "../support/platform.js";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { startTestPlatform, type TestPlatform } from "../support/platform.js";
+import { startRegistry } from "../support/registry.js";
+import { helloModel } from "../support/scripted-models.js";
+import { CHATML_TEMPLATE } from "../support/test-models.js";
 import { cliEnv, closedPort, runCliWithInput as aixcl, startHelloPlatform } from "./run-cli.js";
 
 const promptCounts = (stderr: string): number[] =>
@@ -76,11 +79,36 @@ describe("aixcl run", () => {
     expect(multiLine).toBeGreaterThan(withSystem + 6);
   });
 
-  it("fails clearly for an unknown model and without a server", async () => {
-    const unknown = await aixcl(["run", "nope", "hi"], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^aixcl: model 'nope' not found/m);
+  it("pulls a model that is not installed, then answers; a model no registry has fails clearly", async () => {
+    const registry = await startRegistry();
+    onTestFinished(() => registry.close());
+    await registry.addModel("library/fresh", "latest", [
+      { mediaType: "application/vnd.ollama.image.model", data: { path: await helloModel() } },
+      { mediaType: "application/vnd.ollama.image.template", data: Buffer.from(CHATML_TEMPLATE) },
+    ]);
+    const hosts = [registry.host, registry.cdnHost];
+    const pulling = await startTestPlatform({
+      flags: { "engine.threads": 1, "registry.insecure": hosts, "registry.allow_private": hosts },
+    });
+    onTestFinished(() => pulling.close());
+    const pullEnv = cliEnv(pulling.home, { AIXCL_PORT: String(pulling.port) });
 
+    const result = await aixcl(["run", `${registry.host}/library/fresh`, "hi"], pullEnv);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("Hello world!\n");
+    expect(result.stderr).toContain("pulling manifest");
+    expect(result.stderr).toContain("success");
+    // Installed now: a second run does not pull again.
+    const again = await aixcl(["run", `${registry.host}/library/fresh`, "hi"], pullEnv);
+    expect(again.stderr).toBe("");
+
+    const unknown = await aixcl(["run", `${registry.host}/library/nope`, "hi"], pullEnv);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^aixcl: pull model manifest: file does not exist/m);
+    expect(unknown.stdout).toBe("");
+  });
+
+  it("fails clearly without a server", async () => {
     const home = await mkdtemp(join(tmpdir(), "aixcl-run-"));
     try {
       const port = await closedPort();

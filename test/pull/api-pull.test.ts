@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { Ollama } from "ollama";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { CHATML_TEMPLATE } from "../support/test-models.js";
 import { HELLO_SCRIPT, helloModel } from "../support/scripted-models.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
@@ -119,4 +119,44 @@ describe("POST /api/pull", () => {
     }
     expect(registry.cdnRequests.filter((r) => r.path.endsWith(system))).toHaveLength(1);
   });
+
+  it("create with `from` a model that is not installed pulls it first, as Ollama does", async () => {
+    const gguf = await helloModel();
+    await registry.addModel("library/base", "latest", [
+      { mediaType: "application/vnd.ollama.image.model", data: { path: gguf } },
+      { mediaType: "application/vnd.ollama.image.template", data: Buffer.from(CHATML_TEMPLATE) },
+    ]);
+    const base = `${registry.host}/library/base:latest`;
+    // /api/create has no per-request insecure flag: this server lists the registry as insecure.
+    const insecure = await startTestPlatform({
+      flags: {
+        "registry.allow_private": [registry.host, registry.cdnHost],
+        "registry.insecure": [registry.host, registry.cdnHost],
+      },
+    });
+    const client = new Ollama({ host: insecure.url });
+    onTestFinished(() => insecure.close());
+    const lines: { status: string }[] = [];
+    for await (const part of await client.create({
+      model: "derived",
+      from: base,
+      system: "Be brief.",
+      stream: true,
+    }))
+      lines.push(part);
+    expect(lines[0]).toEqual({ status: "pulling manifest" });
+    expect(lines.filter((l) => l.status === "success")).toHaveLength(1);
+    expect(lines.at(-1)).toEqual({ status: "success" });
+    const names = (await client.list()).models.map((m) => m.name);
+    expect(names).toContain(base);
+    expect(names).toContain("derived:latest");
+    expect((await client.show({ model: "derived" })).system).toBe("Be brief.");
+    const reply = await client.chat({ model: "derived", messages: [{ role: "user", content: "hi" }] });
+    expect(reply.message.content).toBe(HELLO_SCRIPT.join(""));
+    // A missing base that the registry does not have either: the registry's answer, nothing created.
+    await expect(client.create({ model: "orphan", from: `${registry.host}/library/absent` })).rejects.toThrow(
+      /file does not exist/,
+    );
+    expect((await client.list()).models.map((m) => m.name)).not.toContain("orphan:latest");
+  }, 120_000);
 });

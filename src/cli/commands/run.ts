@@ -1,7 +1,8 @@
 import { Command } from "commander";
-import { AppError } from "../../errors.js";
+import { AppError, isAppError } from "../../errors.js";
 import type { RunCommand } from "../command.js";
 import { printErr } from "../output.js";
+import { createProgressView } from "../progress.js";
 import { formatStats, streamReply } from "../run/chat.js";
 import { runRepl } from "../run/repl.js";
 import { modelNameArg, openSession } from "./models/connection.js";
@@ -22,6 +23,21 @@ async function readAll(input: NodeJS.ReadableStream): Promise<string> {
  * answer streamed to stdout; a terminal gives an interactive chat. `--interactive` forces the
  * chat on a non-terminal stdin (scripts and tests feed it lines). Needs a running server.
  */
+async function ensureModel(client: ReturnType<typeof openSession>["client"], model: string): Promise<void> {
+  try {
+    await client.show(model);
+    return;
+  } catch (error) {
+    if (!(isAppError(error) && error.code === "model_not_found")) throw error;
+  }
+  const view = createProgressView();
+  try {
+    for await (const status of client.pull({ model })) view.update(status);
+  } finally {
+    view.stop();
+  }
+}
+
 export function runCommand(run: RunCommand): Command {
   return new Command("run")
     .description("chat with a model (interactive), or answer one prompt")
@@ -32,8 +48,9 @@ export function runCommand(run: RunCommand): Command {
     .action((model: string, words: string[], options: { interactive?: boolean; verbose?: boolean }) =>
       run(async () => {
         const { client } = openSession();
-        // Fails early and clearly: no server (ServerUnreachableError) or no such model.
-        await client.show(model);
+        // Fails early and clearly when no server runs; a model not installed yet is pulled
+        // first, as `ollama run` does.
+        await ensureModel(client, model);
         const verbose = options.verbose === true;
         const stdin = process.stdin;
         if (options.interactive === true || (words.length === 0 && stdin.isTTY === true)) {

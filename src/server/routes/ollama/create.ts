@@ -1,7 +1,7 @@
 import type { Handler } from "hono";
 import { createRequestSchema } from "../../../api/ollama/requests.js";
 import type { StatusWire } from "../../../api/ollama/responses.js";
-import { AppError } from "../../../errors.js";
+import { AppError, isAppError } from "../../../errors.js";
 import { parseDigest } from "../../../models/manifest.js";
 import type { CreateModelRequest, ProgressStatus } from "../../../models/types.js";
 import type { AppEnv } from "../../app-env.js";
@@ -12,6 +12,16 @@ import { parseWire } from "../../validate.js";
 import { ndjsonResponse } from "./ndjson.js";
 
 const SUCCESS: StatusWire = { status: "success" };
+
+async function installed(deps: ServerDeps, name: string): Promise<boolean> {
+  try {
+    await deps.store.get(name);
+    return true;
+  } catch (error) {
+    if (isAppError(error) && error.code === "model_not_found") return false;
+    throw error;
+  }
+}
 
 /**
  * POST /api/create: from uploaded `files` (a GGUF blob) or `from` an installed model, plus
@@ -37,12 +47,22 @@ export function createRoute(deps: ServerDeps): Handler<AppEnv> {
       license: wire.license,
       messages: wire.messages,
     };
+    // As Ollama: a `from` model that is not installed is pulled first (its progress lines are
+    // part of the create's stream).
+    const run = async (emit: (status: ProgressStatus) => void) => {
+      if (request.from && deps.puller && !(await installed(deps, request.from))) {
+        await deps.puller.pull(request.from, {}, (status) => {
+          if (status.status !== "success") emit(status);
+        });
+      }
+      await deps.store.create(request, emit);
+    };
     if (wire.stream === false) {
-      await deps.store.create(request, () => undefined);
+      await run(() => undefined);
       return c.json(SUCCESS);
     }
     const statuses = progressIterator<ProgressStatus>(async (emit) => {
-      await deps.store.create(request, emit);
+      await run(emit);
       emit(SUCCESS);
     });
     const primed = await primeIterator(statuses);
