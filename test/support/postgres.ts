@@ -8,6 +8,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -67,7 +68,9 @@ export async function findPostgresBin(): Promise<{ binDir: string; version: numb
 }
 
 function run(file: string, args: string[], options: { asOsUser: boolean }): Promise<string> {
-  const [command, argv] = options.asOsUser ? ["runuser", ["-u", OS_USER, "--", file, ...args]] : [file, args];
+  // runuser lives in /usr/sbin, which a root PATH may lack (e.g. under `su` without `-`).
+  const runuser = ["/usr/sbin/runuser", "/sbin/runuser"].find((path) => existsSync(path)) ?? "runuser";
+  const [command, argv] = options.asOsUser ? [runuser, ["-u", OS_USER, "--", file, ...args]] : [file, args];
   return new Promise((resolve, reject) => {
     execFile(
       command,
