@@ -65,14 +65,20 @@ export async function recordAudit(
   });
 }
 
-const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+/**
+ * 1–64 of [A-Za-z0-9._@-], starting with a letter or digit: a name such as `--insecure` would
+ * read as an option wherever it is passed to a command, and `.`/`..` as paths.
+ */
+const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
-/** Throws `invalid_request` (param `username`) unless the name is 1–64 of [A-Za-z0-9._@-]. */
+/** Throws `invalid_request` (param `username`) unless the name follows USERNAME_PATTERN. */
 export function checkUsername(username: string): void {
   if (!USERNAME_PATTERN.test(username)) {
-    throw new AppError("invalid_request", "username must be 1-64 characters of A-Z a-z 0-9 . _ @ -", {
-      param: "username",
-    });
+    throw new AppError(
+      "invalid_request",
+      "username must be 1-64 characters of A-Z a-z 0-9 . _ @ -, starting with a letter or digit",
+      { param: "username" },
+    );
   }
 }
 
