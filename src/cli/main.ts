@@ -7,6 +7,7 @@ import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models/index.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
+import { vaultCommand } from "./commands/vault.js";
 import { usersCommand } from "./commands/users.js";
 import { versionCommand } from "./commands/version.js";
 import { printErr } from "./output.js";
@@ -32,6 +33,7 @@ async function main(argv: string[]): Promise<ExitCode> {
   program.addCommand(keysCommand(run));
   program.addCommand(runCommand(run));
   program.addCommand(usersCommand(run));
+  program.addCommand(vaultCommand(run));
   program.addCommand(versionCommand(run));
   // addCommand (unlike command()) does not pass settings down: every command must throw, not exit.
   const throwInsteadOfExit = (command: Command): void => {

@@ -9,7 +9,12 @@ import { vaultPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { Database } from "../store/types.js";
-import { bindManagedPassword, createManagedPassword, managedPasswordOf } from "./database-password.js";
+import {
+  bindManagedPassword,
+  createManagedPassword,
+  DATABASE_PASSWORD,
+  managedPasswordOf,
+} from "./database-password.js";
 import type { Vault } from "./types.js";
 import { createVault } from "./vault.js";
 
@@ -105,4 +110,19 @@ export async function openPlatformSecrets(options: OpenPlatformSecretsOptions): 
     },
     close: () => vault.close(),
   };
+}
+
+/**
+ * `database.url` with the managed role's current password from the vault (what `aixcl vault
+ * credentials` shows); undefined unless `database.managed` is set with a URL.
+ */
+export async function managedDatabaseUrl(
+  config: Readonly<Config>,
+  vault: Vault,
+): Promise<string | undefined> {
+  if (!config.database.managed || config.database.url === undefined) return undefined;
+  const url = new URL(config.database.url);
+  const password = await vault.get(DATABASE_PASSWORD);
+  if (password !== undefined) url.password = encodeURIComponent(password);
+  return url.href;
 }

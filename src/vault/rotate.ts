@@ -5,10 +5,11 @@
  * their connections). Used by `POST /api/vault/rotate` on a running server and by the CLI on the
  * database directly when none runs.
  */
+import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Database } from "../store/types.js";
-import { managedPasswordOf } from "./database-password.js";
+import { bindManagedPassword, createManagedPassword, managedPasswordOf } from "./database-password.js";
 import {
   ADMIN_PASSWORD,
   ADMIN_USERNAME,
@@ -43,6 +44,10 @@ export async function rotateSecrets(options: RotateOptions): Promise<RotationRep
   if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
   const { findUser, recordAudit, revokeAllSessions, setPassword } = await import("../auth/users.js");
 
+  // Sessions first: the count then includes the admin's, which a new password would end anyway.
+  await vault.set(SESSION_SECRET, newSessionSecret());
+  const sessionsEnded = await revokeAllSessions(db);
+
   const username = (await vault.get(ADMIN_USERNAME)) ?? FIRST_ADMIN;
   let adminUser: string | undefined;
   if (await findUser(db, username)) {
@@ -61,9 +66,6 @@ export async function rotateSecrets(options: RotateOptions): Promise<RotationRep
     adminUser = username;
   }
 
-  await vault.set(SESSION_SECRET, newSessionSecret());
-  const sessionsEnded = await revokeAllSessions(db);
-
   const managed = managedPasswordOf(db);
   if (managed) await managed.rotate(db);
 
@@ -78,4 +80,27 @@ export async function rotateSecrets(options: RotateOptions): Promise<RotationRep
     "vault secrets rotated",
   );
   return report;
+}
+
+/**
+ * Rotation with no server running (`aixcl vault rotate` offline): opens the configured database
+ * itself — a managed role with the vault's password — rotates, and closes it.
+ */
+export async function rotateOnDatabase(
+  options: Omit<RotateOptions, "db"> & { config: Readonly<Config> },
+): Promise<RotationReport> {
+  const { config, vault, logger } = options;
+  if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
+  const url = config.database.url;
+  const managed =
+    config.database.managed && url !== undefined ? createManagedPassword({ vault, url, logger }) : undefined;
+  await managed?.prepare();
+  const { openDatabase } = await import("../store/open.js");
+  const db = await openDatabase(config, managed ? { password: () => managed.get() } : {});
+  try {
+    if (managed) bindManagedPassword(db, managed);
+    return await rotateSecrets({ ...options, db });
+  } finally {
+    await db.close();
+  }
 }

@@ -1,0 +1,381 @@
+/**
+ * `aixcl vault init|status|unseal|seal|credentials|rotate`. A running server is driven through
+ * `/api/vault` (seal and rotate with the local token from run/admin.token), so it switches at
+ * once; without one the vault and the database are used directly. Passphrases are read from the
+ * terminal without echo, from stdin when it is not a terminal, or from `--passphrase-file`:
+ * never from argv, which every local user can read in /proc.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { Command } from "commander";
+import { ServerUnreachableError } from "../../api/client.js";
+import {
+  createVaultClient,
+  type RotationWire,
+  type VaultClient,
+  type VaultStatusWire,
+} from "../../api/vault-client.js";
+import { loadConfig, localTokenPath, vaultPath } from "../../config/load.js";
+import type { Config } from "../../config/schema.js";
+import { AppError } from "../../errors.js";
+import { silentLogger } from "../../logger.js";
+import type { Vault } from "../../vault/types.js";
+import type { ExitCode, RunCommand } from "../command.js";
+import { printErr, printOut } from "../output.js";
+import { serverUrl } from "./models/connection.js";
+
+interface PassphraseOptions {
+  passphraseFile?: string;
+}
+
+/** Reads one line from the terminal with echo off (raw mode); Ctrl-C cancels. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  // Echo off before the prompt shows: a user typing right away must not see their input echoed.
+  stdin.setRawMode(true);
+  process.stderr.write(prompt);
+  stdin.setEncoding("utf8");
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value: string[] = [];
+    const finish = (error?: AppError) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (error) reject(error);
+      else resolve(value.join(""));
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === "\r" || char === "\n" || char === "\u0004") return finish();
+        if (char === "\u0003") return finish(new AppError("invalid_request", "cancelled"));
+        if (char === "\u007f" || char === "\b") value = value.slice(0, -1);
+        else if (char >= " ") value.push(char);
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The first line of a file or of piped stdin, without its line ending. */
+const firstLine = (text: string): string => text.split(/\r?\n/, 1)[0] ?? "";
+
+/**
+ * A passphrase from `--passphrase-file`, the terminal (twice when `confirm`) or piped stdin;
+ * undefined when none was given (empty stdin).
+ */
+async function readPassphrase(options: PassphraseOptions, confirm = false): Promise<string | undefined> {
+  if (options.passphraseFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(options.passphraseFile, "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      throw new AppError(
+        "invalid_request",
+        `cannot read --passphrase-file ${options.passphraseFile} (${code})`,
+      );
+    }
+    return firstLine(text) || undefined;
+  }
+  if (process.stdin.isTTY) {
+    const first = await promptHidden("vault passphrase: ");
+    if (confirm && (await promptHidden("again: ")) !== first) {
+      throw new AppError("invalid_request", "the passphrases do not match");
+    }
+    return first || undefined;
+  }
+  return firstLine(await readStdin()) || undefined;
+}
+
+function openLocalVault(config: Readonly<Config>): Promise<Vault> {
+  return import("../../vault/vault.js").then(({ createVault }) =>
+    createVault({ dir: vaultPath(config), logger: silentLogger() }),
+  );
+}
+
+/** Unseals a local vault for this process: the key file, or a passphrase (refused without one). */
+async function unsealLocally(vault: Vault, options: PassphraseOptions): Promise<void> {
+  const status = vault.status();
+  if (!status.initialized) throw new AppError("conflict", "vault not initialized (run `aixcl vault init`)");
+  if (!status.sealed) return;
+  if (status.mode === "keyfile") return vault.unseal();
+  const passphrase = await readPassphrase(options);
+  if (passphrase === undefined) throw new AppError("vault_sealed", "vault sealed: a passphrase is needed");
+  await vault.unseal(passphrase);
+}
+
+async function localToken(config: Readonly<Config>): Promise<string | undefined> {
+  const { readLocalToken } = await import("../../auth/local-token.js");
+  return readLocalToken(localTokenPath(config));
+}
+
+/**
+ * A client for the configured server, with the local token when there is one: seal and rotate
+ * need an admin, and with `auth.api: required` every route needs a principal.
+ */
+async function vaultClient(config: Readonly<Config>): Promise<VaultClient> {
+  const token = await localToken(config);
+  return createVaultClient({ baseUrl: serverUrl(config), ...(token !== undefined ? { token } : {}) });
+}
+
+/** The running server's vault status, or undefined when no server answers. */
+async function serverStatus(config: Readonly<Config>): Promise<VaultStatusWire | undefined> {
+  try {
+    return await (await vaultClient(config)).status();
+  } catch (error) {
+    if (error instanceof ServerUnreachableError) return undefined;
+    throw error;
+  }
+}
+
+const yesNo = (value: boolean) => (value ? "yes" : "no");
+
+function initCommand(run: RunCommand): Command {
+  return new Command("init")
+    .description("create the vault: a key file (default, unsealed at start) or a passphrase (starts sealed)")
+    .option("--passphrase", "protect the key with a passphrase (prompted twice, or read from stdin)")
+    .option("--passphrase-file <path>", "read the passphrase from this file (implies --passphrase)")
+    .action((options: PassphraseOptions & { passphrase?: boolean }) =>
+      run(async () => {
+        const config = loadConfig();
+        const vault = await openLocalVault(config);
+        try {
+          const status = vault.status();
+          if (status.initialized) {
+            throw new AppError("conflict", `vault already initialized (${status.mode ?? "unreadable"})`);
+          }
+          if (options.passphrase === true || options.passphraseFile !== undefined) {
+            const passphrase = await readPassphrase(options, true);
+            if (passphrase === undefined) throw new AppError("invalid_request", "no passphrase given");
+            await vault.init({ mode: "passphrase", passphrase });
+            await printOut(`vault initialized with a passphrase in ${vault.dir}`);
+            await printErr("the server starts with the vault sealed: unseal it with `aixcl vault unseal`");
+          } else {
+            await vault.init({ mode: "keyfile" });
+            await printOut(`vault initialized with a key file in ${vault.dir}`);
+          }
+          return 0;
+        } finally {
+          await vault.close();
+        }
+      }),
+    );
+}
+
+function statusCommand(run: RunCommand): Command {
+  return new Command("status")
+    .description("show whether the vault is initialized and sealed (never any value)")
+    .option("--json", "print the status as JSON")
+    .action((options: { json?: boolean }) =>
+      run(async () => {
+        const config = loadConfig();
+        const vault = await openLocalVault(config);
+        const local = vault.status();
+        await vault.close();
+        const remote = await serverStatus(config);
+        // A running server's view wins: it is the process that holds (or lacks) the key.
+        const status = remote ?? { ...local, mode: local.mode ?? null };
+        const server = remote ? serverUrl(config) : null;
+        if (options.json === true) {
+          await printOut(JSON.stringify({ ...status, path: vault.dir, server }, null, 2));
+          return 0;
+        }
+        await printOut(
+          [
+            `vault:       ${vault.dir}`,
+            `initialized: ${yesNo(status.initialized)}`,
+            `mode:        ${status.mode ?? "-"}`,
+            `sealed:      ${yesNo(status.sealed)}`,
+            `entries:     ${status.entries}`,
+            `server:      ${server ?? "not running"}`,
+          ].join("\n"),
+        );
+        return 0;
+      }),
+    );
+}
+
+function unsealCommand(run: RunCommand): Command {
+  return new Command("unseal")
+    .description("unseal the running server's vault (without a server: check the passphrase)")
+    .option("--passphrase-file <path>", "read the passphrase from this file")
+    .action((options: PassphraseOptions) =>
+      run(async () => {
+        const config = loadConfig();
+        const vault = await openLocalVault(config);
+        try {
+          const status = vault.status();
+          if (!status.initialized)
+            throw new AppError("conflict", "vault not initialized (run `aixcl vault init`)");
+          const remote = await serverStatus(config);
+          if (remote && !remote.sealed) {
+            await printOut("vault already unsealed");
+            return 0;
+          }
+          const passphrase = status.mode === "passphrase" ? await readPassphrase(options) : undefined;
+          if (status.mode === "passphrase" && passphrase === undefined) {
+            throw new AppError("invalid_request", "no passphrase given");
+          }
+          if (remote) {
+            await (await vaultClient(config)).unseal(passphrase);
+            await printOut("vault unsealed");
+            return 0;
+          }
+          await vault.unseal(passphrase);
+          await printOut(
+            status.mode === "passphrase"
+              ? "passphrase accepted (no server is running: unseal it once `aixcl serve` runs)"
+              : "the key file unseals the vault (no server is running)",
+          );
+          return 0;
+        } finally {
+          await vault.close();
+        }
+      }),
+    );
+}
+
+function sealCommand(run: RunCommand): Command {
+  return new Command("seal")
+    .description("seal the running server's vault: anything needing a secret answers 503 until unsealed")
+    .action(() =>
+      run(async () => {
+        const config = loadConfig();
+        const token = await localToken(config);
+        try {
+          if (token === undefined) throw new ServerUnreachableError(serverUrl(config), undefined);
+          await createVaultClient({ baseUrl: serverUrl(config), token }).seal();
+          await printOut("vault sealed");
+        } catch (error) {
+          if (!(error instanceof ServerUnreachableError)) throw error;
+          await printOut("no aixcl server is running: no process holds the vault key");
+        }
+        return 0;
+      }),
+    );
+}
+
+function credentialsCommand(run: RunCommand): Command {
+  return new Command("credentials")
+    .description("print the web admin login and (database.managed) the database URL, to this terminal")
+    .option("--passphrase-file <path>", "read the passphrase from this file (passphrase vaults)")
+    .option("--json", "print them as JSON")
+    .action((options: PassphraseOptions & { json?: boolean }) =>
+      run(async () => {
+        const config = loadConfig();
+        const dir = vaultPath(config);
+        const owner = await stat(dir).then(
+          (info) => info.uid,
+          () => undefined,
+        );
+        if (owner !== undefined && process.getuid !== undefined && owner !== process.getuid()) {
+          throw new AppError("forbidden", "the vault belongs to another user: run this as its owner");
+        }
+        if ((await serverStatus(config))?.sealed === true) {
+          throw new AppError("vault_sealed", "vault sealed (run `aixcl vault unseal`)");
+        }
+        const vault = await openLocalVault(config);
+        try {
+          await unsealLocally(vault, options);
+          const { ADMIN_PASSWORD, ADMIN_USERNAME, managedDatabaseUrl } =
+            await import("../../vault/platform-secrets.js");
+          const username = await vault.get(ADMIN_USERNAME);
+          const password = await vault.get(ADMIN_PASSWORD);
+          const url = await managedDatabaseUrl(config, vault);
+          if (options.json === true) {
+            const admin = username && password ? { username, password } : null;
+            await printOut(JSON.stringify({ admin, database_url: url ?? null }, null, 2));
+            return 0;
+          }
+          const lines: string[] = [];
+          if (username !== undefined && password !== undefined) {
+            lines.push("web admin login", `  user:     ${username}`, `  password: ${password}`);
+          } else {
+            lines.push("no admin login is stored (start `aixcl serve` once to create one)");
+          }
+          if (url !== undefined) lines.push(`database URL: ${url}`);
+          await printOut(lines.join("\n"));
+          return 0;
+        } finally {
+          await vault.close();
+        }
+      }),
+    );
+}
+
+/** Rotation without a server: the vault and the database opened directly. */
+async function rotateLocally(config: Readonly<Config>, options: PassphraseOptions): Promise<RotationWire> {
+  const vault = await openLocalVault(config);
+  try {
+    await unsealLocally(vault, options);
+    const { rotateOnDatabase } = await import("../../vault/rotate.js");
+    const report = await rotateOnDatabase({ config, vault, logger: silentLogger(), actor: { name: "cli" } });
+    return {
+      admin_user: report.adminUser ?? null,
+      sessions_ended: report.sessionsEnded,
+      database_password: report.databasePassword,
+    };
+  } finally {
+    await vault.close();
+  }
+}
+
+function rotateCommand(run: RunCommand): Command {
+  return new Command("rotate")
+    .description(
+      "replace the admin password and the session secret (all sessions end) and, with database.managed, the database password",
+    )
+    .option("--passphrase-file <path>", "read the passphrase from this file (passphrase vaults, no server)")
+    .option("--json", "print what changed as JSON")
+    .action((options: PassphraseOptions & { json?: boolean }) =>
+      run(async (): Promise<ExitCode> => {
+        const config = loadConfig();
+        const token = await localToken(config);
+        let report: RotationWire | undefined;
+        if (token !== undefined) {
+          try {
+            report = await createVaultClient({ baseUrl: serverUrl(config), token }).rotate();
+          } catch (error) {
+            // A token left by a crashed server is no reason to fail: work on the files instead.
+            if (!(error instanceof ServerUnreachableError)) throw error;
+          }
+        }
+        report ??= await rotateLocally(config, options);
+        if (options.json === true) {
+          await printOut(JSON.stringify(report, null, 2));
+          return 0;
+        }
+        const lines = [
+          report.admin_user === null
+            ? "no admin account to rotate (the first admin was removed)"
+            : `admin password replaced for ${report.admin_user}`,
+          `session secret replaced: ${report.sessions_ended} session(s) ended`,
+        ];
+        if (report.database_password) lines.push("database password replaced");
+        await printOut(lines.join("\n"));
+        await printErr("run `aixcl vault credentials` to see the new credentials");
+        return 0;
+      }),
+    );
+}
+
+/** `aixcl vault`: the secrets vault. */
+export function vaultCommand(run: RunCommand): Command {
+  const vault = new Command("vault").description(
+    "the secrets vault (init, status, unseal, seal, credentials, rotate)",
+  );
+  vault.addCommand(initCommand(run));
+  vault.addCommand(statusCommand(run));
+  vault.addCommand(unsealCommand(run));
+  vault.addCommand(sealCommand(run));
+  vault.addCommand(credentialsCommand(run));
+  vault.addCommand(rotateCommand(run));
+  return vault;
+}
