@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { isAppError } from "../errors.js";
 import { EXIT_CONFIG, type ExitCode, type RunCommand } from "./command.js";
 import { configCommand } from "./commands/config.js";
+import { dbCommand } from "./commands/db/index.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models/index.js";
 import { runCommand } from "./commands/run.js";
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<ExitCode> {
     .showHelpAfterError();
   program.addCommand(serveCommand(run));
   program.addCommand(configCommand(run));
+  program.addCommand(dbCommand(run));
   program.addCommand(modelsCommand(run));
   program.addCommand(keysCommand(run));
   program.addCommand(runCommand(run));
