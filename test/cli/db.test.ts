@@ -190,6 +190,28 @@ describe("aixcl db with a server running on the embedded database", () => {
   });
 });
 
+describe("aixcl db on an embedded database another process holds", () => {
+  it("backup and shell refuse without touching it", async () => {
+    const home = await mkdtemp(join(tmpdir(), "aixcl-cli-held-"));
+    const held = await openPglite({ dataDir: join(home, "db") });
+    try {
+      await migrate(held);
+      for (const args of [
+        ["db", "backup", join(home, "never.tar")],
+        ["db", "shell"],
+      ]) {
+        const result = await runCli(args, cliEnv(home));
+        expect(result.code, args.join(" ")).toBe(1);
+        expect(result.stderr, args.join(" ")).toContain(`is in use by another process (pid ${process.pid}`);
+      }
+      expect((await held.query("SELECT count(*)::int AS n FROM schema_migrations")).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await held.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("aixcl db shell without psql", () => {
   it("names the package to install", async () => {
     const home = await mkdtemp(join(tmpdir(), "aixcl-cli-nopsql-"));
