@@ -7,7 +7,10 @@ import { migrate } from "../../src/store/migrate.js";
 import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database } from "../../src/store/types.js";
-import { createPostgresDatabase, type PostgresDatabase } from "../support/databases.js";
+import { silentLogger } from "../../src/logger.js";
+import { DATABASE_PASSWORD } from "../../src/vault/database-password.js";
+import { createVault } from "../../src/vault/vault.js";
+import { createPostgresDatabase, withPostgresAdmin, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../store/backup-support.js";
 import { cliEnv, runCli, runCliWithInput } from "./run-cli.js";
@@ -187,6 +190,50 @@ describe("aixcl db with a server running on the embedded database", () => {
       expect(result.stderr, args.join(" ")).toMatch(/stop the server first/);
     }
     await expect(stat(file)).rejects.toThrow();
+  });
+});
+
+describe("aixcl db with a managed PostgreSQL role (database.managed)", () => {
+  it("restore keeps the role's current password in the vault; shell connects with it", async () => {
+    const database = await createPostgresDatabase();
+    const home = await mkdtemp(join(tmpdir(), "aixcl-cli-db-managed-"));
+    try {
+      await writeFile(join(home, "config.yaml"), "database:\n  managed: true\n");
+      const env = cliEnv(home, { AIXCL_DATABASE_URL: database.url });
+      // The vault adopts the URL's password (as at the first start); the backup holds that one.
+      expect((await runCli(["db", "migrate"], env)).code).toBe(0);
+      const backup = join(home, "managed.tar");
+      expect((await runCli(["db", "backup", backup], env)).code).toBe(0);
+
+      // A rotation after the backup: the server and the vault have a new password, the URL the old one.
+      const rotated = `rotated-${Date.now()}-p@ss:w/rd'"`;
+      await withPostgresAdmin(async (client) => {
+        const sql = await client.query<{ sql: string }>(
+          "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql",
+          [database.role, rotated],
+        );
+        await client.query(sql.rows[0]!.sql);
+      });
+      const vault = createVault({ dir: join(home, "vault"), logger: silentLogger() });
+      await vault.unseal();
+      await vault.set(DATABASE_PASSWORD, rotated);
+      await vault.close();
+
+      const restored = await runCli(["db", "restore", backup, "--yes"], env);
+      expect(restored.stderr).not.toContain(rotated);
+      expect(restored.code).toBe(0);
+      const after = createVault({ dir: join(home, "vault"), logger: silentLogger() });
+      await after.unseal();
+      expect(await after.get(DATABASE_PASSWORD)).toBe(rotated);
+      await after.close();
+
+      const shell = await runCliWithInput(["db", "shell"], env, "SELECT count(*) FROM schema_migrations;\n");
+      expect(shell.stderr).toBe("");
+      expect(shell.stdout).toMatch(countOutput(1));
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      await database.drop();
+    }
   });
 });
 

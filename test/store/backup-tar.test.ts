@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultBackupName } from "../../src/store/backup/backup.js";
 import { createTarWriter, decodeHeader, encodeHeader, readTar } from "../../src/store/backup/tar.js";
 import { rejectedAppError, thrownAppError } from "../support/app-error.js";
 import { run } from "./backup-support.js";
@@ -116,5 +117,11 @@ describe("backup archive (ustar)", () => {
         await reading.close();
       }
     }
+  });
+});
+
+describe("backup file name", () => {
+  it("is aixcl-backup-<UTC timestamp>.tar", () => {
+    expect(defaultBackupName(new Date("2025-01-02T03:04:05.678Z"))).toBe("aixcl-backup-20250102T030405Z.tar");
   });
 });

@@ -18,6 +18,7 @@ import {
   MANIFEST_SUM_NAME,
   manifestSumLine,
   serializeManifest,
+  VAULT_KEY,
   VAULT_PREFIX,
   type Manifest,
   type ManifestEntry,
@@ -94,7 +95,12 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     dirname(options.file),
     `.${basename(options.file)}.${randomBytes(6).toString("hex")}.partial`,
   );
-  const handle = await open(temp, "wx", 0o600);
+  const handle = await open(temp, "wx", 0o600).catch((error: NodeJS.ErrnoException) => {
+    throw new AppError(
+      error.code === "ENOENT" ? "not_found" : "invalid_request",
+      `cannot write ${options.file}: ${error.code === "ENOENT" ? `no directory ${dirname(options.file)}` : (error.code ?? "error")}`,
+    );
+  });
   try {
     const tar = createTarWriter(handle);
     const entries: ManifestEntry[] = [];
@@ -124,7 +130,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       schema_version: schemaVersion,
       engine: options.db.engine,
       created_at: now.toISOString(),
-      vault_key_included: vaultFiles.some((file) => file.name === "key"),
+      vault_key_included: vaultFiles.some((file) => file.name === VAULT_KEY),
       tables,
       entries,
     };

@@ -2,9 +2,10 @@ import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
 import { loadConfig, vaultPath } from "../../../config/load.js";
+import type { Config } from "../../../config/schema.js";
 import { EXIT_CONFIG, type ExitCode, type RunCommand } from "../../command.js";
 import { printErr, printOut } from "../../output.js";
-import { openForDbCommand, refuseRunningPgliteServer } from "./backup.js";
+import { managedPassword, openForDbCommand, refuseRunningPgliteServer } from "./backup.js";
 
 const RESTORE_HELP = `
 The backup is checked first (every file's SHA-256, the schema version): a damaged or altered
@@ -40,6 +41,42 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** The managed role's password in use now (`database.managed`), undefined otherwise. */
+async function currentManagedPassword(config: Readonly<Config>): Promise<string | undefined> {
+  const secrets = await managedPassword(config);
+  try {
+    return await secrets.password?.();
+  } finally {
+    await secrets.close();
+  }
+}
+
+/**
+ * A managed role's password belongs to the server, which a restore does not touch: the restored
+ * vault must hold the password in use now, not the one of the backup's time (a rotation since
+ * then would otherwise lock aixcl out of its own database).
+ */
+async function keepManagedPassword(config: Readonly<Config>, password: string): Promise<void> {
+  const [{ createVault }, { DATABASE_PASSWORD }, { silentLogger }] = await Promise.all([
+    import("../../../vault/vault.js"),
+    import("../../../vault/database-password.js"),
+    import("../../../logger.js"),
+  ]);
+  const vault = createVault({ dir: vaultPath(config), logger: silentLogger() });
+  try {
+    if (vault.status().sealed && vault.status().mode === "keyfile") await vault.unseal();
+    if (vault.status().sealed) {
+      await printErr(
+        "aixcl: warning: the restored vault is sealed (passphrase): it holds the database password of the backup's time; if the role's password was rotated since, set it back on the server",
+      );
+      return;
+    }
+    await vault.set(DATABASE_PASSWORD, password);
+  } finally {
+    await vault.close();
+  }
+}
+
 async function restore(file: string, flags: RestoreFlags): Promise<ExitCode> {
   const config = loadConfig();
   const path = resolve(file);
@@ -61,7 +98,9 @@ async function restore(file: string, flags: RestoreFlags): Promise<ExitCode> {
   await refuseRunningPgliteServer(config, "restore");
   const db = await openForDbCommand(config);
   try {
+    const password = await currentManagedPassword(config);
     const result = await restoreBackup({ db, vaultDir: vaultPath(config), file: path, verified: manifest });
+    if (password !== undefined && result.vaultFiles > 0) await keepManagedPassword(config, password);
     const rows = result.tables.reduce((sum, table) => sum + table.rows, 0);
     if (flags.json === true) {
       await printOut(
