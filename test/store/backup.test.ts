@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createBackup } from "../../src/store/backup/backup.js";
+import { parseCopyRow, parseIdentList } from "../../src/store/backup/copy-text.js";
+import { dumpDatabase } from "../../src/store/backup/dump.js";
 import { restoreBackup, verifyBackup } from "../../src/store/backup/restore.js";
 import { postgresConnection } from "../../src/store/backup/shell.js";
 import { openPostgres } from "../../src/store/postgres.js";
@@ -216,6 +218,47 @@ describeEachDatabase("backup and restore", (db, engine) => {
     await vault.close();
   });
 
+  it("dumps one snapshot while writers keep committing", async () => {
+    // Each writer transaction adds a setting and an audit row naming it. The dump reads audit_log
+    // long before settings (foreign-key order, then name): only a single snapshot keeps them equal.
+    let dumping = true;
+    let written = 0;
+    const writer = (async () => {
+      while (dumping && written < 500) {
+        const key = `concurrent-${written++}`;
+        await db().transaction(async (tx) => {
+          await tx.query("INSERT INTO settings (key, value) VALUES ($1, '1')", [key]);
+          await tx.query("INSERT INTO audit_log (actor, action, target) VALUES ('t', 'concurrent', $1)", [
+            key,
+          ]);
+        });
+      }
+    })();
+    const chunks: string[] = [];
+    try {
+      await dumpDatabase(
+        db(),
+        async (chunk) => {
+          chunks.push(chunk);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        },
+        { aixclVersion: "test", batchRows: 1 },
+      );
+    } finally {
+      dumping = false;
+      await writer;
+    }
+    const blocks = copyBlocks(chunks.join(""));
+    const settings = blocks
+      .settings!.filter((row) => row.key?.startsWith("concurrent-"))
+      .map((row) => row.key);
+    const audited = blocks.audit_log!.filter((row) => row.action === "concurrent").map((row) => row.target);
+    expect(audited.sort()).toEqual(settings.sort());
+    if (engine === "postgres") expect(written).toBeGreaterThan(settings.length);
+    await db().query("DELETE FROM settings WHERE key LIKE 'concurrent-%'");
+    await db().query("DELETE FROM audit_log WHERE action = 'concurrent'");
+  });
+
   it("never overwrites an existing file", async () => {
     const error = await rejectedAppError(
       createBackup({ db: db(), vaultDir, file: backup, aixclVersion: "test" }),
@@ -223,3 +266,27 @@ describeEachDatabase("backup and restore", (db, engine) => {
     expect(error.code).toBe("conflict");
   });
 });
+
+/** The rows of every COPY block of a dump, as column → value. */
+function copyBlocks(sql: string): Record<string, Record<string, string | null>[]> {
+  const blocks: Record<string, Record<string, string | null>[]> = {};
+  let current: { rows: Record<string, string | null>[]; columns: string[] } | undefined;
+  for (const line of sql.split("\n")) {
+    if (current) {
+      if (line === "\\.") current = undefined;
+      else
+        current.rows.push(
+          Object.fromEntries(
+            parseCopyRow(line, current.columns.length).map((v, i) => [current!.columns[i], v]),
+          ),
+        );
+      continue;
+    }
+    const match = /^COPY (\S+) \((.*)\) FROM stdin;$/.exec(line);
+    if (match) {
+      current = { rows: [], columns: parseIdentList(match[2]!)! };
+      blocks[match[1]!] = current.rows;
+    }
+  }
+  return blocks;
+}
