@@ -273,13 +273,15 @@ function copyBlocks(sql: string): Record<string, Record<string, string | null>[]
   let current: { rows: Record<string, string | null>[]; columns: string[] } | undefined;
   for (const line of sql.split("\n")) {
     if (current) {
-      if (line === "\\.") current = undefined;
-      else
-        current.rows.push(
-          Object.fromEntries(
-            parseCopyRow(line, current.columns.length).map((v, i) => [current!.columns[i], v]),
-          ),
-        );
+      if (line === "\\.") {
+        current = undefined;
+        continue;
+      }
+      const { columns } = current;
+      const values = parseCopyRow(line, columns.length);
+      current.rows.push(
+        Object.fromEntries(values.map((value, i): [string, string | null] => [columns[i]!, value])),
+      );
       continue;
     }
     const match = /^COPY (\S+) \((.*)\) FROM stdin;$/.exec(line);
