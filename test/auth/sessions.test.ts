@@ -52,7 +52,9 @@ describeEachDatabase("session revocation cuts open streams", (db) => {
       if (done) break;
       text += value;
     }
-    expect(JSON.parse(text.split("\n")[0]!)).toMatchObject({ message: { content: LONG_SCRIPT[0] } });
+    // Under load the first line may carry a few tokens at once: it starts with the script's first.
+    const first = JSON.parse(text.split("\n")[0]!) as { message: { content: string } };
+    expect(first.message.content.startsWith(LONG_SCRIPT[0]!)).toBe(true);
     return {
       async finish() {
         let cut = false;

@@ -56,10 +56,12 @@ describe.concurrent("aixcl config show", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain(fileKey);
     const shown = JSON.parse(result.stdout) as {
-      auth: { api: string; api_key: string };
+      auth: { api: string; api_key: string; session_ttl: string; login_window: string };
       engine: { keep_alive: string };
     };
-    expect(shown.auth).toEqual({ api: "required", api_key: "<redacted>" });
+    expect(shown.auth).toMatchObject({ api: "required", api_key: "<redacted>" });
+    // Durations in the spelling config.yaml reads back, not internal milliseconds.
+    expect([shown.auth.session_ttl, shown.auth.login_window]).toEqual(["168h", "15m"]);
     expect(shown.engine.keep_alive).toBe("-1");
   });
 

@@ -36,6 +36,9 @@ function displayable(config: Readonly<Config>): Record<string, unknown> {
   const shown = redactConfig(config);
   const engine = shown.engine as Record<string, unknown>;
   engine.keep_alive = formatDuration(config.engine.keep_alive);
+  const auth = shown.auth as Record<string, unknown>;
+  auth.session_ttl = formatDuration(config.auth.session_ttl);
+  auth.login_window = formatDuration(config.auth.login_window);
   return shown;
 }
 
