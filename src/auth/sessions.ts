@@ -1,10 +1,12 @@
 /**
  * Web sessions: a random 256-bit id in a `__Host-` cookie, stored server-side only as its
- * SHA-256. A new id at every login (no fixation), checked against the database on every request
+ * HMAC-SHA256 under the vault's session secret (plain SHA-256 when the platform has no vault).
+ * The secret makes a stolen table useless for forging, and rotating it ends every session even
+ * before their rows are deleted; while the vault is sealed no session can be checked (503). A new id at every login (no fixation), checked against the database on every request
  * (revocation is immediate), ended server-side at logout. Ending sessions also cuts the requests
  * they have in flight, through the revocation hub of the server bound to the database.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import {
   deleteAllSessions,
   deleteSession,
@@ -25,8 +27,10 @@ export const SESSION_COOKIE = "__Host-aixcl_session";
 /** A session id as the cookie carries it: 32 random bytes, base64url (43 characters). */
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-export function hashSessionId(id: string): string {
-  return createHash("sha256").update(id, "utf8").digest("hex");
+/** The row key of a session id: HMAC-SHA256 under `secret` (the vault's session.secret). */
+export function hashSessionId(id: string, secret: string | undefined): string {
+  const mac = secret === undefined ? createHash("sha256") : createHmac("sha256", secret);
+  return mac.update(id, "utf8").digest("hex");
 }
 
 /** What a session may do: an admin everything, a user inference only. */
@@ -55,9 +59,10 @@ export async function startSession(
   userId: string,
   ttlMs: number,
   origin: SessionOrigin = {},
+  secret?: string,
 ): Promise<StartedSession> {
   const id = randomBytes(32).toString("base64url");
-  const idHash = hashSessionId(id);
+  const idHash = hashSessionId(id, secret);
   await insertSession(db, {
     idHash,
     userId,
@@ -79,10 +84,11 @@ export async function resolveSession(
   db: Queryable,
   cookieId: string,
   ttlMs: number,
+  secret?: string,
 ): Promise<ResolvedSession | undefined> {
   // Malformed ids cannot exist: skip the database round trip (and keep junk out of queries).
   if (!SESSION_ID_PATTERN.test(cookieId)) return undefined;
-  const idHash = hashSessionId(cookieId);
+  const idHash = hashSessionId(cookieId, secret);
   const found = await lookupSession(db, idHash, ttlMs);
   if (!found) return undefined;
   return {
@@ -99,8 +105,12 @@ export async function resolveSession(
 }
 
 /** Ends one session (logout) and cuts its open requests. Returns the user id when it existed. */
-export async function endSession(db: Database, cookieId: string): Promise<string | undefined> {
-  const idHash = hashSessionId(cookieId);
+export async function endSession(
+  db: Database,
+  cookieId: string,
+  secret?: string,
+): Promise<string | undefined> {
+  const idHash = hashSessionId(cookieId, secret);
   const userId = await deleteSession(db, idHash);
   revokeOpenRequests(db, { credentialId: idHash, via: "session" });
   return userId;

@@ -21,6 +21,11 @@ export interface AuthContext {
   loginLimiter: LoginRateLimiter;
   /** Session inactivity timeout, ms (config `auth.session_ttl`). */
   sessionTtlMs: number;
+  /**
+   * The key session ids are hashed with (the vault's `session.secret`); undefined without a
+   * vault. Throws `vault_sealed` while the vault is sealed.
+   */
+  sessionSecret(): Promise<string | undefined>;
   /** The local CLI token of this server (run/admin.token); absent when none was written. */
   localToken?: LocalToken;
 }

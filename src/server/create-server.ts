@@ -65,7 +65,9 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
     localToken: auth?.localToken,
     verifyApiKey: db ? (presented) => verifyApiKey(db, presented) : undefined,
     resolveSession:
-      db && sessionTtlMs !== undefined ? (id) => resolveSession(db, id, sessionTtlMs) : undefined,
+      db && auth
+        ? async (id) => resolveSession(db, id, auth.sessionTtlMs, await auth.sessionSecret())
+        : undefined,
     sessionTtlMs,
     hub: auth?.hub,
   });

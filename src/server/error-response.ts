@@ -46,7 +46,10 @@ export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Conte
   const scrub = createScrubber(deps);
   return (raw, c) => {
     const error = fromUnknown(raw);
-    if (error.status >= 500 && error.code !== "queue_full" && error.code !== "shutting_down") {
+    // Expected states (busy, stopping, sealed) are refusals, not failures worth a stack trace.
+    const expected =
+      error.code === "queue_full" || error.code === "shutting_down" || error.code === "vault_sealed";
+    if (error.status >= 500 && !expected) {
       deps.logger.error({ err: error.cause ?? error, code: error.code, path: c.req.path }, "request failed");
     } else {
       deps.logger.debug({ code: error.code, path: c.req.path, message: error.message }, "request refused");

@@ -12,7 +12,7 @@ import { createModelStore } from "../models/store.js";
 import { openDatabase } from "../store/open.js";
 import { purgeExpiredSessions } from "../store/sessions.js";
 import type { Database } from "../store/types.js";
-import { openPlatformSecrets } from "../vault/platform-secrets.js";
+import { openPlatformSecrets, SESSION_SECRET } from "../vault/platform-secrets.js";
 import { VERSION } from "../version.js";
 import type { AuthContext, ServerDeps } from "./context.js";
 import { createServer, type CreateServerOptions } from "./create-server.js";
@@ -96,6 +96,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         windowMs: config.auth.login_window,
       }),
       sessionTtlMs: config.auth.session_ttl,
+      sessionSecret: async () => (secrets ? await secrets.vault.get(SESSION_SECRET) : undefined),
       localToken,
     };
 

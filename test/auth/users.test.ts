@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * The users service on both engines (PGlite and a real PostgreSQL server): names, password
  * hashing and its limits, case-insensitive uniqueness, the last-admin guard, the sign-up switch,
@@ -224,6 +225,16 @@ describeEachDatabase("users", (db) => {
     for (const junk of ["", "short", `${id}x`, "' OR 1=1 --".padEnd(43, "x")]) {
       expect(await resolveSession(db(), junk, TTL)).toBeUndefined();
     }
+  });
+
+  it("keys session rows with the session secret: another secret finds nothing", async () => {
+    await createUser(db(), { username: "sid", password: "sid-password-1", role: "user" });
+    const sid = (await findUser(db(), "sid"))!;
+    const { id, idHash } = await startSession(db(), sid.id, TTL, {}, "secret-one");
+    expect(idHash).not.toBe(createHash("sha256").update(id).digest("hex"));
+    expect(await resolveSession(db(), id, TTL, "secret-one")).toBeDefined();
+    expect(await resolveSession(db(), id, TTL, "secret-two")).toBeUndefined();
+    expect(await resolveSession(db(), id, TTL)).toBeUndefined();
   });
 
   it("keeps sign-up closed until an admin opens it, and audits account changes", async () => {

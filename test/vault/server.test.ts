@@ -148,17 +148,31 @@ describe("vault on a running platform, key file mode", () => {
     expect(await response.json()).toEqual({ code: "forbidden" });
   });
 
-  it("sealed: rotate answers 503 vault sealed; unseal re-reads the key file", async () => {
+  it("sealed: rotate, login and session checks answer 503 vault sealed; unseal re-reads the key file", async () => {
     const { platform, token } = started();
     const auth = { Authorization: `Bearer ${token}` };
+    const cookie = (await login(platform.url, "bob", "bob-password-1")) ?? "";
     const sealed = await post(platform.url, "/api/vault/seal", {}, auth);
     expect(await sealed.json()).toEqual({ initialized: true, sealed: true, mode: "keyfile", entries: 3 });
     const refused = await post(platform.url, "/api/vault/rotate", {}, auth);
     expect(refused.status).toBe(503);
     expect(await refused.json()).toEqual({ error: "vault sealed" });
-    const unsealed = await post(platform.url, "/api/vault/unseal", {});
+    // Session ids are keyed by the vault's session secret: nothing can log in or be checked.
+    const loginSealed = await post(platform.url, "/api/auth/login", {
+      username: "bob",
+      password: "bob-password-1",
+    });
+    expect(loginSealed.status).toBe(503);
+    expect(await loginSealed.json()).toEqual({ error: "vault sealed" });
+    const meSealed = await fetch(`${platform.url}/api/auth/me`, { headers: { Cookie: cookie } });
+    expect(meSealed.status).toBe(503);
+    await meSealed.arrayBuffer();
+    // A browser's cookie rides along: unsealing must not try (and fail) to check it.
+    const unsealed = await post(platform.url, "/api/vault/unseal", {}, { Cookie: cookie });
     expect(unsealed.status).toBe(200);
     expect(((await unsealed.json()) as { sealed: boolean }).sealed).toBe(false);
+    // Unsealed again, the same session works: the secret did not change.
+    expect(await me(platform.url, cookie)).toBe(200);
   });
 
   it("rotate: the old admin password stops working, the new one works, every session ends", async () => {

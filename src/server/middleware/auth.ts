@@ -52,9 +52,12 @@ function canonicalPath(path: string): string {
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 /** What a path demands of the caller: an admin, any principal, or nothing (the route decides). */
-function requirement(path: string, api: "off" | "required"): "admin" | "principal" | "none" {
+function requirement(path: string, api: "off" | "required"): "admin" | "principal" | "none" | "open" {
   const canonical = canonicalPath(path);
   if (under(canonical, "/api/admin")) return "admin";
+  // Unsealing is how a sealed platform gets its secrets back: the passphrase is the credential,
+  // and no credential could be checked anyway (sessions need the vault's secret).
+  if (canonical === "/api/vault/unseal" || canonical === "/api/vault/status") return "open";
   // Login, logout, sign-up and "who am I" must answer anonymous callers.
   if (under(canonical, "/api/auth")) return "none";
   return api === "required" ? "principal" : "none";
@@ -96,6 +99,10 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
       );
     }
     const rule = requirement(c.req.path, options.api);
+    if (rule === "open") {
+      await next();
+      return;
+    }
 
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
     let principal: Principal | undefined;

@@ -45,6 +45,8 @@ function attemptDetails(c: Context<AppEnv>): Record<string, unknown> {
 async function login(c: Context<AppEnv>, db: Database, auth: AuthContext): Promise<Response> {
   const { username, password } = parseWire(loginRequestSchema, await readJsonBody(c));
   const address = clientAddress(c);
+  // A sealed vault answers 503 before the password is even looked at: no attempt is spent.
+  const secret = await auth.sessionSecret();
   auth.loginLimiter.check(username, address);
 
   // A malformed name cannot exist; it still pays for a hash so it answers like any unknown user.
@@ -69,12 +71,15 @@ async function login(c: Context<AppEnv>, db: Database, auth: AuthContext): Promi
   const previous = getCookie(c, SESSION_COOKIE);
   if (previous !== undefined) {
     c.get("untrackRequest")?.();
-    await endSession(db, previous);
+    await endSession(db, previous, secret);
   }
-  const session = await startSession(db, user.id, auth.sessionTtlMs, {
-    address,
-    userAgent: c.req.header("user-agent"),
-  });
+  const session = await startSession(
+    db,
+    user.id,
+    auth.sessionTtlMs,
+    { address, userAgent: c.req.header("user-agent") },
+    secret,
+  );
   setSessionCookie(c, session.id, auth.sessionTtlMs);
   await recordAudit(db, actor, "login.success", user.username, attemptDetails(c));
   return c.json({ user: toUserWire(user) });
@@ -97,7 +102,7 @@ export function authRoutes(deps: ServerDeps & { db: Database; auth: AuthContext 
       // This request came with the session it ends: do not cut our own answer.
       c.get("untrackRequest")?.();
       const principal = c.get("principal");
-      const userId = await endSession(db, cookie);
+      const userId = await endSession(db, cookie, await auth.sessionSecret());
       if (userId !== undefined) {
         await recordAudit(
           db,
