@@ -114,6 +114,16 @@ export const deleteRequestSchema = z.preprocess(legacyName, z.object({ model: mo
 
 export const copyRequestSchema = z.object({ source: modelName, destination: modelName });
 
+/** Ollama's PullRequest: `model` (older clients send `name`), `insecure`, `stream`. The name's rules are checked by the route (parseModelName) for its exact error. */
+export const pullRequestSchema = z.preprocess(
+  legacyName,
+  z.object({
+    model: z.string().min(1),
+    insecure: z.boolean().optional(),
+    stream: z.boolean().optional(),
+  }),
+);
+
 export const createRequestSchema = z.preprocess(
   legacyName,
   z.object({

@@ -1,5 +1,5 @@
 import type { Handler } from "hono";
-import { z } from "zod";
+import { pullRequestSchema } from "../../../api/ollama/requests.js";
 import type { StatusWire } from "../../../api/ollama/responses.js";
 import { AppError } from "../../../errors.js";
 import { parseModelName } from "../../../models/names.js";
@@ -10,20 +10,6 @@ import { readJsonBody } from "../../middleware/body.js";
 import { primeIterator, progressIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
 import { ndjsonResponse } from "./ndjson.js";
-
-/** Ollama's PullRequest: `model` (older clients send `name`), `insecure`, `stream`. */
-const pullRequestSchema = z.preprocess(
-  (value) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-    const body = value as Record<string, unknown>;
-    return body.model === undefined && body.name !== undefined ? { ...body, model: body.name } : body;
-  },
-  z.object({
-    model: z.string().min(1),
-    insecure: z.boolean().optional(),
-    stream: z.boolean().optional(),
-  }),
-);
 
 const SUCCESS: StatusWire = { status: "success" };
 
