@@ -5,7 +5,6 @@
  * the terminal without echo (asked twice), from stdin (`--password-stdin`, or whenever stdin is
  * not a terminal) or from `--password-file`: never from argv, which every local user can read.
  */
-import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { ServerUnreachableError } from "../../api/client.js";
 import { createUsersClient, toUserWire, type UsersClient, type UserWire } from "../../api/users-client.js";
@@ -18,6 +17,7 @@ import { AppError, isAppError } from "../../errors.js";
 import type { Database } from "../../store/types.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
+import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
 import { serverUrl } from "./models/connection.js";
 import { relativeTime, table } from "./models/list.js";
 
@@ -82,54 +82,11 @@ interface PasswordOptions {
   passwordFile?: string;
 }
 
-/** Reads one line from the terminal with echo off (raw mode); Ctrl-C cancels. */
-function promptHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  process.stderr.write(prompt);
-  stdin.setRawMode(true);
-  stdin.setEncoding("utf8");
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    const value: string[] = [];
-    const finish = (error?: AppError) => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write("\n");
-      if (error) reject(error);
-      else resolve(value.join(""));
-    };
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === "\r" || char === "\n" || char === "\u0004") return finish();
-        if (char === "\u0003") return finish(new AppError("invalid_request", "cancelled"));
-        if (char === "\u007f" || char === "\b") value.pop();
-        else if (char >= " ") value.push(char);
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** The first line of a text, without its line ending (files written by `echo` end with one). */
-const firstLine = (text: string): string => text.split(/\r?\n/, 1)[0] ?? "";
-
 /** The new password, from `--password-file`, stdin or the terminal (asked twice). */
 async function readNewPassword(options: PasswordOptions): Promise<string> {
   let password: string;
   if (options.passwordFile !== undefined) {
-    try {
-      password = firstLine(await readFile(options.passwordFile, "utf8"));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? "error";
-      throw new AppError("invalid_request", `cannot read --password-file ${options.passwordFile} (${code})`);
-    }
+    password = await readSecretFile(options.passwordFile, "--password-file");
   } else if (options.passwordStdin === true || !process.stdin.isTTY) {
     password = firstLine(await readStdin());
   } else {

@@ -5,7 +5,7 @@
  * terminal without echo, from stdin when it is not a terminal, or from `--passphrase-file`:
  * never from argv, which every local user can read in /proc.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import { ServerUnreachableError } from "../../api/client.js";
 import {
@@ -21,50 +21,12 @@ import { silentLogger } from "../../logger.js";
 import type { Vault } from "../../vault/types.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
+import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
 import { serverUrl } from "./models/connection.js";
 
 interface PassphraseOptions {
   passphraseFile?: string;
 }
-
-/** Reads one line from the terminal with echo off (raw mode); Ctrl-C cancels. */
-function promptHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  // Echo off before the prompt shows: a user typing right away must not see their input echoed.
-  stdin.setRawMode(true);
-  process.stderr.write(prompt);
-  stdin.setEncoding("utf8");
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let value: string[] = [];
-    const finish = (error?: AppError) => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write("\n");
-      if (error) reject(error);
-      else resolve(value.join(""));
-    };
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === "\r" || char === "\n" || char === "\u0004") return finish();
-        if (char === "\u0003") return finish(new AppError("invalid_request", "cancelled"));
-        if (char === "\u007f" || char === "\b") value = value.slice(0, -1);
-        else if (char >= " ") value.push(char);
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** The first line of a file or of piped stdin, without its line ending. */
-const firstLine = (text: string): string => text.split(/\r?\n/, 1)[0] ?? "";
 
 /**
  * A passphrase from `--passphrase-file`, the terminal (twice when `confirm`) or piped stdin;
@@ -72,17 +34,7 @@ const firstLine = (text: string): string => text.split(/\r?\n/, 1)[0] ?? "";
  */
 async function readPassphrase(options: PassphraseOptions, confirm = false): Promise<string | undefined> {
   if (options.passphraseFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(options.passphraseFile, "utf8");
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? "error";
-      throw new AppError(
-        "invalid_request",
-        `cannot read --passphrase-file ${options.passphraseFile} (${code})`,
-      );
-    }
-    return firstLine(text) || undefined;
+    return (await readSecretFile(options.passphraseFile, "--passphrase-file")) || undefined;
   }
   if (process.stdin.isTTY) {
     const first = await promptHidden("vault passphrase: ");
