@@ -33,12 +33,13 @@ export function pgliteLockPath(dataDir: string): string {
 }
 
 /**
- * Takes the data directory for this process. PGlite itself does not lock its directory, and two
- * processes (or two instances in one) writing the same files corrupt the database, so the first
- * opener writes its pid into `<dataDir>.lock` (O_EXCL) and removes it on close; a lock whose
- * process is gone (a crash, kill -9) is taken over.
+ * Takes the data directory for this process and returns its release. PGlite itself does not lock
+ * its directory, and two processes (or two instances in one) writing the same files corrupt the
+ * database, so the first opener writes its pid into `<dataDir>.lock` (O_EXCL) and removes it on
+ * release; a lock whose process is gone (a crash, kill -9) is taken over. Exported for the few
+ * users of a raw PGlite instance (the `aixcl db shell` socket server), which openPglite hides.
  */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const path = pgliteLockPath(dataDir);
   for (let attempt = 0; ; attempt++) {
     try {

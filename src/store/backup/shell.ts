@@ -3,14 +3,14 @@
  * server's URL — never argv, which every local user can read through `ps` — or, for PGlite, a
  * PostgreSQL wire-protocol socket served from this process over the data directory.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { AppError } from "../../errors.js";
 import { checkDatabaseUrl } from "../open.js";
-import { pgliteLockPath } from "../pglite.js";
+import { lockDataDir } from "../pglite.js";
 
 /** URL query parameters libpq understands, and the environment variable each maps to. */
 const URL_PARAMS: Record<string, string> = {
@@ -60,41 +60,6 @@ export function postgresConnection(rawUrl: string, password?: string): PsqlConne
   return { env, ignored };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Takes the data directory's lock as openPglite does (same file, same rules: the pid, O_EXCL, a
- * dead holder's lock taken over): the socket server needs the PGlite instance itself, which
- * openPglite keeps to itself.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const path = pgliteLockPath(dataDir);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
-      return () => rm(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 2) throw error;
-    }
-    const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
-    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-      throw new AppError(
-        "database_error",
-        `the database in ${dataDir} is in use by another process (pid ${holder}, e.g. a running aixcl serve): stop it first`,
-      );
-    }
-    await rm(path, { force: true });
-  }
-}
-
 export interface PgliteShellServer {
   /** PG* variables that point psql at the socket. */
   env: Record<string, string>;
@@ -119,6 +84,7 @@ export async function servePgliteForShell(dataDir: string): Promise<PgliteShellS
       `no database in ${dataDir} yet (run \`aixcl db migrate\` or \`aixcl serve\`)`,
     );
   }
+  // The same lock as openPglite: the socket server needs the PGlite instance openPglite hides.
   const unlock = await lockDataDir(dataDir);
   let socketDir: string | undefined;
   let db: PGlite | undefined;
