@@ -1,6 +1,6 @@
 import { AppError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
-import type { Database } from "./types.js";
+import type { Database, Queryable } from "./types.js";
 
 export interface MigrateResult {
   /** Schema version before. */
@@ -12,8 +12,18 @@ export interface MigrateResult {
 
 const LOCK_KEY = 0x616978636c; // "aixcl": a fixed advisory-lock key so two starts never migrate at once
 
+/**
+ * Columns of the version table migrate() creates before the first migration. A dump writes the
+ * table too (psql needs it to load the version rows), so both build it from this one definition.
+ */
+export const SCHEMA_MIGRATIONS_COLUMNS = `(
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
 /** The schema version recorded in the database (0 for an empty database). */
-export async function schemaVersion(db: Database): Promise<number> {
+export async function schemaVersion(db: Queryable): Promise<number> {
   const exists = await db.query<{ present: boolean }>(
     "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
   );
@@ -38,11 +48,7 @@ export async function migrate(
     await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
     // Under the lock: two sessions racing on CREATE TABLE IF NOT EXISTS both try to insert the
     // table's catalog rows, and one fails with a unique violation.
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations ${SCHEMA_MIGRATIONS_COLUMNS}`);
     const current =
       (await tx.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations"))
         .rows[0]?.version ?? 0;

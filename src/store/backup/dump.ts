@@ -6,6 +6,7 @@
  * migrations and loads only the data and sequence lines.
  */
 import { AppError } from "../../errors.js";
+import { SCHEMA_MIGRATIONS_COLUMNS, schemaVersion } from "../migrate.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../migrations.js";
 import type { Database, Queryable } from "../types.js";
 import { listTables, type TableInfo } from "./catalog.js";
@@ -46,24 +47,13 @@ SET client_min_messages = warning;
 SET row_security = off;
 `;
 
-// The table migrate() creates before the first migration (src/store/migrate.ts): psql needs it to
-// load the schema_migrations rows; `aixcl db restore` lets migrate() create it.
-const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE schema_migrations (
-  version integer PRIMARY KEY,
-  name text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-);
-`;
+// The table migrate() creates before the first migration: psql needs it to load the
+// schema_migrations rows; `aixcl db restore` lets migrate() create it.
+const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE schema_migrations ${SCHEMA_MIGRATIONS_COLUMNS};\n`;
 
 /** The schema version a database records; refuses a database without aixcl's schema or a newer one. */
 export async function dumpableVersion(db: Queryable): Promise<number> {
-  const present = await db.query<{ present: boolean }>(
-    "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
-  );
-  const version = present.rows[0]?.present
-    ? ((await db.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations"))
-        .rows[0]?.version ?? 0)
-    : 0;
+  const version = await schemaVersion(db);
   if (version === 0) {
     throw new AppError("schema_mismatch", "the database holds no aixcl schema yet (run `aixcl db migrate`)");
   }
