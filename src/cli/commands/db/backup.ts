@@ -1,14 +1,10 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { createApiClient } from "../../../api/client.js";
-import { loadConfig, localTokenPath, vaultPath } from "../../../config/load.js";
-import type { Config } from "../../../config/schema.js";
-import { AppError } from "../../../errors.js";
-import type { Database } from "../../../store/types.js";
+import { loadConfig, vaultPath } from "../../../config/load.js";
 import { VERSION } from "../../../version.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { printErr, printOut } from "../../output.js";
-import { serverUrl } from "../models/connection.js";
+import { openForDbCommand, refuseRunningPgliteServer } from "./open.js";
 
 const BACKUP_HELP = `
 The backup is one tar file (0600) holding:
@@ -22,77 +18,6 @@ key (or the vault passphrase) somewhere else; a restore keeps the key already in
 --include-key puts it in the archive: then the archive opens the vault, protect it like the key.
 
 With the embedded database (PGlite) stop \`aixcl serve\` first: PGlite allows one process.`;
-
-/**
- * With embedded PGlite, refuses while a server of this home runs: PGlite's files may be opened by
- * one process only, and a second one would corrupt them. A running server is one whose local
- * token exists and that answers at the configured address (a token left by a crashed server is
- * no reason to refuse).
- */
-export async function refuseRunningPgliteServer(config: Readonly<Config>, action: string): Promise<void> {
-  if (config.database.url !== undefined) return;
-  const { readLocalToken } = await import("../../../auth/local-token.js");
-  const token = await readLocalToken(localTokenPath(config));
-  if (token === undefined) return;
-  const client = createApiClient({ baseUrl: serverUrl(config), apiKey: token });
-  // Any answer, even a refusal, means a server is there.
-  if (await client.reachable().catch(() => true)) {
-    throw new AppError(
-      "conflict",
-      `an aixcl server is running on this home's embedded database (${serverUrl(config)}): stop the server first, then ${action} (PGlite allows one process at a time)`,
-    );
-  }
-}
-
-/**
- * The password source of a role aixcl manages (`database.managed`): after a rotation the URL's
- * password is stale and the vault holds the current one, as `serve` finds it.
- */
-export async function managedPassword(
-  config: Readonly<Config>,
-): Promise<{ password?: () => Promise<string>; close(): Promise<void> }> {
-  if (!config.database.managed || config.database.url === undefined)
-    return { close: () => Promise.resolve() };
-  const [{ openPlatformSecrets }, { silentLogger }] = await Promise.all([
-    import("../../../vault/platform-secrets.js"),
-    import("../../../logger.js"),
-  ]);
-  const secrets = await openPlatformSecrets({ config, logger: silentLogger() });
-  return {
-    ...(secrets.databasePassword ? { password: secrets.databasePassword } : {}),
-    close: () => secrets.close(),
-  };
-}
-
-/**
- * Opens the configured database without migrating it (a backup reads it as it is; a restore
- * replaces it), with the vault's password for a managed role. Closing it closes both.
- */
-export async function openForDbCommand(config: Readonly<Config>): Promise<Database> {
-  const { openDatabase } = await import("../../../store/open.js");
-  const secrets = await managedPassword(config);
-  let db: Database;
-  try {
-    db = await openDatabase(config, {
-      migrate: false,
-      ...(secrets.password ? { password: secrets.password } : {}),
-    });
-  } catch (error) {
-    await secrets.close();
-    throw error;
-  }
-  let closed: Promise<void> | undefined;
-  return {
-    engine: db.engine,
-    query: db.query,
-    transaction: (fn) => db.transaction(fn),
-    exec: (sql) => db.exec(sql),
-    close() {
-      closed ??= db.close().finally(() => secrets.close());
-      return closed;
-    },
-  };
-}
 
 interface BackupFlags {
   includeKey?: boolean;

@@ -5,9 +5,9 @@
  */
 import { Command } from "commander";
 import { loadConfig } from "../../../config/load.js";
-import type { Config } from "../../../config/schema.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
+import { openForDbCommand } from "./open.js";
 
 interface MigrateFlags {
   json?: boolean;
@@ -24,55 +24,24 @@ export function migrateCommand(run: RunCommand): Command {
     .action((flags: MigrateFlags) => run(() => migrateDatabase(flags)));
 }
 
-/**
- * The password source of a role aixcl manages (`database.managed`): after a rotation the URL's
- * password is stale and the vault holds the current one, exactly as `serve` finds it.
- */
-async function managedPassword(
-  config: Readonly<Config>,
-): Promise<{ password?: () => Promise<string>; close(): Promise<void> }> {
-  if (!config.database.managed || config.database.url === undefined)
-    return { close: () => Promise.resolve() };
-  const [{ openPlatformSecrets }, { silentLogger }] = await Promise.all([
-    import("../../../vault/platform-secrets.js"),
-    import("../../../logger.js"),
-  ]);
-  const secrets = await openPlatformSecrets({ config, logger: silentLogger() });
-  return {
-    ...(secrets.databasePassword ? { password: secrets.databasePassword } : {}),
-    close: () => secrets.close(),
-  };
-}
-
 async function migrateDatabase(flags: MigrateFlags): Promise<ExitCode> {
   const config = loadConfig();
   // Loaded here, not at the top: `aixcl --help` should not pay for the database drivers.
-  const [{ openDatabase }, { migrate }] = await Promise.all([
-    import("../../../store/open.js"),
-    import("../../../store/migrate.js"),
-  ]);
-  const secrets = await managedPassword(config);
+  const { migrate } = await import("../../../store/migrate.js");
+  const db = await openForDbCommand(config);
   try {
-    const db = await openDatabase(config, {
-      migrate: false,
-      ...(secrets.password ? { password: secrets.password } : {}),
-    });
-    try {
-      const result = await migrate(db);
-      if (flags.json === true) {
-        await printOut(JSON.stringify({ engine: db.engine, ...result }, null, 2));
-      } else {
-        const applied =
-          result.applied.length === 0
-            ? "none, already up to date"
-            : result.applied.map((m) => `${m.version} ${m.name}`).join("; ");
-        await printOut(`schema version ${result.to} (applied: ${applied})`);
-      }
-      return 0;
-    } finally {
-      await db.close();
+    const result = await migrate(db);
+    if (flags.json === true) {
+      await printOut(JSON.stringify({ engine: db.engine, ...result }, null, 2));
+    } else {
+      const applied =
+        result.applied.length === 0
+          ? "none, already up to date"
+          : result.applied.map((m) => `${m.version} ${m.name}`).join("; ");
+      await printOut(`schema version ${result.to} (applied: ${applied})`);
     }
+    return 0;
   } finally {
-    await secrets.close();
+    await db.close();
   }
 }

@@ -5,7 +5,7 @@ import { loadConfig, vaultPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { EXIT_CONFIG, type ExitCode, type RunCommand } from "../../command.js";
 import { printErr, printOut } from "../../output.js";
-import { managedPassword, openForDbCommand, refuseRunningPgliteServer } from "./backup.js";
+import { currentManagedPassword, openForDbCommand, refuseRunningPgliteServer } from "./open.js";
 
 const RESTORE_HELP = `
 The backup is checked first (every file's SHA-256, the schema version): a damaged or altered
@@ -38,16 +38,6 @@ async function confirm(question: string): Promise<boolean> {
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     prompt.close();
-  }
-}
-
-/** The managed role's password in use now (`database.managed`), undefined otherwise. */
-async function currentManagedPassword(config: Readonly<Config>): Promise<string | undefined> {
-  const secrets = await managedPassword(config);
-  try {
-    return await secrets.password?.();
-  } finally {
-    await secrets.close();
   }
 }
 

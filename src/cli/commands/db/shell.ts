@@ -8,7 +8,7 @@ import { databasePath, loadConfig } from "../../../config/load.js";
 import { AppError } from "../../../errors.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { printErr } from "../../output.js";
-import { managedPassword, refuseRunningPgliteServer } from "./backup.js";
+import { currentManagedPassword, refuseRunningPgliteServer } from "./open.js";
 
 const SHELL_HELP = `
 External PostgreSQL (database.url): psql connects with the URL's settings, passed in its
@@ -56,13 +56,7 @@ async function shell(args: string[]): Promise<ExitCode> {
   let connection: Record<string, string>;
   let close = async (): Promise<void> => undefined;
   if (config.database.url !== undefined) {
-    const secrets = await managedPassword(config);
-    let password: string | undefined;
-    try {
-      password = await secrets.password?.();
-    } finally {
-      await secrets.close();
-    }
+    const password = await currentManagedPassword(config);
     const { env, ignored } = postgresConnection(config.database.url, password);
     if (ignored.length > 0) {
       await printErr(`aixcl: warning: psql ignores these database.url parameters: ${ignored.join(", ")}`);
