@@ -4,8 +4,7 @@
  * src/api/client.ts: the server's message and a code from the status, or ServerUnreachableError.
  */
 import { z } from "zod";
-import { AppError } from "../errors.js";
-import { codeForStatus, errorMessage, isUnreachable, ServerUnreachableError } from "./client.js";
+import { createJsonRequest } from "./admin-request.js";
 
 /** POST body that creates a key. */
 export const createKeyRequestSchema = z.strictObject({
@@ -99,38 +98,17 @@ export interface KeysClient {
 }
 
 export function createKeysClient(options: KeysClientOptions): KeysClient {
-  const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  const base = `${baseUrl}/api/admin/keys`;
-  const call = async <T>(path: string, method: string, body?: unknown): Promise<T> => {
-    let response: Response;
-    try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          Authorization: `Bearer ${options.token}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
-      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok) {
-      throw new AppError(codeForStatus(response.status), await errorMessage(response), {
-        status: response.status,
-      });
-    }
-    return (await response.json()) as T;
-  };
+  const request = createJsonRequest({
+    baseUrl: options.baseUrl,
+    prefix: "/api/admin/keys",
+    token: options.token,
+  });
   return {
-    create: (request) => call<CreatedKeyWire>("", "POST", request),
+    create: (body) => request.json<CreatedKeyWire>("POST", "", body),
     async list(user) {
       const query = user === undefined ? "" : `?user=${encodeURIComponent(user)}`;
-      return (await call<KeyListWire>(query, "GET")).keys;
+      return (await request.json<KeyListWire>("GET", query)).keys;
     },
-    revoke: (idOrPrefix) => call<ApiKeyWire>(`/${encodeURIComponent(idOrPrefix)}`, "DELETE"),
+    revoke: (idOrPrefix) => request.json<ApiKeyWire>("DELETE", `/${encodeURIComponent(idOrPrefix)}`),
   };
 }

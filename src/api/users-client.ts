@@ -4,8 +4,7 @@
  * token). Wire spelling is snake_case like the rest of the API.
  */
 import { z } from "zod";
-import { AppError } from "../errors.js";
-import { codeForStatus, errorMessage, isUnreachable, ServerUnreachableError } from "./client.js";
+import { createJsonRequest } from "./admin-request.js";
 
 /** Longest username or password a request may carry; the real rules are checked by the service. */
 const MAX_FIELD = 4096;
@@ -85,37 +84,8 @@ export interface UsersClient {
 }
 
 export function createUsersClient(options: UsersClientOptions): UsersClient {
-  const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const user = (name: string) => `/api/admin/users/${encodeURIComponent(name)}`;
-
-  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const headers: Record<string, string> = { Authorization: `Bearer ${options.token}` };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
-      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok) {
-      throw new AppError(codeForStatus(response.status), await errorMessage(response), {
-        status: response.status,
-      });
-    }
-    return response;
-  };
-  const json = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
-    (await (await call(method, path, body)).json()) as T;
-  const none = async (method: string, path: string, body?: unknown): Promise<void> => {
-    await (await call(method, path, body)).arrayBuffer();
-  };
+  const { json, none } = createJsonRequest({ baseUrl: options.baseUrl, token: options.token });
 
   return {
     list: async () => (await json<{ users: UserWire[] }>("GET", "/api/admin/users")).users,

@@ -3,8 +3,8 @@
  * No route ever answers with a secret value: status counts entries, rotate reports what changed.
  */
 import { z } from "zod";
-import { AppError } from "../errors.js";
-import { codeForStatus, errorMessage, isUnreachable, ServerUnreachableError } from "./client.js";
+import { createJsonRequest } from "./admin-request.js";
+import { codeForStatus } from "./client.js";
 
 export interface VaultStatusWire {
   initialized: boolean;
@@ -41,42 +41,19 @@ export interface VaultClient {
 }
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
-  const baseUrl = options.baseUrl.replace(/\/+$/, "");
-
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = {};
-    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await fetch(`${baseUrl}/api/vault${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
-      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok) {
-      // The vault routes answer 503 only while sealed (or while the server shuts down).
-      const code = response.status === 503 ? "vault_sealed" : codeForStatus(response.status);
-      const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
-      throw new AppError(code, await errorMessage(response), {
-        status: response.status,
-        ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
-      });
-    }
-    return (await response.json()) as T;
-  };
+  const { json } = createJsonRequest({
+    baseUrl: options.baseUrl,
+    prefix: "/api/vault",
+    ...(options.token !== undefined ? { token: options.token } : {}),
+    // The vault routes answer 503 only while sealed (or while the server shuts down).
+    codeFor: (status) => (status === 503 ? "vault_sealed" : codeForStatus(status)),
+  });
 
   return {
-    status: () => call<VaultStatusWire>("GET", "/status"),
+    status: () => json<VaultStatusWire>("GET", "/status"),
     unseal: (passphrase) =>
-      call<VaultStatusWire>("POST", "/unseal", passphrase === undefined ? {} : { passphrase }),
-    seal: () => call<VaultStatusWire>("POST", "/seal", {}),
-    rotate: () => call<RotationWire>("POST", "/rotate", {}),
+      json<VaultStatusWire>("POST", "/unseal", passphrase === undefined ? {} : { passphrase }),
+    seal: () => json<VaultStatusWire>("POST", "/seal", {}),
+    rotate: () => json<RotationWire>("POST", "/rotate", {}),
   };
 }

@@ -1,0 +1,67 @@
+/**
+ * JSON requests to the platform routes (`/api/admin/*`, `/api/vault/*`) for the typed clients the
+ * CLI uses. Failures are AppErrors as in src/api/client.ts: the server's message with a code from
+ * the status, or ServerUnreachableError when nothing listens at the address.
+ */
+import { AppError, type ErrorCode } from "../errors.js";
+import { codeForStatus, errorMessage, isUnreachable, ServerUnreachableError } from "./client.js";
+
+export interface JsonRequestOptions {
+  /** Server root, e.g. `http://127.0.0.1:11434` (a trailing slash is dropped). */
+  baseUrl: string;
+  /** Prepended to every request's path, e.g. `/api/vault`. */
+  prefix?: string;
+  /** Sent as `Authorization: Bearer` when set (the local token or an admin key). Secret. */
+  token?: string;
+  /** The error code for a failed status, when a route family gives one its own meaning. */
+  codeFor?: (status: number) => ErrorCode;
+}
+
+/** Plain functions (no `this`), so a client may destructure them. */
+export interface JsonRequest {
+  /** The parsed JSON answer. */
+  json: <T>(method: string, path: string, body?: unknown) => Promise<T>;
+  /** A request whose answer body is read and dropped. */
+  none: (method: string, path: string, body?: unknown) => Promise<void>;
+}
+
+export function createJsonRequest(options: JsonRequestOptions): JsonRequest {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const root = `${baseUrl}${options.prefix ?? ""}`;
+  const codeFor = options.codeFor ?? ((status: number) => codeForStatus(status));
+
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(`${root}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
+      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
+      throw new AppError(codeFor(response.status), await errorMessage(response), {
+        status: response.status,
+        ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
+      });
+    }
+    return response;
+  };
+
+  return {
+    json: async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+      (await (await call(method, path, body)).json()) as T,
+    none: async (method, path, body) => {
+      await (await call(method, path, body)).arrayBuffer();
+    },
+  };
+}
