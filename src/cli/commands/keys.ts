@@ -4,21 +4,19 @@
  * the database when none does. The full key is printed once, by `create`, and never again.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ServerUnreachableError } from "../../api/client.js";
 import {
   createKeysClient,
   toKeyWire,
   type ApiKeyWire,
   type CreatedKeyWire,
   type CreateKeyRequestWire,
-  type KeysClient,
 } from "../../api/keys-client.js";
-import { loadConfig, localTokenPath } from "../../config/load.js";
+import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import type { Database } from "../../store/types.js";
+import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
-import { serverUrl } from "./models/connection.js";
 import { relativeTime, table } from "./models/list.js";
 
 const SCOPE_NAMES = ["inference", "models:write", "admin"];
@@ -83,28 +81,9 @@ function databaseOps(db: Database): KeyOps {
   };
 }
 
-/**
- * Runs `body` against the server when its local token exists and it answers, else on the
- * database opened directly (a token left by a crashed server is no reason to fail).
- */
-async function withKeys<T>(config: Readonly<Config>, body: (ops: KeyOps) => Promise<T>): Promise<T> {
-  const { readLocalToken } = await import("../../auth/local-token.js");
-  const token = await readLocalToken(localTokenPath(config));
-  if (token !== undefined) {
-    const client: KeysClient = createKeysClient({ baseUrl: serverUrl(config), token });
-    try {
-      return await body(client);
-    } catch (error) {
-      if (!(error instanceof ServerUnreachableError)) throw error;
-    }
-  }
-  const { openDatabase } = await import("../../store/open.js");
-  const db = await openDatabase(config);
-  try {
-    return await body(databaseOps(db));
-  } finally {
-    await db.close();
-  }
+/** Runs `body` through the running server's admin API, else on the database directly. */
+function withKeys<T>(config: Readonly<Config>, body: (ops: KeyOps) => Promise<T>): Promise<T> {
+  return serverElseDatabase<KeyOps, T>(config, { server: createKeysClient, database: databaseOps }, body);
 }
 
 const day = (iso: string | null): string => (iso === null ? "-" : iso.slice(0, 10));

@@ -6,19 +6,18 @@
  * not a terminal) or from `--password-file`: never from argv, which every local user can read.
  */
 import { Command, InvalidArgumentError } from "commander";
-import { ServerUnreachableError } from "../../api/client.js";
 import { createUsersClient, toUserWire, type UsersClient, type UserWire } from "../../api/users-client.js";
 import { checkPasswordPolicy } from "../../auth/passwords.js";
 import { checkUsername, isRole, type Actor } from "../../auth/users.js";
 import type { Role } from "../../auth/types.js";
-import { loadConfig, localTokenPath } from "../../config/load.js";
+import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { AppError, isAppError } from "../../errors.js";
 import type { Database } from "../../store/types.js";
+import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
-import { serverUrl } from "./models/connection.js";
 import { relativeTime, table } from "./models/list.js";
 
 /** What the commands do, whichever way they reach the accounts. */
@@ -39,27 +38,9 @@ function databaseOps(db: Database): UserOps {
   };
 }
 
-/**
- * Runs `body` against the server when its local token exists and it answers, else on the
- * database opened directly (a token left by a crashed server is no reason to fail).
- */
-async function withUsers<T>(config: Readonly<Config>, body: (ops: UserOps) => Promise<T>): Promise<T> {
-  const { readLocalToken } = await import("../../auth/local-token.js");
-  const token = await readLocalToken(localTokenPath(config));
-  if (token !== undefined) {
-    try {
-      return await body(createUsersClient({ baseUrl: serverUrl(config), token }));
-    } catch (error) {
-      if (!(error instanceof ServerUnreachableError)) throw error;
-    }
-  }
-  const { openDatabase } = await import("../../store/open.js");
-  const db = await openDatabase(config);
-  try {
-    return await body(databaseOps(db));
-  } finally {
-    await db.close();
-  }
+/** Runs `body` through the running server's admin API, else on the database directly. */
+function withUsers<T>(config: Readonly<Config>, body: (ops: UserOps) => Promise<T>): Promise<T> {
+  return serverElseDatabase(config, { server: createUsersClient, database: databaseOps }, body);
 }
 
 function usernameArg(value: string): string {

@@ -14,11 +14,12 @@ import {
   type VaultClient,
   type VaultStatusWire,
 } from "../../api/vault-client.js";
-import { loadConfig, localTokenPath, vaultPath } from "../../config/load.js";
+import { loadConfig, vaultPath } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { AppError } from "../../errors.js";
 import { silentLogger } from "../../logger.js";
 import type { Vault } from "../../vault/types.js";
+import { readCliToken, serverElseLocal } from "../admin-session.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
@@ -63,17 +64,12 @@ async function unsealLocally(vault: Vault, options: PassphraseOptions): Promise<
   await vault.unseal(passphrase);
 }
 
-async function localToken(config: Readonly<Config>): Promise<string | undefined> {
-  const { readLocalToken } = await import("../../auth/local-token.js");
-  return readLocalToken(localTokenPath(config));
-}
-
 /**
  * A client for the configured server, with the local token when there is one: seal and rotate
  * need an admin, and with `auth.api: required` every route needs a principal.
  */
 async function vaultClient(config: Readonly<Config>): Promise<VaultClient> {
-  const token = await localToken(config);
+  const token = await readCliToken(config);
   return createVaultClient({ baseUrl: serverUrl(config), ...(token !== undefined ? { token } : {}) });
 }
 
@@ -199,16 +195,15 @@ function sealCommand(run: RunCommand): Command {
     .description("seal the running server's vault: anything needing a secret answers 503 until unsealed")
     .action(() =>
       run(async () => {
-        const config = loadConfig();
-        const token = await localToken(config);
-        try {
-          if (token === undefined) throw new ServerUnreachableError(serverUrl(config), undefined);
-          await createVaultClient({ baseUrl: serverUrl(config), token }).seal();
-          await printOut("vault sealed");
-        } catch (error) {
-          if (!(error instanceof ServerUnreachableError)) throw error;
-          await printOut("no aixcl server is running: no process holds the vault key");
-        }
+        const message = await serverElseLocal(
+          loadConfig(),
+          async (server) => {
+            await createVaultClient(server).seal();
+            return "vault sealed";
+          },
+          () => Promise.resolve("no aixcl server is running: no process holds the vault key"),
+        );
+        await printOut(message);
         return 0;
       }),
     );
@@ -289,17 +284,11 @@ function rotateCommand(run: RunCommand): Command {
     .action((options: PassphraseOptions & { json?: boolean }) =>
       run(async (): Promise<ExitCode> => {
         const config = loadConfig();
-        const token = await localToken(config);
-        let report: RotationWire | undefined;
-        if (token !== undefined) {
-          try {
-            report = await createVaultClient({ baseUrl: serverUrl(config), token }).rotate();
-          } catch (error) {
-            // A token left by a crashed server is no reason to fail: work on the files instead.
-            if (!(error instanceof ServerUnreachableError)) throw error;
-          }
-        }
-        report ??= await rotateLocally(config, options);
+        const report = await serverElseLocal(
+          config,
+          (server) => createVaultClient(server).rotate(),
+          () => rotateLocally(config, options),
+        );
         if (options.json === true) {
           await printOut(JSON.stringify(report, null, 2));
           return 0;
