@@ -8,13 +8,13 @@ import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyWire, CreatedKeyWire } from "../../src/api/keys-client.js";
-import { readLocalToken } from "../../src/auth/local-token.js";
 import { createUser, removeUser } from "../../src/auth/users.js";
-import { localTokenPath } from "../../src/config/load.js";
 import { requiredScope } from "../../src/server/middleware/scopes.js";
 import type { Database } from "../../src/store/types.js";
+import { bearer, jsonFetch, localAdminToken, loginCookie } from "../support/auth-http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel, LONG_SCRIPT, longModel } from "../support/scripted-models.js";
+import { ndjsonRecords, openStreamBody } from "../support/streams.js";
 
 const PAYLOADS = [
   "'; DROP TABLE api_keys; --",
@@ -60,11 +60,7 @@ describe("API keys over HTTP", () => {
 
   /** A request with the local admin token (what `aixcl keys` sends). */
   const asAdmin = (method: string, path: string, body?: unknown): Promise<Response> =>
-    fetch(`${platform.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    jsonFetch(platform.url, method, path, body, bearer(token));
 
   const mint = async (body: Record<string, unknown>): Promise<CreatedKeyWire> => {
     const response = await asAdmin("POST", "/api/admin/keys", body);
@@ -73,14 +69,7 @@ describe("API keys over HTTP", () => {
   };
 
   const withKey = (key: string, method: string, path: string, body?: unknown, header = "bearer") =>
-    fetch(`${platform.url}${path}`, {
-      method,
-      headers: {
-        ...(header === "bearer" ? { Authorization: `Bearer ${key}` } : { "x-api-key": key }),
-        "Content-Type": "application/json",
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    jsonFetch(platform.url, method, path, body, header === "bearer" ? bearer(key) : { "x-api-key": key });
 
   beforeAll(async () => {
     platform = await startTestPlatform({
@@ -91,8 +80,7 @@ describe("API keys over HTTP", () => {
       ],
     });
     db = platform.deps.db!;
-    token = (await readLocalToken(localTokenPath(platform.config)))!;
-    expect(token).toBeDefined();
+    token = await localAdminToken(platform.config);
     await createUser(db, { username: "alice", password: "alice-password-1", role: "user" });
     await createUser(db, { username: "root", password: "root-password-12", role: "admin" });
   });
@@ -240,29 +228,14 @@ describe("API keys over HTTP", () => {
       messages: [{ role: "user", content: "go" }],
     });
     expect(response.status).toBe(200);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    expect(JSON.parse(text.split("\n")[0]!)).toMatchObject({ message: { content: LONG_SCRIPT[0] } });
+    const stream = await openStreamBody(response);
+    expect(JSON.parse(stream.head.split("\n")[0]!)).toMatchObject({ message: { content: LONG_SCRIPT[0] } });
 
     expect((await asAdmin("DELETE", `/api/admin/keys/${created.id}`)).status).toBe(200);
-    let cut = false;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-    } catch {
-      cut = true; // the socket was destroyed mid-stream
-    }
-    const lines = text.split("\n").filter((line) => line !== "");
+    const { text, cut } = await stream.finish();
+    const lines = ndjsonRecords<{ done?: boolean }>(text);
     // Never finished: no final record, and far fewer pieces than the script has.
-    expect(lines.some((line) => (JSON.parse(line) as { done?: boolean }).done === true)).toBe(false);
+    expect(lines.some((line) => line.done === true)).toBe(false);
     expect(cut || lines.length < LONG_SCRIPT.length).toBe(true);
     await expect.poll(() => platform.deps.engine.stats().activeRequests, { timeout: 30_000 }).toBe(0);
   });
@@ -290,19 +263,9 @@ describe("API keys over HTTP", () => {
   });
 
   it("a signed-in user manages their own keys at /api/auth/keys, never others', never with a key", async () => {
-    const login = await fetch(`${platform.url}/api/auth/login`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: "alice", password: "alice-password-1" }),
-    });
-    expect(login.status).toBe(200);
-    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    const cookie = await loginCookie(platform.url, "alice", "alice-password-1");
     const asAlice = (method: string, path: string, body?: unknown) =>
-      fetch(`${platform.url}${path}`, {
-        method,
-        headers: { Cookie: cookie, "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      jsonFetch(platform.url, method, path, body, { Cookie: cookie });
 
     const response = await asAlice("POST", "/api/auth/keys", { name: "mine" });
     expect(response.status).toBe(201);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLocalToken } from "../../src/auth/local-token.js";
 import { createUser } from "../../src/auth/users.js";
 import { localTokenPath } from "../../src/config/load.js";
+import { loginCookie } from "../support/auth-http.js";
 import { describeEachDatabase, openTestDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 
@@ -60,14 +61,7 @@ describe("the local CLI token", () => {
 describeEachDatabase("auth.api required, sessions only", (db) => {
   let platform: TestPlatform;
 
-  const login = async (): Promise<string> => {
-    const response = await fetch(`${platform.url}/api/auth/login`, {
-      method: "POST",
-      body: JSON.stringify({ username: "alice", password: "alice-password-1" }),
-    });
-    expect(response.status).toBe(200);
-    return response.headers.getSetCookie()[0]!.split(";")[0]!;
-  };
+  const login = () => loginCookie(platform.url, "alice", "alice-password-1");
   const status = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${platform.url}${path}`, { headers }).then((r) => r.status);
 

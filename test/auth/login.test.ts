@@ -6,15 +6,13 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { MeWire, UserWire } from "../../src/api/users-client.js";
-import { readLocalToken } from "../../src/auth/local-token.js";
 import { createUser } from "../../src/auth/users.js";
-import { localTokenPath } from "../../src/config/load.js";
 import { listAudit } from "../../src/store/audit.js";
+import { localAdminToken, SESSION_COOKIE, sessionCookie } from "../support/auth-http.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { rawRequest } from "../support/raw-http.js";
 
-const COOKIE_NAME = "__Host-aixcl_session";
 const PER_ACCOUNT = 3;
 const INJECTIONS = [
   "'; DROP TABLE users; --",
@@ -30,11 +28,6 @@ interface Answer {
   headers: Headers;
   /** `name=value` of the session cookie set by the answer, when one was. */
   cookie?: string;
-}
-
-function sessionCookie(headers: Headers): string | undefined {
-  const line = headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`));
-  return line?.split(";")[0];
 }
 
 describeEachDatabase("login", (db) => {
@@ -75,7 +68,7 @@ describeEachDatabase("login", (db) => {
         "server.allowed_hosts": ["aixcl.example"],
       },
     });
-    token = (await readLocalToken(localTokenPath(platform.config)))!;
+    token = await localAdminToken(platform.config);
     await createUser(db(), { username: "root", password: "root-password-1", role: "admin" });
     await createUser(db(), { username: "alice", password: "alice-password-1", role: "user" });
   });
@@ -90,9 +83,9 @@ describeEachDatabase("login", (db) => {
     expect(JSON.parse(first.body)).toMatchObject({
       user: { username: "alice", role: "user", status: "active" },
     });
-    const line = first.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE_NAME}=`))!;
+    const line = first.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!;
     const attributes = line.split("; ").slice(1);
-    expect(line).toMatch(new RegExp(`^${COOKIE_NAME}=[A-Za-z0-9_-]{43};`));
+    expect(line).toMatch(new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]{43};`));
     expect(attributes).toEqual(expect.arrayContaining(["Path=/", "HttpOnly", "SameSite=Lax", "Secure"]));
     expect(attributes.some((a) => a.toLowerCase().startsWith("domain"))).toBe(false);
     expect(line).not.toContain("alice-password");
@@ -125,7 +118,7 @@ describeEachDatabase("login", (db) => {
     expect((await call("GET", "/api/tags", { cookie })).status).toBe(200);
     const out = await call("POST", "/api/auth/logout", { cookie });
     expect(out.status).toBe(204);
-    expect(out.headers.getSetCookie().join()).toMatch(new RegExp(`${COOKIE_NAME}=;.*Max-Age=0`));
+    expect(out.headers.getSetCookie().join()).toMatch(new RegExp(`${SESSION_COOKIE}=;.*Max-Age=0`));
     const me = await call("GET", "/api/auth/me", { cookie });
     expect(me.status).toBe(401);
     expect((await call("GET", "/api/admin/users", { cookie })).status).toBe(401);

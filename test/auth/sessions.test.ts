@@ -5,80 +5,44 @@
  * sessions are revoked — and the generation behind it stops. Other sessions' streams go on.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { readLocalToken } from "../../src/auth/local-token.js";
 import { createUser, revokeAllSessions } from "../../src/auth/users.js";
-import { localTokenPath } from "../../src/config/load.js";
+import { bearer, jsonFetch, localAdminToken, loginCookie } from "../support/auth-http.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { LONG_SCRIPT, longModel } from "../support/scripted-models.js";
-
-interface OpenStream {
-  /** Reads the rest: the NDJSON lines received and whether the connection was cut. */
-  finish(): Promise<{ lines: { done?: boolean }[]; cut: boolean }>;
-}
+import { ndjsonRecords, openStreamBody, type OpenedStream } from "../support/streams.js";
 
 describeEachDatabase("session revocation cuts open streams", (db) => {
   let platform: TestPlatform;
   let token: string;
 
-  const login = async (username: string, password: string): Promise<string> => {
-    const response = await fetch(`${platform.url}/api/auth/login`, {
-      method: "POST",
-      body: JSON.stringify({ username, password }),
-    });
-    expect(response.status).toBe(200);
-    const line = response.headers.getSetCookie().find((c) => c.startsWith("__Host-aixcl_session="));
-    return line!.split(";")[0]!;
-  };
+  const login = (username: string, password: string) => loginCookie(platform.url, username, password);
   const asAdmin = (method: string, path: string, body?: unknown) =>
-    fetch(`${platform.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    jsonFetch(platform.url, method, path, body, bearer(token));
 
   /** Starts a streaming chat with `cookie` and waits for its first line. */
-  const openStream = async (cookie: string): Promise<OpenStream> => {
+  const openStream = async (cookie: string): Promise<OpenedStream> => {
     const response = await fetch(`${platform.url}/api/chat`, {
       method: "POST",
       headers: { Cookie: cookie },
       body: JSON.stringify({ model: "long", messages: [{ role: "user", content: "go" }] }),
     });
     expect(response.status).toBe(200);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += value;
-    }
+    const stream = await openStreamBody(response);
     // Under load the first line may carry a few tokens at once: it starts with the script's first.
-    const first = JSON.parse(text.split("\n")[0]!) as { message: { content: string } };
+    const first = JSON.parse(stream.head.split("\n")[0]!) as { message: { content: string } };
     expect(first.message.content.startsWith(LONG_SCRIPT[0]!)).toBe(true);
-    return {
-      async finish() {
-        let cut = false;
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            text += value;
-          }
-        } catch {
-          cut = true; // the server destroyed the connection mid-stream
-        }
-        const lines = text
-          .split("\n")
-          .filter((line) => line !== "")
-          .map((line) => JSON.parse(line) as { done?: boolean });
-        return { lines, cut };
-      },
-    };
+    return stream;
+  };
+  /** The NDJSON lines a stream received and whether its connection was cut. */
+  const readRest = async (stream: OpenedStream) => {
+    const { text, cut } = await stream.finish();
+    return { lines: ndjsonRecords<{ done?: boolean }>(text), cut };
   };
 
   /** The stream never finished and the generation behind it stopped (the slot is free again). */
-  const expectCut = async (stream: OpenStream) => {
-    const { lines, cut } = await stream.finish();
+  const expectCut = async (stream: OpenedStream) => {
+    const { lines, cut } = await readRest(stream);
     expect(lines.some((line) => line.done === true)).toBe(false);
     expect(cut).toBe(true);
     expect(lines.length).toBeLessThan(LONG_SCRIPT.length);
@@ -92,7 +56,7 @@ describeEachDatabase("session revocation cuts open streams", (db) => {
       flags: { "engine.threads": 1, "engine.num_parallel": 2 },
       models: [{ name: "long", gguf: await longModel() }],
     });
-    token = (await readLocalToken(localTokenPath(platform.config)))!;
+    token = await localAdminToken(platform.config);
     await createUser(db(), { username: "alice", password: "alice-password-1", role: "user" });
     await createUser(db(), { username: "bob", password: "bob-password-1", role: "admin" });
   });
@@ -109,11 +73,11 @@ describeEachDatabase("session revocation cuts open streams", (db) => {
     expect(
       (await fetch(`${platform.url}/api/auth/logout`, { method: "POST", headers: { Cookie: mine } })).status,
     ).toBe(204);
-    const { lines, cut } = await cutStream.finish();
+    const { lines, cut } = await readRest(cutStream);
     expect(cut).toBe(true);
     expect(lines.some((line) => line.done === true)).toBe(false);
     // The other session was not revoked: its stream runs to the end.
-    const rest = await kept.finish();
+    const rest = await readRest(kept);
     expect(rest.cut).toBe(false);
     expect(rest.lines.at(-1)?.done).toBe(true);
     await expect.poll(() => platform.deps.engine.stats().activeRequests, { timeout: 30_000 }).toBe(0);

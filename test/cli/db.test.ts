@@ -10,7 +10,7 @@ import type { Database } from "../../src/store/types.js";
 import { silentLogger } from "../../src/logger.js";
 import { DATABASE_PASSWORD } from "../../src/vault/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
-import { createPostgresDatabase, withPostgresAdmin, type PostgresDatabase } from "../support/databases.js";
+import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../store/backup-support.js";
 import { cliEnv, runCli, runCliWithInput } from "./run-cli.js";
@@ -207,13 +207,7 @@ describe("aixcl db with a managed PostgreSQL role (database.managed)", () => {
 
       // A rotation after the backup: the server and the vault have a new password, the URL the old one.
       const rotated = `rotated-${Date.now()}-p@ss:w/rd'"`;
-      await withPostgresAdmin(async (client) => {
-        const sql = await client.query<{ sql: string }>(
-          "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql",
-          [database.role, rotated],
-        );
-        await client.query(sql.rows[0]!.sql);
-      });
+      await setRolePassword(database.role, rotated);
       const vault = createVault({ dir: join(home, "vault"), logger: silentLogger() });
       await vault.unseal();
       await vault.set(DATABASE_PASSWORD, rotated);

@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyWire, CreatedKeyWire } from "../../src/api/keys-client.js";
 import { verifyApiKey } from "../../src/auth/api-keys.js";
 import { createUser } from "../../src/auth/users.js";
-import { loadConfig } from "../../src/config/load.js";
-import { openDatabase } from "../../src/store/open.js";
 import type { Database } from "../../src/store/types.js";
+import { withConfiguredDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { cliEnv, closedPort, runCli, type CliResult } from "./run-cli.js";
 
@@ -30,14 +29,7 @@ describe("aixcl keys without a server (on the database directly)", () => {
   let env: NodeJS.ProcessEnv;
   const keys = (...args: string[]) => runCli(["keys", ...args], env);
   /** Opens the home's PGlite database (only while no CLI runs: one process at a time). */
-  const withDb = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
-    const db = await openDatabase(loadConfig({ flags: { home }, env: {}, readFile: false }));
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  };
+  const withDb = <T>(fn: (db: Database) => Promise<T>): Promise<T> => withConfiguredDatabase({ home }, fn);
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "aixcl-keys-cli-"));

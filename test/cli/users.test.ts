@@ -11,12 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserWire } from "../../src/api/users-client.js";
 import { verifyPassword } from "../../src/auth/passwords.js";
 import { createUser } from "../../src/auth/users.js";
-import { loadConfig } from "../../src/config/load.js";
 import { listAudit } from "../../src/store/audit.js";
-import { openDatabase } from "../../src/store/open.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
 import { findUserCredentials } from "../../src/store/users.js";
-import { createPostgresDatabase, type PostgresDatabase } from "../support/databases.js";
+import { postLogin } from "../support/auth-http.js";
+import {
+  createPostgresDatabase,
+  withConfiguredDatabase,
+  type PostgresDatabase,
+} from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { cliEnv, closedPort, runCli, runCliWithInput, type CliResult } from "./run-cli.js";
 
@@ -41,15 +44,8 @@ for (const engine of ["postgres", "pglite"] as DatabaseEngine[]) {
     const users = (...args: string[]) => runCli(["users", ...args], env);
     const withInput = (input: string, ...args: string[]) => runCliWithInput(["users", ...args], env, input);
     /** Opens the configured database (only while no CLI runs: PGlite allows one process at a time). */
-    const withDb = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
-      const flags = postgres ? { home, "database.url": postgres.url } : { home };
-      const db = await openDatabase(loadConfig({ flags, env: {}, readFile: false }));
-      try {
-        return await fn(db);
-      } finally {
-        await db.close();
-      }
-    };
+    const withDb = <T>(fn: (db: Database) => Promise<T>): Promise<T> =>
+      withConfiguredDatabase(postgres ? { home, "database.url": postgres.url } : { home }, fn);
 
     beforeAll(async () => {
       home = await mkdtemp(join(tmpdir(), "aixcl-users-cli-"));
@@ -162,14 +158,7 @@ describe("aixcl users through a running server (local token)", () => {
   let platform: TestPlatform;
   let env: NodeJS.ProcessEnv;
   const users = (...args: string[]) => runCli(["users", ...args], env);
-  const login = async (username: string, password: string) => {
-    const response = await fetch(`${platform.url}/api/auth/login`, {
-      method: "POST",
-      body: JSON.stringify({ username, password }),
-    });
-    const cookie = response.headers.getSetCookie()[0]?.split(";")[0];
-    return { status: response.status, cookie };
-  };
+  const login = (username: string, password: string) => postLogin(platform.url, username, password);
   const me = async (cookie: string | undefined) =>
     (await fetch(`${platform.url}/api/auth/me`, { headers: cookie ? { Cookie: cookie } : {} })).status;
 

@@ -11,15 +11,15 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLocalToken } from "../../src/auth/local-token.js";
 import { verifyPassword } from "../../src/auth/passwords.js";
-import { loadConfig, localTokenPath, modelsPath } from "../../src/config/load.js";
+import { loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
 import { startPlatform, type Platform } from "../../src/server/platform.js";
 import { openDatabase } from "../../src/store/open.js";
 import { findUserCredentials } from "../../src/store/users.js";
 import { createVault } from "../../src/vault/vault.js";
+import { localAdminToken, loginCookie, meStatus, postLogin } from "../support/auth-http.js";
 import { createPostgresDatabase, type PostgresDatabase } from "../support/databases.js";
 import { LONG_SCRIPT, longModel } from "../support/scripted-models.js";
 import { installModel } from "../support/test-models.js";
@@ -49,7 +49,7 @@ async function startIn(home: string, flags: Record<string, unknown> = {}, extraE
     readFile: false,
   });
   const platform = await startPlatform({ config, logger: silentLogger(), server: { drainTimeoutMs: 1000 } });
-  const token = (await readLocalToken(localTokenPath(config))) ?? "";
+  const token = await localAdminToken(config);
   return { platform, config, token, env: cliEnv(home, { AIXCL_PORT: String(platform.port), ...extraEnv }) };
 }
 
@@ -58,23 +58,6 @@ function parseCredentials(stdout: string): { user: string; password: string; url
   const password = /password:\s+(\S+)/.exec(stdout)?.[1] ?? "";
   const url = /database URL: (\S+)/.exec(stdout)?.[1];
   return { user, password, ...(url ? { url } : {}) };
-}
-
-async function login(url: string, username: string, password: string): Promise<string | undefined> {
-  const response = await fetch(`${url}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username, password }),
-  });
-  await response.arrayBuffer();
-  if (response.status !== 200) return undefined;
-  return /^([^;]+)/.exec(response.headers.get("set-cookie") ?? "")?.[1];
-}
-
-async function meStatus(url: string, cookie: string): Promise<number> {
-  const response = await fetch(`${url}/api/auth/me`, { headers: { Cookie: cookie } });
-  const body = (await response.json()) as { username?: string | null };
-  return typeof body.username === "string" ? 200 : 401;
 }
 
 describe("aixcl vault without a server", () => {
@@ -196,7 +179,7 @@ describe("aixcl vault with a running server", () => {
     const { user, password } = parseCredentials(shown.stdout);
     expect(user).toBe("admin");
     expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(await login(platform.url, user, password)).toBeDefined();
+    expect((await postLogin(platform.url, user, password)).status).toBe(200);
   });
 
   it("seal makes credentials refuse; unseal (key file) restores", async () => {
@@ -217,7 +200,7 @@ describe("aixcl vault with a running server", () => {
   it("rotate: the old admin password stops working, the new works, existing sessions end", async () => {
     const { env, platform } = r();
     const old = parseCredentials((await runCli(["vault", "credentials"], env)).stdout);
-    const cookie = (await login(platform.url, old.user, old.password)) ?? "";
+    const cookie = await loginCookie(platform.url, old.user, old.password);
     expect(await meStatus(platform.url, cookie)).toBe(200);
 
     const rotated = await runCli(["vault", "rotate"], env);
@@ -229,8 +212,8 @@ describe("aixcl vault with a running server", () => {
     const fresh = parseCredentials((await runCli(["vault", "credentials"], env)).stdout);
     expect(fresh.password).not.toBe(old.password);
     expect(await meStatus(platform.url, cookie)).toBe(401);
-    expect(await login(platform.url, "admin", old.password)).toBeUndefined();
-    expect(await login(platform.url, "admin", fresh.password)).toBeDefined();
+    expect((await postLogin(platform.url, "admin", old.password)).status).toBe(401);
+    expect((await postLogin(platform.url, "admin", fresh.password)).status).toBe(200);
   });
 
   it("without a server, rotate works on the vault and the database directly", async () => {

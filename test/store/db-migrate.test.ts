@@ -9,7 +9,7 @@ import { openPglite } from "../../src/store/pglite.js";
 import { DATABASE_PASSWORD } from "../../src/vault/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
 import { cliEnv, runCli } from "../cli/run-cli.js";
-import { createPostgresDatabase, withPostgresAdmin, type PostgresDatabase } from "../support/databases.js";
+import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 
 const APPLIED_ALL = `schema version ${SCHEMA_VERSION} (applied: ${MIGRATIONS.map((m) => `${m.version} ${m.name}`).join("; ")})`;
 const UP_TO_DATE = `schema version ${SCHEMA_VERSION} (applied: none, already up to date)`;
@@ -141,13 +141,7 @@ describe("aixcl db migrate on a PostgreSQL server (AIXCL_DATABASE_URL)", () => {
 
       // A rotation happened: the server and the vault have a new password, the URL the old one.
       const rotated = `rotated-${Date.now()}-p@ss:w/rd`;
-      await withPostgresAdmin(async (client) => {
-        const sql = await client.query<{ sql: string }>(
-          "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql",
-          [database.role, rotated],
-        );
-        await client.query(sql.rows[0]!.sql);
-      });
+      await setRolePassword(database.role, rotated);
       const vault = createVault({ dir: join(managedHome, "vault"), logger: silentLogger() });
       await vault.unseal();
       expect(await vault.get(DATABASE_PASSWORD)).toBe(database.password);
@@ -160,13 +154,7 @@ describe("aixcl db migrate on a PostgreSQL server (AIXCL_DATABASE_URL)", () => {
       expect(managed.stderr).toBe("");
       expect(managed.stdout.trim()).toBe(UP_TO_DATE);
     } finally {
-      await withPostgresAdmin(async (client) => {
-        const sql = await client.query<{ sql: string }>(
-          "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql",
-          [database.role, database.password],
-        );
-        await client.query(sql.rows[0]!.sql);
-      });
+      await setRolePassword(database.role, database.password);
       await rm(managedHome, { recursive: true, force: true });
     }
   });

@@ -6,7 +6,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, inject } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
 import { migrate } from "../../src/store/migrate.js";
+import { openDatabase } from "../../src/store/open.js";
 import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
@@ -55,6 +57,11 @@ async function ddl(client: pg.Client, template: string, ...params: string[]): Pr
   await client.query(sql);
 }
 
+/** Sets a role's password on the server (as a rotation does), e.g. to make a URL's password stale. */
+export async function setRolePassword(role: string, password: string): Promise<void> {
+  await withPostgresAdmin((client) => ddl(client, "ALTER ROLE %I PASSWORD %L", role, password));
+}
+
 export interface PostgresDatabase {
   /** `postgres://role:password@127.0.0.1:port/db` with the password percent-encoded. */
   url: string;
@@ -93,6 +100,22 @@ export async function createPostgresDatabase(): Promise<PostgresDatabase> {
       return dropped;
     },
   };
+}
+
+/**
+ * Runs `fn` on the database a config with these settings opens (a home's PGlite, or
+ * `database.url`), closed after. PGlite allows one process: only while no CLI runs on that home.
+ */
+export async function withConfiguredDatabase<T>(
+  flags: Record<string, unknown>,
+  fn: (db: Database) => Promise<T>,
+): Promise<T> {
+  const db = await openDatabase(loadConfig({ flags, env: {}, readFile: false }));
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
 }
 
 /** A fresh, migrated, empty database of `engine`, private to the caller; close() also drops it (postgres). */

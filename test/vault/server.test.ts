@@ -9,9 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLocalToken } from "../../src/auth/local-token.js";
 import { createUser } from "../../src/auth/users.js";
-import { loadConfig, localTokenPath, vaultPath } from "../../src/config/load.js";
+import { loadConfig, vaultPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { isAppError } from "../../src/errors.js";
 import { createLogger, silentLogger, type Logger } from "../../src/logger.js";
@@ -20,6 +19,7 @@ import { startPlatform, type Platform } from "../../src/server/platform.js";
 import { vaultRoutes } from "../../src/server/routes/vault.js";
 import { ADMIN_PASSWORD, ADMIN_USERNAME, SESSION_SECRET } from "../../src/vault/platform-secrets.js";
 import { createVault } from "../../src/vault/vault.js";
+import { jsonFetch, localAdminToken, loginCookie, meStatus, postLogin } from "../support/auth-http.js";
 
 interface Started {
   home: string;
@@ -39,8 +39,7 @@ async function start(prepare?: (config: Readonly<Config>) => Promise<void>): Pro
   await prepare?.(config);
   const logger = createLogger({ level: "debug", dir: join(home, "logs") });
   const platform = await startPlatform({ config, logger, server: { drainTimeoutMs: 1000 } });
-  const token = await readLocalToken(localTokenPath(config));
-  if (token === undefined) throw new Error("no local token written");
+  const token = await localAdminToken(config);
   return { home, config, platform, logger, token };
 }
 
@@ -61,24 +60,7 @@ async function readEntry(config: Readonly<Config>, name: string): Promise<string
 }
 
 function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${url}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-}
-
-async function login(url: string, username: string, password: string): Promise<string | undefined> {
-  const response = await post(url, "/api/auth/login", { username, password });
-  await response.arrayBuffer();
-  if (response.status !== 200) return undefined;
-  return /^([^;]+)/.exec(response.headers.get("set-cookie") ?? "")?.[1];
-}
-
-async function me(url: string, cookie: string): Promise<number> {
-  const response = await fetch(`${url}/api/auth/me`, { headers: { Cookie: cookie } });
-  const body = (await response.json()) as { username?: string | null };
-  return response.status === 200 && typeof body.username === "string" ? 200 : 401;
+  return jsonFetch(url, "POST", path, body, headers);
 }
 
 /** Every file under `dir` that contains `needle` (none expected). */
@@ -121,7 +103,7 @@ describe("vault on a running platform, key file mode", () => {
     expect(await readEntry(config, SESSION_SECRET)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const password = await readEntry(config, ADMIN_PASSWORD);
     expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(await login(platform.url, "admin", password ?? "")).toBeDefined();
+    expect((await postLogin(platform.url, "admin", password ?? "")).status).toBe(200);
   });
 
   it("seal and rotate need an admin; unseal is refused off loopback", async () => {
@@ -129,11 +111,11 @@ describe("vault on a running platform, key file mode", () => {
     const db = platform.deps.db;
     if (!db) throw new Error("no database");
     await createUser(db, { username: "bob", password: "bob-password-1", role: "user" });
-    const bob = await login(platform.url, "bob", "bob-password-1");
+    const bob = await loginCookie(platform.url, "bob", "bob-password-1");
     expect(bob).toBeDefined();
     for (const path of ["/api/vault/seal", "/api/vault/rotate"]) {
       expect((await post(platform.url, path, {})).status, path).toBe(401);
-      expect((await post(platform.url, path, {}, { Cookie: bob ?? "" })).status, path).toBe(403);
+      expect((await post(platform.url, path, {}, { Cookie: bob })).status, path).toBe(403);
     }
     expect((await fetch(`${platform.url}/api/vault/status`).then((r) => r.json())) as object).toMatchObject({
       sealed: false,
@@ -151,7 +133,7 @@ describe("vault on a running platform, key file mode", () => {
   it("sealed: rotate, login and session checks answer 503 vault sealed; unseal re-reads the key file", async () => {
     const { platform, token } = started();
     const auth = { Authorization: `Bearer ${token}` };
-    const cookie = (await login(platform.url, "bob", "bob-password-1")) ?? "";
+    const cookie = await loginCookie(platform.url, "bob", "bob-password-1");
     const sealed = await post(platform.url, "/api/vault/seal", {}, auth);
     expect(await sealed.json()).toEqual({ initialized: true, sealed: true, mode: "keyfile", entries: 3 });
     const refused = await post(platform.url, "/api/vault/rotate", {}, auth);
@@ -172,17 +154,17 @@ describe("vault on a running platform, key file mode", () => {
     expect(unsealed.status).toBe(200);
     expect(((await unsealed.json()) as { sealed: boolean }).sealed).toBe(false);
     // Unsealed again, the same session works: the secret did not change.
-    expect(await me(platform.url, cookie)).toBe(200);
+    expect(await meStatus(platform.url, cookie)).toBe(200);
   });
 
   it("rotate: the old admin password stops working, the new one works, every session ends", async () => {
     const { platform, token, config } = started();
     const oldPassword = (await readEntry(config, ADMIN_PASSWORD)) ?? "";
     const oldSecret = await readEntry(config, SESSION_SECRET);
-    const adminCookie = await login(platform.url, "admin", oldPassword);
-    const bobCookie = await login(platform.url, "bob", "bob-password-1");
-    expect(await me(platform.url, adminCookie ?? "")).toBe(200);
-    expect(await me(platform.url, bobCookie ?? "")).toBe(200);
+    const adminCookie = await loginCookie(platform.url, "admin", oldPassword);
+    const bobCookie = await loginCookie(platform.url, "bob", "bob-password-1");
+    expect(await meStatus(platform.url, adminCookie)).toBe(200);
+    expect(await meStatus(platform.url, bobCookie)).toBe(200);
 
     const response = await post(platform.url, "/api/vault/rotate", {}, { Authorization: `Bearer ${token}` });
     expect(response.status).toBe(200);
@@ -197,10 +179,10 @@ describe("vault on a running platform, key file mode", () => {
     const newPassword = (await readEntry(config, ADMIN_PASSWORD)) ?? "";
     expect(newPassword).not.toBe(oldPassword);
     expect(await readEntry(config, SESSION_SECRET)).not.toBe(oldSecret);
-    expect(await me(platform.url, adminCookie ?? "")).toBe(401);
-    expect(await me(platform.url, bobCookie ?? "")).toBe(401);
-    expect(await login(platform.url, "admin", oldPassword)).toBeUndefined();
-    expect(await login(platform.url, "admin", newPassword)).toBeDefined();
+    expect(await meStatus(platform.url, adminCookie)).toBe(401);
+    expect(await meStatus(platform.url, bobCookie)).toBe(401);
+    expect((await postLogin(platform.url, "admin", oldPassword)).status).toBe(401);
+    expect((await postLogin(platform.url, "admin", newPassword)).status).toBe(200);
   });
 
   it("no secret value appears in the vault dir, the logs, the data dir or /metrics", async () => {
