@@ -18,7 +18,8 @@ export function ensurePrivateDir(dir: string): void {
   if ((statSync(dir).mode & 0o777) !== DIR_MODE) chmodSync(dir, DIR_MODE);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Makes a rename or removal in `dir` durable: the directory entry needs its own fsync. */
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();
@@ -70,6 +71,9 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/** A writer's temp file (`.<name>.<random>.tmp`, see writeFileAtomic): never an entry. */
+export const isTempName = (name: string): boolean => name.startsWith(".") && name.endsWith(".tmp");
+
 /**
  * Deletes temp files a killed writer left behind, if older than `minAgeMs` (a younger one may
  * belong to a write in progress in another process). They hold ciphertext only; this is tidiness.
@@ -83,7 +87,7 @@ export function removeStaleTemps(dir: string, minAgeMs: number): void {
   }
   const now = Date.now();
   for (const name of names) {
-    if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
+    if (!isTempName(name)) continue;
     const path = join(dir, name);
     try {
       if (now - statSync(path).mtimeMs >= minAgeMs) unlinkSync(path);

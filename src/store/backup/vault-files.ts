@@ -4,10 +4,10 @@
  * out of a backup unless asked for, so a backup alone reveals no secret.
  */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { AppError } from "../../errors.js";
+import { isTempName, syncDir } from "../../vault/files.js";
 import { isSafeVaultName, VAULT_KEY } from "./manifest.js";
 
 export interface VaultFile {
@@ -16,9 +16,6 @@ export interface VaultFile {
   path: string;
   mtime: number;
 }
-
-/** A writer's temp file (`.<name>.<random>.tmp`): a write in progress, not part of the vault. */
-const isTemp = (name: string) => name.startsWith(".") && name.endsWith(".tmp");
 
 /**
  * The vault's regular files, sorted, without writers' temp files and — unless `includeKey` — the
@@ -35,7 +32,7 @@ export async function listVaultFiles(dir: string, includeKey: boolean): Promise<
       throw error;
     }
     for (const name of names.sort()) {
-      if (isTemp(name)) continue;
+      if (isTempName(name)) continue; // a write in progress, not part of the vault
       const rel = relative === "" ? name : `${relative}/${name}`;
       if (rel === VAULT_KEY && !includeKey) continue;
       const path = join(dir, rel);
@@ -52,15 +49,6 @@ export async function listVaultFiles(dir: string, includeKey: boolean): Promise<
   };
   await walk("");
   return files;
-}
-
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export interface VaultStage {
