@@ -84,3 +84,22 @@ export async function openDatabase(
   }
   return db;
 }
+
+/**
+ * `db` whose close() also runs `after` once the database is closed (even when closing it failed),
+ * for what was opened with it: the vault holding a managed role's password, a test database to
+ * drop. Idempotent like every close().
+ */
+export function closingAlso(db: Database, after: () => Promise<void>): Database {
+  let closed: Promise<void> | undefined;
+  return {
+    engine: db.engine,
+    query: db.query,
+    transaction: (fn) => db.transaction(fn),
+    exec: (sql) => db.exec(sql),
+    close() {
+      closed ??= db.close().finally(after);
+      return closed;
+    },
+  };
+}

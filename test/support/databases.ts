@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, inject } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { migrate } from "../../src/store/migrate.js";
-import { openDatabase } from "../../src/store/open.js";
+import { closingAlso, openDatabase } from "../../src/store/open.js";
 import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
@@ -141,17 +141,7 @@ export async function openTestDatabase(engine: DatabaseEngine): Promise<Database
     await drop();
     throw error;
   }
-  let closed: Promise<void> | undefined;
-  return {
-    engine: db.engine,
-    query: db.query,
-    transaction: (fn) => db.transaction(fn),
-    exec: (sql) => db.exec(sql),
-    close() {
-      closed ??= db.close().then(drop);
-      return closed;
-    },
-  };
+  return closingAlso(db, drop);
 }
 
 /**

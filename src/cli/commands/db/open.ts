@@ -66,7 +66,7 @@ export async function currentManagedPassword(config: Readonly<Config>): Promise<
  * closes both.
  */
 export async function openForDbCommand(config: Readonly<Config>): Promise<Database> {
-  const { openDatabase } = await import("../../../store/open.js");
+  const { closingAlso, openDatabase } = await import("../../../store/open.js");
   const secrets = await managedPassword(config);
   let db: Database;
   try {
@@ -78,15 +78,5 @@ export async function openForDbCommand(config: Readonly<Config>): Promise<Databa
     await secrets.close();
     throw error;
   }
-  let closed: Promise<void> | undefined;
-  return {
-    engine: db.engine,
-    query: db.query,
-    transaction: (fn) => db.transaction(fn),
-    exec: (sql) => db.exec(sql),
-    close() {
-      closed ??= db.close().finally(() => secrets.close());
-      return closed;
-    },
-  };
+  return closingAlso(db, () => secrets.close());
 }
