@@ -227,22 +227,16 @@ describeEachDatabase("repositories", (db, engine) => {
   describe("audit log", () => {
     it("records entries and lists them newest first, by page and by action", async () => {
       const actorId = await addUser(db(), "admin");
-      const first = await recordAudit(db(), {
+      const entry = {
         actorId,
         actor: "admin",
         action: "user.create",
         target: "erin",
         address: "127.0.0.1",
         details: { role: "user", pending: false },
-      });
-      expect(first).toMatchObject({
-        actorId,
-        actor: "admin",
-        action: "user.create",
-        target: "erin",
-        address: "127.0.0.1",
-        details: { role: "user", pending: false },
-      });
+      };
+      const first = await recordAudit(db(), entry);
+      expect(first).toMatchObject(entry);
       expect(first.at).toBeInstanceOf(Date);
       const second = await recordAudit(db(), { actor: "cli", action: "login.failed", address: "::1" });
       expect(second).toMatchObject({ actorId: null, target: null, details: null });
