@@ -229,7 +229,9 @@ describe("API keys over HTTP", () => {
     });
     expect(response.status).toBe(200);
     const stream = await openStreamBody(response);
-    expect(JSON.parse(stream.head.split("\n")[0]!)).toMatchObject({ message: { content: LONG_SCRIPT[0] } });
+    // Under load the first line may carry a few tokens at once: it starts with the first.
+    const first = JSON.parse(stream.head.split("\n")[0]!) as { message: { content: string } };
+    expect(first.message.content.startsWith(LONG_SCRIPT[0]!)).toBe(true);
 
     expect((await asAdmin("DELETE", `/api/admin/keys/${created.id}`)).status).toBe(200);
     const { text, cut } = await stream.finish();

@@ -40,7 +40,8 @@ describe("/v1 streams hold and release the engine slot", () => {
     const first = await iterator.next();
     if (first.done === true) throw new Error("the stream ended before its first chunk");
     const chunk: OpenAI.Chat.Completions.ChatCompletionChunk = first.value;
-    expect(chunk.choices[0]?.delta.content).toBe(LONG_SCRIPT[0]);
+    // Under load the first chunk may carry a few tokens at once: it starts with the first.
+    expect(chunk.choices[0]?.delta.content?.startsWith(LONG_SCRIPT[0]!)).toBe(true);
 
     // The stream holds the only slot: another request is refused before any output.
     const busy = await fetch(`${platform.url}/v1/chat/completions`, {
