@@ -38,6 +38,15 @@ export interface ListAuditOptions {
   before?: number;
   /** Only this action. */
   action?: string;
+  /** Only actions that start with this text (`login.` for every login event); compared as text, no wildcards. */
+  actionPrefix?: string;
+}
+
+/** One page of the log and where the next one starts. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** The `before` of the next page, or null when this page holds the oldest entry. */
+  nextBefore: number | null;
 }
 
 const COLUMNS = `id, at, actor_id AS "actorId", actor, action, target, address, details`;
@@ -94,21 +103,50 @@ export async function recordAudit(db: Queryable, input: AuditInput): Promise<Aud
   return toEntry(row);
 }
 
+function filterText(value: string | undefined, field: string): string | null {
+  if (value === undefined) return null;
+  if (value.includes("\0")) {
+    throw new AppError("invalid_request", `${field} must not contain NUL characters`, { param: field });
+  }
+  return value;
+}
+
 /** Audit entries, newest first; page with `before` = the last id seen. */
 export async function listAudit(db: Queryable, options: ListAuditOptions = {}): Promise<AuditEntry[]> {
   const limit = options.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new AppError("invalid_request", "limit must be a positive integer", { param: "limit" });
   }
-  if (options.before !== undefined && !Number.isInteger(options.before)) {
+  if (options.before !== undefined && !Number.isSafeInteger(options.before)) {
     throw new AppError("invalid_request", "before must be an integer", { param: "before" });
   }
-  // Fixed statement: absent filters are NULL parameters, never SQL built from input.
+  // Fixed statement: absent filters are NULL parameters, never SQL built from input. The prefix
+  // goes through starts_with, not LIKE, so `%` and `_` in it are plain characters.
   const { rows } = await db.query<AuditEntry>(
     `SELECT ${COLUMNS} FROM audit_log
      WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR action = $2)
-     ORDER BY id DESC LIMIT $3`,
-    [options.before ?? null, options.action ?? null, Math.min(limit, 1000)],
+       AND ($3::text IS NULL OR starts_with(action, $3))
+     ORDER BY id DESC LIMIT $4`,
+    [
+      options.before ?? null,
+      filterText(options.action, "action"),
+      filterText(options.actionPrefix, "action"),
+      Math.min(limit, 1000),
+    ],
   );
   return rows.map(toEntry);
+}
+
+/**
+ * One page of listAudit (limit at most 999) and the `before` of the next: one row more than the
+ * page is read, so `nextBefore` is null exactly when nothing older matches.
+ */
+export async function listAuditPage(db: Queryable, options: ListAuditOptions = {}): Promise<AuditPage> {
+  const limit = options.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 999) {
+    throw new AppError("invalid_request", "limit must be an integer from 1 to 999", { param: "limit" });
+  }
+  const rows = await listAudit(db, { ...options, limit: limit + 1 });
+  const entries = rows.slice(0, limit);
+  return { entries, nextBefore: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
 }

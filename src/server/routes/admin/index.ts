@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
+import { auditRoutes } from "./audit.js";
 import { keyRoutes } from "./keys.js";
 import { signupSettingRoutes, userRoutes } from "./users.js";
 
@@ -14,5 +15,6 @@ export function adminRoutes(deps: ServerDeps): Hono<AppEnv> {
   app.route("/users", userRoutes(deps));
   app.route("/keys", keyRoutes(deps));
   app.route("/settings/signup", signupSettingRoutes(deps));
+  app.route("/audit", auditRoutes(deps));
   return app;
 }
