@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { isAppError } from "../errors.js";
 import { EXIT_CONFIG, type ExitCode, type RunCommand } from "./command.js";
+import { auditCommand } from "./commands/audit.js";
 import { configCommand } from "./commands/config.js";
 import { dbCommand } from "./commands/db/index.js";
 import { keysCommand } from "./commands/keys.js";
@@ -33,6 +34,7 @@ async function main(argv: string[]): Promise<ExitCode> {
   program.addCommand(dbCommand(run));
   program.addCommand(modelsCommand(run));
   program.addCommand(keysCommand(run));
+  program.addCommand(auditCommand(run));
   program.addCommand(runCommand(run));
   program.addCommand(usersCommand(run));
   program.addCommand(vaultCommand(run));
