@@ -164,7 +164,7 @@ describe("aixcl db with a server running on the embedded database", () => {
     await platform.close();
   });
 
-  it("backup, restore and shell refuse: stop the server first", async () => {
+  it("restore and shell refuse: stop the server first; so does backup --include-key", async () => {
     // A valid backup (of another database) to offer restore.
     const valid = join(platform.home, "valid.tar");
     const other = await openPglite();
@@ -179,9 +179,7 @@ describe("aixcl db with a server running on the embedded database", () => {
     } finally {
       await other.close();
     }
-    const file = join(platform.home, "never.tar");
     for (const args of [
-      ["db", "backup", file],
       ["db", "restore", valid, "--yes"],
       ["db", "shell"],
     ]) {
@@ -189,6 +187,11 @@ describe("aixcl db with a server running on the embedded database", () => {
       expect(result.code, args.join(" ")).toBe(1);
       expect(result.stderr, args.join(" ")).toMatch(/stop the server first/);
     }
+    // The server never sends the key file, and only the server may open the database.
+    const file = join(platform.home, "never.tar");
+    const withKey = await runCli(["db", "backup", file, "--include-key"], env);
+    expect(withKey.code).toBe(1);
+    expect(withKey.stderr).toMatch(/^aixcl: --include-key needs the server stopped .*copy of vault\/key/);
     await expect(stat(file)).rejects.toThrow();
   });
 });

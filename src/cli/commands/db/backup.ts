@@ -1,10 +1,14 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { loadConfig, vaultPath } from "../../../config/load.js";
+import type { Config } from "../../../config/schema.js";
+import { AppError } from "../../../errors.js";
+import type { BackupResult } from "../../../store/backup/backup.js";
 import { VERSION } from "../../../version.js";
+import { serverElseLocal, type LocalServer } from "../../admin-session.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { printErr, printOut } from "../../output.js";
-import { openForDbCommand, refuseRunningPgliteServer } from "./open.js";
+import { openForDbCommand, refuseRunningPgliteServer, runningServerUrl } from "./open.js";
 
 const BACKUP_HELP = `
 The backup is one tar file (0600) holding:
@@ -17,7 +21,9 @@ The vault's key file (vault/key) is NOT included: a backup alone reveals no secr
 key (or the vault passphrase) somewhere else; a restore keeps the key already in place.
 --include-key puts it in the archive: then the archive opens the vault, protect it like the key.
 
-With the embedded database (PGlite) stop \`aixcl serve\` first: PGlite allows one process.`;
+When this home's server runs, the backup is taken by the server (GET /api/admin/backup, with
+the local token) from one snapshot while it keeps serving, then checked here before the file is
+kept. --include-key then needs the server stopped (embedded PGlite): the key is only read locally.`;
 
 interface BackupFlags {
   includeKey?: boolean;
@@ -37,49 +43,89 @@ export function backupCommand(run: RunCommand): Command {
     .action((file: string | undefined, flags: BackupFlags) => run(() => backup(file, flags)));
 }
 
-async function backup(file: string | undefined, flags: BackupFlags): Promise<ExitCode> {
-  const config = loadConfig();
-  const { createBackup, defaultBackupName } = await import("../../../store/backup/backup.js");
-  const target = resolve(file ?? defaultBackupName());
-  if (flags.includeKey === true) {
-    await printErr(
-      "aixcl: warning: --include-key puts the vault's master key in the backup: anyone with the file can read every secret in it",
-    );
-  }
+/** Writes the archive here, on the database and the vault directory (no server runs, or it is PostgreSQL). */
+async function backupDirectly(
+  config: Readonly<Config>,
+  target: string,
+  includeKey: boolean,
+): Promise<BackupResult> {
+  const { createBackup } = await import("../../../store/backup/backup.js");
   await refuseRunningPgliteServer(config, "back up");
   const db = await openForDbCommand(config);
   try {
-    const result = await createBackup({
+    return await createBackup({
       db,
       vaultDir: vaultPath(config),
       file: target,
-      includeKey: flags.includeKey === true,
+      includeKey,
       aixclVersion: VERSION,
     });
-    const { manifest } = result;
-    const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
-    const vaultFiles = manifest.entries.filter((entry) => entry.name.startsWith("vault/")).length;
-    if (flags.json === true) {
-      await printOut(
-        JSON.stringify({
-          file: result.file,
-          size: result.size,
-          engine: manifest.engine,
-          schema_version: manifest.schema_version,
-          tables: manifest.tables,
-          vault_files: vaultFiles,
-          vault_key_included: manifest.vault_key_included,
-        }),
-      );
-    } else {
-      await printOut(
-        `backup written to ${result.file} (${manifest.engine}, schema version ${manifest.schema_version}, ` +
-          `${rows} rows in ${manifest.tables.length} tables, ${vaultFiles} vault files` +
-          `${manifest.vault_key_included ? " including the vault key" : ", vault key not included"})`,
-      );
-    }
-    return 0;
   } finally {
     await db.close();
+  }
+}
+
+/** Has the running server write the archive, then saves it here once it verifies. */
+async function backupThroughServer(server: LocalServer, target: string): Promise<BackupResult> {
+  const [{ downloadBackup }, { saveBackup }] = await Promise.all([
+    import("../../../api/backup-client.js"),
+    import("../../../store/backup/backup.js"),
+  ]);
+  return saveBackup(target, () => downloadBackup({ baseUrl: server.baseUrl, token: server.token }));
+}
+
+async function backup(file: string | undefined, flags: BackupFlags): Promise<ExitCode> {
+  const config = loadConfig();
+  const { defaultBackupName } = await import("../../../store/backup/backup.js");
+  const target = resolve(file ?? defaultBackupName());
+  const includeKey = flags.includeKey === true;
+  let result: BackupResult;
+  if (includeKey) {
+    // The server never sends the key file; on PostgreSQL the CLI reaches everything itself.
+    const running = config.database.url === undefined ? await runningServerUrl(config) : undefined;
+    if (running !== undefined) {
+      throw new AppError(
+        "conflict",
+        `--include-key needs the server stopped (${running} runs on this home's embedded database): the vault's key file is only read locally. ` +
+          "Stop the server and run it again, or back up without --include-key and keep a copy of vault/key apart from it",
+      );
+    }
+    await printErr(
+      "aixcl: warning: --include-key puts the vault's master key in the backup: anyone with the file can read every secret in it",
+    );
+    result = await backupDirectly(config, target, true);
+  } else {
+    result = await serverElseLocal(
+      config,
+      (server) => backupThroughServer(server, target),
+      () => backupDirectly(config, target, false),
+    );
+  }
+  await report(result, flags.json === true);
+  return 0;
+}
+
+async function report(result: BackupResult, json: boolean): Promise<void> {
+  const { manifest } = result;
+  const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
+  const vaultFiles = manifest.entries.filter((entry) => entry.name.startsWith("vault/")).length;
+  if (json) {
+    await printOut(
+      JSON.stringify({
+        file: result.file,
+        size: result.size,
+        engine: manifest.engine,
+        schema_version: manifest.schema_version,
+        tables: manifest.tables,
+        vault_files: vaultFiles,
+        vault_key_included: manifest.vault_key_included,
+      }),
+    );
+  } else {
+    await printOut(
+      `backup written to ${result.file} (${manifest.engine}, schema version ${manifest.schema_version}, ` +
+        `${rows} rows in ${manifest.tables.length} tables, ${vaultFiles} vault files` +
+        `${manifest.vault_key_included ? " including the vault key" : ", vault key not included"})`,
+    );
   }
 }

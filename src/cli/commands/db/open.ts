@@ -11,21 +11,29 @@ import { readCliToken } from "../../admin-session.js";
 import { serverUrl } from "../models/connection.js";
 
 /**
+ * The address of this home's running server, or undefined when none runs: a running server is
+ * one whose local token exists and that answers at the configured address (a token left by a
+ * crashed server does not count).
+ */
+export async function runningServerUrl(config: Readonly<Config>): Promise<string | undefined> {
+  const token = await readCliToken(config);
+  if (token === undefined) return undefined;
+  const client = createApiClient({ baseUrl: serverUrl(config), apiKey: token });
+  // Any answer, even a refusal, means a server is there.
+  return (await client.reachable().catch(() => true)) ? serverUrl(config) : undefined;
+}
+
+/**
  * With embedded PGlite, refuses while a server of this home runs: PGlite's files may be opened by
- * one process only, and a second one would corrupt them. A running server is one whose local
- * token exists and that answers at the configured address (a token left by a crashed server is
- * no reason to refuse).
+ * one process only, and a second one would corrupt them.
  */
 export async function refuseRunningPgliteServer(config: Readonly<Config>, action: string): Promise<void> {
   if (config.database.url !== undefined) return;
-  const token = await readCliToken(config);
-  if (token === undefined) return;
-  const client = createApiClient({ baseUrl: serverUrl(config), apiKey: token });
-  // Any answer, even a refusal, means a server is there.
-  if (await client.reachable().catch(() => true)) {
+  const url = await runningServerUrl(config);
+  if (url !== undefined) {
     throw new AppError(
       "conflict",
-      `an aixcl server is running on this home's embedded database (${serverUrl(config)}): stop the server first, then ${action} (PGlite allows one process at a time)`,
+      `an aixcl server is running on this home's embedded database (${url}): stop the server first, then ${action} (PGlite allows one process at a time)`,
     );
   }
 }

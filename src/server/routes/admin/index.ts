@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { auditRoutes } from "./audit.js";
+import { backupRoutes } from "./backup.js";
 import { keyRoutes } from "./keys.js";
 import { signupSettingRoutes, userRoutes } from "./users.js";
 
@@ -16,5 +17,6 @@ export function adminRoutes(deps: ServerDeps): Hono<AppEnv> {
   app.route("/keys", keyRoutes(deps));
   app.route("/settings/signup", signupSettingRoutes(deps));
   app.route("/audit", auditRoutes(deps));
+  app.route("/backup", backupRoutes(deps));
   return app;
 }
