@@ -3,7 +3,7 @@
  * (`GET /api/admin/backup`) while it keeps serving, the CLI saves and verifies it, and a restore
  * into a wiped home brings back the same rows and vault entries.
  */
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,6 +79,17 @@ describe("aixcl db backup while a server runs on the embedded database", () => {
     // Nothing is left in run/ (the archive lives in an unlinked file while it is sent).
     const { stdout } = await run("ls", ["-A", join(platform.home, "run")]);
     expect(stdout.split("\n").filter((name) => name !== "" && name !== "admin.token")).toEqual([]);
+  });
+
+  it("an existing file is refused before the server takes a backup", async () => {
+    const file = join(outside, "taken.tar");
+    await writeFile(file, "mine");
+    const result = await runCli(["db", "backup", file], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file} already exists; choose another name`);
+    expect(await readFile(file, "utf8")).toBe("mine");
+    const audited = await db.query("SELECT 1 FROM audit_log WHERE action = 'db.backup'");
+    expect(audited.rows.length).toBe(1); // the route test's alone
   });
 
   it("backs up during a streaming chat (which completes); restore into a wiped home gives the same rows and vault", async () => {
