@@ -23,6 +23,8 @@ export interface JsonRequest {
   json: <T>(method: string, path: string, body?: unknown) => Promise<T>;
   /** A request whose answer body is read and dropped. */
   none: (method: string, path: string, body?: unknown) => Promise<void>;
+  /** The answer's body as bytes, for a route that sends a file (read it once). */
+  bytes: (method: string, path: string) => Promise<AsyncIterable<Uint8Array>>;
 }
 
 export function createJsonRequest(options: JsonRequestOptions): JsonRequest {
@@ -62,6 +64,11 @@ export function createJsonRequest(options: JsonRequestOptions): JsonRequest {
       (await (await call(method, path, body)).json()) as T,
     none: async (method, path, body) => {
       await (await call(method, path, body)).arrayBuffer();
+    },
+    bytes: async (method, path) => {
+      const response = await call(method, path);
+      if (response.body === null) throw new AppError("internal", `${path} answered without a body`);
+      return response.body;
     },
   };
 }
