@@ -17,6 +17,14 @@ export interface JsonRequestOptions {
   codeFor?: (status: number) => ErrorCode;
 }
 
+/** What every admin client (users, keys, audit) is created with. */
+export interface AdminClientOptions {
+  /** Server root, e.g. `http://127.0.0.1:11434`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer` (the local admin token, or an admin-scoped key). Secret. */
+  token: string;
+}
+
 /** Plain functions (no `this`), so a client may destructure them. */
 export interface JsonRequest {
   /** The parsed JSON answer. */

@@ -3,7 +3,8 @@
  * running server with the local admin token. Failures are AppErrors as in src/api/client.ts.
  */
 import { z } from "zod";
-import { createJsonRequest } from "./admin-request.js";
+import type { AuditEntry } from "../store/audit.js";
+import { createJsonRequest, type AdminClientOptions } from "./admin-request.js";
 
 /** Entries per page when the request names no `limit`. */
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -86,19 +87,7 @@ export interface AuditPageWire {
   next_before: number | null;
 }
 
-/** The fields of a stored entry the wire shows (structurally: src/store/audit.ts AuditEntry). */
-export interface AuditEntryLike {
-  id: number;
-  at: Date;
-  actorId: string | null;
-  actor: string;
-  action: string;
-  target: string | null;
-  address: string | null;
-  details: unknown;
-}
-
-export function toAuditWire(entry: AuditEntryLike): AuditEntryWire {
+export function toAuditWire(entry: AuditEntry): AuditEntryWire {
   return {
     id: entry.id,
     at: entry.at.toISOString(),
@@ -112,7 +101,7 @@ export function toAuditWire(entry: AuditEntryLike): AuditEntryWire {
 }
 
 export function toAuditPageWire(page: {
-  entries: readonly AuditEntryLike[];
+  entries: readonly AuditEntry[];
   nextBefore: number | null;
 }): AuditPageWire {
   return { entries: page.entries.map(toAuditWire), next_before: page.nextBefore };
@@ -128,12 +117,7 @@ export function auditSearch(query: AuditQuery): string {
   return search === "" ? "" : `?${search}`;
 }
 
-export interface AuditClientOptions {
-  /** Server root, e.g. `http://127.0.0.1:11434`. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer` (the local admin token, or an admin-scoped key). Secret. */
-  token: string;
-}
+export type AuditClientOptions = AdminClientOptions;
 
 export interface AuditClient {
   /** One page of the log, newest first. */

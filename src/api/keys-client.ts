@@ -4,7 +4,7 @@
  * src/api/client.ts: the server's message and a code from the status, or ServerUnreachableError.
  */
 import { z } from "zod";
-import { createJsonRequest } from "./admin-request.js";
+import { createJsonRequest, type AdminClientOptions } from "./admin-request.js";
 
 /** POST body that creates a key. */
 export const createKeyRequestSchema = z.strictObject({
@@ -82,12 +82,7 @@ export function toKeyWire(record: KeyRecordLike, now = Date.now()): ApiKeyWire {
   };
 }
 
-export interface KeysClientOptions {
-  /** Server root, e.g. `http://127.0.0.1:11434`. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer` (the local admin token, or an admin-scoped key). */
-  token: string;
-}
+export type KeysClientOptions = AdminClientOptions;
 
 export interface KeysClient {
   create(request: CreateKeyRequestWire): Promise<CreatedKeyWire>;

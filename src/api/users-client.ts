@@ -4,7 +4,7 @@
  * token). Wire spelling is snake_case like the rest of the API.
  */
 import { z } from "zod";
-import { createJsonRequest } from "./admin-request.js";
+import { createJsonRequest, type AdminClientOptions } from "./admin-request.js";
 
 /** Longest username or password a request may carry; the real rules are checked by the service. */
 const MAX_FIELD = 4096;
@@ -65,12 +65,7 @@ export function toUserWire(user: {
   };
 }
 
-export interface UsersClientOptions {
-  /** Server root, e.g. `http://127.0.0.1:11434`. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer` (the local token or an admin key). Secret. */
-  token: string;
-}
+export type UsersClientOptions = AdminClientOptions;
 
 export interface UsersClient {
   list(): Promise<UserWire[]>;
