@@ -8,7 +8,7 @@ import { AppError } from "../errors.js";
 import { hashPassword } from "./passwords.js";
 import { endUserSessions } from "./sessions.js";
 import { revokeOpenRequests } from "./revocation.js";
-import type { Role } from "./types.js";
+import type { Role } from "../store/roles.js";
 import {
   countActiveAdmins,
   deleteUserRow,

@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { createUsersClient, toUserWire, type UsersClient, type UserWire } from "../../api/users-client.js";
 import { checkPasswordPolicy } from "../../auth/passwords.js";
 import { checkUsername, isRole, type Actor } from "../../auth/users.js";
-import type { Role } from "../../auth/types.js";
+import type { Role } from "../../store/roles.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { AppError, isAppError } from "../../errors.js";
