@@ -8,7 +8,7 @@ import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database } from "../../src/store/types.js";
 import { silentLogger } from "../../src/logger.js";
-import { DATABASE_PASSWORD } from "../../src/vault/database-password.js";
+import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";

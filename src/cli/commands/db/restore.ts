@@ -49,7 +49,7 @@ async function confirm(question: string): Promise<boolean> {
 async function keepManagedPassword(config: Readonly<Config>, password: string): Promise<void> {
   const [{ createVault }, { DATABASE_PASSWORD }, { silentLogger }] = await Promise.all([
     import("../../../vault/vault.js"),
-    import("../../../vault/database-password.js"),
+    import("../../../platform/database-password.js"),
     import("../../../logger.js"),
   ]);
   const vault = createVault({ dir: vaultPath(config), logger: silentLogger() });
