@@ -18,7 +18,7 @@ import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
-import { relativeTime, table } from "./models/list.js";
+import { relativeTime, table } from "../format.js";
 
 /** What the commands do, whichever way they reach the accounts. */
 type UserOps = Pick<UsersClient, "list" | "create" | "remove" | "setRole" | "setPassword" | "activate">;

@@ -23,7 +23,7 @@ import { readCliToken, serverElseLocal } from "../admin-session.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
-import { serverUrl } from "./models/connection.js";
+import { serverUrl } from "../connection.js";
 
 interface PassphraseOptions {
   passphraseFile?: string;
