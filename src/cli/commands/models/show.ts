@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { ShowResponseWire } from "../../../api/client.js";
+import type { ShowResponseWire } from "../../../api/ollama/responses.js";
 import type { RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
 import { modelNameArg, openSession, serverOrStore } from "../../connection.js";
