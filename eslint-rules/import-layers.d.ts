@@ -5,7 +5,6 @@ export interface Layer {
   dirs?: string[];
   may: string[];
   entries?: Record<string, string[]>;
-  owns: string;
 }
 
 export const LAYERS: Record<string, Layer>;

@@ -15,37 +15,32 @@
 import path from "node:path";
 
 /**
- * The layers, bottom up. `dirs`/`files` are relative to src/; `may` lists the layers it may
- * import; `entries` opens single files of a layer it may not otherwise import.
+ * The layers, bottom up (what each owns: docs/architecture.md). `dirs`/`files` are relative to
+ * src/ (a layer without them is the folder of its name); `may` lists the layers it may import;
+ * `entries` opens single files of a layer it may not otherwise import.
  */
 export const LAYERS = {
   base: {
     files: ["errors.ts", "logger.ts", "version.ts"],
     dirs: ["config"],
     may: [],
-    owns: "errors, logger, version, resolved config",
   },
-  models: { may: ["base"], owns: "model store (Ollama layout), GGUF reader, registry pull" },
-  engine: { may: ["base", "models"], owns: "scheduler, runner processes, inference" },
-  metrics: { may: ["base", "engine"], owns: "Prometheus registry" },
-  store: { may: ["base"], owns: "PostgreSQL: connection, migrations, repositories, roles/scopes" },
-  vault: { may: ["base"], owns: "encrypted secrets files, sealing" },
-  auth: { may: ["base", "store"], owns: "users, passwords, sessions, API keys, revocation" },
-  platform: {
-    may: ["base", "store", "vault", "auth"],
-    owns: "platform secrets: first admin, session secret, managed DB password, rotation",
-  },
-  backup: { may: ["base", "store", "vault"], owns: "backup archives: dump, tar, restore" },
-  api: { may: ["base"], owns: "wire schemas and the typed HTTP client" },
+  models: { may: ["base"] },
+  engine: { may: ["base", "models"] },
+  metrics: { may: ["base", "engine"] },
+  store: { may: ["base"] },
+  vault: { may: ["base"] },
+  auth: { may: ["base", "store"] },
+  platform: { may: ["base", "store", "vault", "auth"] },
+  backup: { may: ["base", "store", "vault"] },
+  api: { may: ["base"] },
   server: {
     may: ["base", "models", "engine", "metrics", "store", "vault", "auth", "platform", "backup", "api"],
-    owns: "HTTP: middleware, routes, the platform entry (start.ts)",
   },
   cli: {
     may: ["base", "models", "engine", "metrics", "store", "vault", "auth", "platform", "backup", "api"],
     // `aixcl serve` starts the platform: the one file of server/ the CLI may load.
     entries: { server: ["server/start.ts"] },
-    owns: "the `aixcl` commands",
   },
 };
 
