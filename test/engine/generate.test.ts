@@ -77,7 +77,7 @@ describe("generate", () => {
     expect(loaded?.sizeBytes).toBeGreaterThan(0);
     expect(loaded?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
 
-    // The runner must start with a one-thread libuv pool (engine-facts.md: it doubles decode speed).
+    // The runner must start with a one-thread libuv pool (docs/engine.md: it doubles decode speed).
     if (process.platform === "linux") {
       const environ = await readFile(`/proc/${loaded?.pid ?? 0}/environ`, "latin1");
       expect(environ.split("\0")).toContain("UV_THREADPOOL_SIZE=1");
