@@ -92,6 +92,14 @@ const importsRule = {
     const from = path.relative(root, file).split(path.sep).join("/");
     if (from.startsWith("../") || path.isAbsolute(from)) return {};
     const fromLayer = layerOf(from);
+    // A file in no layer is reported once, imports or not; its imports are not checked further.
+    if (fromLayer === undefined) {
+      return {
+        Program(node) {
+          context.report({ node, messageId: "unknown", data: { file: `src/${from}` } });
+        },
+      };
+    }
 
     const check = (node, specifier) => {
       if (!specifier.startsWith("./") && !specifier.startsWith("../")) return;
@@ -103,8 +111,8 @@ const importsRule = {
         return;
       }
       const toLayer = layerOf(to);
-      if (fromLayer === undefined || toLayer === undefined) {
-        context.report({ node, messageId: "unknown", data: { file: `src/${fromLayer ? to : from}` } });
+      if (toLayer === undefined) {
+        context.report({ node, messageId: "unknown", data: { file: `src/${to}` } });
         return;
       }
       if (fromLayer === "cli" && toLayer === "cli") {

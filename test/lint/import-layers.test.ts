@@ -115,8 +115,11 @@ describe("layers/imports", () => {
     expect(layerOf("config/load.ts")).toBe("base");
     expect(layerOf("store/backup.ts")).toBe("store");
     expect(layerOf("store.ts")).toBeUndefined();
-    expect(await boundaryErrors("src/newthing/x.ts", 'import "../errors.js";\n')).toEqual([
+    expect(await boundaryErrors("src/newthing/x.ts", "export const x = 1;\n")).toEqual([
       expect.stringContaining("src/newthing/x.ts is in no layer"),
+    ]);
+    expect(await boundaryErrors("src/server/x.ts", 'import "../newthing/y.js";\n')).toEqual([
+      expect.stringContaining("src/newthing/y.ts is in no layer"),
     ]);
   });
 
