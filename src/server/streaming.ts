@@ -1,5 +1,5 @@
 /**
- * Helpers for streamed responses of both API families. The rule they serve (DESIGN.md): a failure
+ * Helpers for streamed responses of both API families. The rule they serve (docs/architecture.md): a failure
  * before the first byte is a real HTTP error; after it, one in-band error record ends the stream.
  */
 import type { AppError } from "../errors.js";

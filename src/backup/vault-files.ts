@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { AppError } from "../../errors.js";
-import { isTempName, syncDir } from "../../vault/files.js";
+import { AppError } from "../errors.js";
+import { isTempName, syncDir } from "../vault/files.js";
 import { isSafeVaultName, VAULT_KEY } from "./manifest.js";
 
 export interface VaultFile {
