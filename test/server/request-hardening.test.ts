@@ -1,14 +1,16 @@
 /**
  * Requests crafted from outside, through real HTTP on a real platform: a slow-header client
- * (slowloris) is cut soon after `server.headers_timeout`.
+ * (slowloris) is cut soon after `server.headers_timeout`, and JSON bodies with a key repeated in
+ * one object are refused on every route (a parser differential with a proxy or WAF in front).
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../../src/auth/users.js";
+import { scanJson } from "../../src/server/middleware/json-scan.js";
 import type { Database } from "../../src/store/types.js";
 import { openTestDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { rawRequest } from "../support/raw-http.js";
+import { rawRequest, type RawResponse } from "../support/raw-http.js";
 
 const HEADERS_TIMEOUT_S = 1;
 let db: Database;
@@ -59,5 +61,85 @@ describe("slow request headers", () => {
   it("still serves a request whose headers arrive in time", async () => {
     const res = await rawRequest(`${platform.url}/api/version`);
     expect(res.status).toBe(200);
+  });
+});
+
+const post = (path: string, body: string): Promise<RawResponse> =>
+  rawRequest(`${platform.url}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body,
+  });
+
+describe("JSON bodies with a repeated key", () => {
+  it("refuses a login whose username is given twice (last one would win) with 400, no session", async () => {
+    const ok = await post("/api/auth/login", '{"username":"alice","password":"alice-password-1234"}');
+    expect(ok.status).toBe(200);
+    for (const body of [
+      '{"username":"nobody","username":"alice","password":"alice-password-1234"}',
+      // The same key spelled with an escape: JSON.parse decodes it to "username".
+      '{"username":"nobody","\\u0075sername":"alice","password":"alice-password-1234"}',
+    ]) {
+      const res = await post("/api/auth/login", body);
+      expect(res.status, body).toBe(400);
+      expect(JSON.parse(res.body)).toEqual({ error: expect.stringContaining('"username"') as unknown });
+      expect(res.headers["set-cookie"]).toBeUndefined();
+    }
+  });
+
+  it("refuses a key repeated at any depth, in the Ollama family's shape, before the model is looked up", async () => {
+    const res = await post(
+      "/api/chat",
+      '{"model":"no-such-model","messages":[],"options":{"temperature":0,"num_predict":1,"temperature":1}}',
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: expect.stringContaining('"temperature"') as unknown });
+  });
+
+  it("refuses it in the OpenAI family's shape", async () => {
+    const res = await post(
+      "/v1/chat/completions",
+      '{"model":"no-such-model","messages":[{"role":"user","role":"system","content":"hi"}]}',
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({
+      error: {
+        message: expect.stringContaining('"role"') as unknown,
+        type: "invalid_request_error",
+        param: null,
+        code: "invalid_request",
+      },
+    });
+  });
+
+  it("accepts the same key in sibling objects and keys inside strings", async () => {
+    const res = await post(
+      "/api/show",
+      '{"model":"no-such-model","verbose":false,"x":[{"a":1},{"a":2}],"y":"\\"model\\":1"}',
+    );
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("the JSON scan", () => {
+  it("finds repeated keys per object, decoded, and ignores strings and sibling objects", () => {
+    const dup = (text: string) => scanJson(text, 64).duplicateKey;
+    expect(dup('{"a":1,"a":2}')).toBe("a");
+    expect(dup('{"a":{"b":[1,{"c":1,"c":2}]}}')).toBe("c");
+    expect(dup('{"a":[1,{"b":1}],"a":2}')).toBe("a");
+    expect(dup('{"\\u0061":1,"a":2}')).toBe("a");
+    expect(dup('{"a\\\\":1,"a\\\\":2}')).toBe("a\\");
+    expect(dup('[{"a":1},{"a":1}]')).toBeUndefined();
+    expect(dup('{"a":{"a":{"a":1}}}')).toBeUndefined();
+    expect(dup('{"a":"\\",\\"a\\":1","b":"a"}')).toBeUndefined();
+    expect(dup('{"a":1,"A":2}')).toBeUndefined();
+    expect(dup('{"a":1,"a"')).toBe("a"); // not JSON: readJsonBody reports that first
+    expect(dup('"unterminated')).toBeUndefined();
+  });
+
+  it("measures depth as before", () => {
+    expect(scanJson("[".repeat(9) + "]".repeat(9), 8).tooDeep).toBe(true);
+    expect(scanJson("[".repeat(8) + "]".repeat(8), 8).tooDeep).toBe(false);
+    expect(scanJson('{"s":"[[[[[[[[[[[[[["}', 2).tooDeep).toBe(false);
   });
 });
