@@ -22,7 +22,7 @@ import path from "node:path";
 export const LAYERS = {
   base: {
     files: ["errors.ts", "logger.ts", "version.ts"],
-    dirs: ["config"],
+    dirs: ["config", "lib"],
     may: [],
   },
   models: { may: ["base"] },

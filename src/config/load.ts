@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { AppError } from "../errors.js";
+import { isNotFound } from "../lib/files.js";
 import { configSchema, type Config } from "./schema.js";
 import { SECRET_SETTINGS, SETTINGS } from "./settings.js";
 
@@ -91,7 +92,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     try {
       text = readFileSync(file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      if (!isNotFound(error)) {
         throw new AppError("config_invalid", `cannot read ${file}: ${(error as Error).message}`);
       }
     }

@@ -6,8 +6,9 @@
  */
 import { unlink } from "node:fs/promises";
 import { AppError } from "../errors.js";
+import { isNotFound, isTempName, writeFileAtomic } from "../lib/files.js";
 import { silentLogger, type Logger } from "../logger.js";
-import { hasBlobFile, atomicWriteFile, writeBlobStream } from "./blobs.js";
+import { hasBlobFile, STORE_FILE_WRITE, writeBlobStream } from "./blobs.js";
 import { executeCreate, planCreate } from "./create.js";
 import { createBlobGuard } from "./gc.js";
 import { readGgufInfo } from "./gguf/reader.js";
@@ -54,10 +55,6 @@ function notFound(text: string): AppError {
   return new AppError("model_not_found", `model '${text}' not found`);
 }
 
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-}
-
 export function createModelStore(options: ModelStoreOptions): LocalModelStore {
   const { root } = options;
   const logger = options.logger ?? silentLogger();
@@ -101,7 +98,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
     try {
       file = await readManifestFile(found.path);
     } catch (error) {
-      if (isMissing(error)) throw notFound(text);
+      if (isNotFound(error)) throw notFound(text);
       throw error;
     }
     const record = await buildRecord(root, found.name, file, gguf);
@@ -125,7 +122,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
       const entries = await walkManifests(root);
       const records = await Promise.all(
         entries.map(async ({ parts, path }): Promise<StoredModelRecord | undefined> => {
-          if (parts[3].startsWith(".tmp-")) return undefined; // a manifest being written
+          if (isTempName(parts[3])) return undefined; // a manifest being written
           const name = nameFromPathParts(parts);
           if (!name) {
             logger.warn({ path }, "skipping manifest with an invalid model name");
@@ -134,7 +131,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
           try {
             return await buildRecord(root, name, await readManifestFile(path), gguf);
           } catch (error) {
-            if (!isMissing(error)) logger.warn({ path, err: error }, "skipping unreadable model");
+            if (!isNotFound(error)) logger.warn({ path, err: error }, "skipping unreadable model");
             return undefined;
           }
         }),
@@ -160,7 +157,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
           try {
             file = await readManifestFile(from.path);
           } catch (error) {
-            if (isMissing(error)) throw notFound(source);
+            if (isNotFound(error)) throw notFound(source);
             throw error;
           }
           // The same bytes, so the copy has the same digest (as `ollama cp` gives). Its blobs are
@@ -169,7 +166,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
           try {
             if (missing.length > 0)
               throw new AppError("blob_not_found", `blob ${missing[0]} of '${source}' is missing`);
-            await atomicWriteFile(manifestPath(root, target), file.bytes);
+            await writeFileAtomic(manifestPath(root, target), file.bytes, STORE_FILE_WRITE);
             if (old) {
               const kept = manifestDigests(file.manifest);
               await guard.collect([...manifestDigests(old.manifest)].filter((d) => !kept.has(d)));
@@ -191,7 +188,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
           try {
             await unlink(found.path);
           } catch (error) {
-            if (isMissing(error)) throw notFound(text);
+            if (isNotFound(error)) throw notFound(text);
             throw error;
           }
           await pruneEmptyParents(root, found.path);
@@ -243,7 +240,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
           const { release, missing } = await guard.acquire(manifestDigests(manifest));
           try {
             if (missing.length > 0) throw new AppError("blob_not_found", `blob ${missing[0]} is missing`);
-            await atomicWriteFile(manifestPath(root, target), bytes);
+            await writeFileAtomic(manifestPath(root, target), bytes, STORE_FILE_WRITE);
             if (!old) return { removed: 0 };
             const kept = manifestDigests(manifest);
             const removed = await guard.collect(
