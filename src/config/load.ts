@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { AppError } from "../errors.js";
+import { isLoopbackHost } from "../lib/addresses.js";
 import { isNotFound } from "../lib/files.js";
 import { configSchema, type Config } from "./schema.js";
 import { SECRET_SETTINGS, SETTINGS } from "./settings.js";
@@ -45,15 +45,6 @@ function merge(base: Tree, over: Tree): Tree {
     out[key] = isTree(prev) && isTree(value) ? merge(prev, value) : value;
   }
   return out;
-}
-
-export function isLoopbackHost(host: string): boolean {
-  // Host names are case-insensitive: "LOCALHOST" is loopback too.
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (bare === "localhost") return true;
-  if (isIP(bare) === 4) return bare.startsWith("127.");
-  if (isIP(bare) === 6) return bare === "::1";
-  return false;
 }
 
 /** The config file path for a home directory. */

@@ -5,7 +5,7 @@
 import { Hono, type Context } from "hono";
 import { unsealRequestSchema, type RotationWire, type VaultStatusWire } from "../../api/vault-client.js";
 import { createLoginRateLimiter } from "../../auth/rate-limit.js";
-import { isLoopbackHost } from "../../config/load.js";
+import { isLoopbackHost } from "../../lib/addresses.js";
 import { AppError } from "../../errors.js";
 import { ensurePlatformSecrets } from "../../platform/secrets.js";
 import { rotateSecrets } from "../../platform/rotate.js";
