@@ -29,8 +29,21 @@ export const ENV_SETTINGS: Record<string, string> = {
   AIXCL_CONTEXT_LENGTH: "engine.context_length",
   AIXCL_LOG_LEVEL: "log.level",
   AIXCL_INSECURE_REGISTRIES: "registry.insecure",
+  // The standard proxy variables, as Ollama (Go's http.ProxyFromEnvironment) reads them: the
+  // lower-case spelling first, so the upper-case one wins when both are set.
+  https_proxy: "registry.https_proxy",
+  HTTPS_PROXY: "registry.https_proxy",
+  http_proxy: "registry.http_proxy",
+  HTTP_PROXY: "registry.http_proxy",
+  no_proxy: "registry.no_proxy",
+  NO_PROXY: "registry.no_proxy",
 };
-const LIST_SETTINGS = new Set(["server.allowed_hosts", "server.cors_origins", "registry.insecure"]);
+const LIST_SETTINGS = new Set([
+  "server.allowed_hosts",
+  "server.cors_origins",
+  "registry.insecure",
+  "registry.no_proxy",
+]);
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */

@@ -32,6 +32,19 @@ const positiveInt = integer(z.number().int().positive());
 const auto = <T extends z.ZodType>(inner: T) =>
   z.union([z.literal("auto"), inner], { error: `expected "auto" or a positive integer` });
 
+/** A proxy URL: http or https scheme (a bare `host:port` means http, as Go reads HTTPS_PROXY). */
+const proxyUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+      return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected an http:// or https:// proxy URL" },
+);
+
 /**
  * The whole configuration, in the spelling of `config.yaml` (snake_case). Every field has a
  * default so an empty file is valid. Flags > config.yaml > AIXCL_* env > these defaults.
@@ -136,6 +149,18 @@ export const configSchema = z.strictObject({
        * a redirect or DNS answer pointing a pull at the local network is refused (SSRF).
        */
       allow_private: z.array(z.string().min(1)).default([]),
+      /**
+       * Proxy for https registries and CDNs (`http://[user:pass@]host:port`; a CONNECT tunnel).
+       * Default from HTTPS_PROXY/https_proxy; none when unset.
+       */
+      https_proxy: proxyUrl.optional(),
+      /** Proxy for plain-http registries and CDNs. Default from HTTP_PROXY/http_proxy. */
+      http_proxy: proxyUrl.optional(),
+      /**
+       * Hosts that bypass the proxy: `*`, names (their subdomains too), IP addresses or CIDR
+       * ranges, optionally with `:port`. Default from NO_PROXY/no_proxy.
+       */
+      no_proxy: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   log: z
