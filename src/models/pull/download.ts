@@ -90,7 +90,8 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     if (kept > 0) {
       handle = await open(partial, "r+");
     } else {
-      handle = await open(partial, "w");
+      // Read as well: bytes of parts behind the hash are read back from the file.
+      handle = await open(partial, "w+");
       await handle.truncate(size);
     }
     // Written before any data, so it can be rewritten in place once the disk is full (parts.ts).
