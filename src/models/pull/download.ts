@@ -54,6 +54,14 @@ async function removeQuietly(path: string): Promise<void> {
   });
 }
 
+/** pwrite may write less than asked (a disk filling up): the rest is written, or fails. */
+async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let at = 0; at < data.length;) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at, position + at);
+    at += bytesWritten;
+  }
+}
+
 export async function downloadBlob(request: DownloadRequest): Promise<void> {
   const { root, digest, size, session, logger } = request;
   const target = blobPath(root, digest);
@@ -153,7 +161,7 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     }
     const sink = partSink(part, digest, {
       write(data, position) {
-        const write = handle.write(data, 0, data.length, position).then(() => undefined);
+        const write = writeFully(handle, data, position);
         writes.add(write);
         write.catch(fail).finally(() => writes.delete(write));
         return write;
