@@ -5,9 +5,7 @@
  * reached, after a growing pause. The JSON beside the partial file records how far each part got,
  * so a pull interrupted for good (a full disk, a killed process) resumes at those bytes too.
  *
- * The hash is computed in file order while downloading: the part at the head of the file is hashed
- * from memory as its bytes arrive; bytes of later parts (and bytes kept from an earlier run) are
- * read back from the file when the head reaches them — just written, they are in the page cache.
+ * The hash is computed in file order while downloading (part-hash.ts).
  */
 import { mkdir, open, rename, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -16,9 +14,9 @@ import { AppError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { blobPath, digestHex, type Digest } from "../manifest.js";
 import { TransientError } from "./connection.js";
-import { createHasher, sharedBlock } from "./hasher.js";
+import { createPartHasher } from "./part-hash.js";
 import { isNoSpace, loadState, planParts, saveState, type Part, type PartSizing } from "./parts.js";
-import { ChunkQueue, partSink } from "./part-sink.js";
+import { partSink } from "./part-sink.js";
 import type { RegistrySession } from "./registry.js";
 
 export interface PartOptions extends PartSizing {
@@ -43,8 +41,11 @@ export interface DownloadRequest extends PartOptions {
   onProgress(completed: number): void;
 }
 
-/** Disk read size when hashing bytes already in the file. */
-const READ_CHUNK = 4 * 1024 * 1024;
+/**
+ * Memory for received blocks of parts ahead of the hash, bytes (the head part's are not counted:
+ * they are hashed at once). Past it, blocks are read back from the file when hashed.
+ */
+const HASH_AHEAD_BUDGET = 128 * 1024 * 1024;
 /** Least time between two saves of the state file while bytes arrive, ms. */
 const SAVE_INTERVAL_MS = 1000;
 
@@ -125,18 +126,12 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
   request.onProgress(completed);
 
   let failure: Error | undefined;
-  const queues = new Map<number, ChunkQueue>();
   const writes = new Set<Promise<void>>();
-  let wakeHasher: (() => void) | undefined;
-  const changed = () => {
-    wakeHasher?.();
-    wakeHasher = undefined;
-  };
+  const hash = createPartHasher(size, parts, handle, HASH_AHEAD_BUDGET);
   const fail = (error: unknown) => {
     failure ??= asError(error);
-    for (const queue of queues.values()) queue.fail(failure);
+    hash.fail(failure);
     controller.abort(failure);
-    changed();
   };
 
   /** Fetches the rest of `part`, from the byte it reached. */
@@ -166,13 +161,13 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
         write.catch(fail).finally(() => writes.delete(write));
         return write;
       },
-      hashQueue: () => queues.get(part.index),
+      offer: (data) => hash.offer(part, data),
       received(length) {
         completed += length;
         request.onProgress(completed);
       },
       written() {
-        changed();
+        hash.changed();
         if (Date.now() - lastSave >= SAVE_INTERVAL_MS) void persist();
       },
     });
@@ -185,7 +180,7 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     if (part.received !== part.length) {
       throw new TransientError(`pull: blob ${digest} ended after ${part.received} of ${part.length} bytes`);
     }
-    queues.get(part.index)?.end();
+    hash.complete(part);
   };
 
   const runPart = async (part: Part) => {
@@ -221,40 +216,14 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     }
   };
 
-  const hash = createHasher(size);
-  const hashAll = async () => {
-    for (const part of parts) {
-      let hashed = 0;
-      while (hashed < part.length) {
-        if (failure !== undefined) throw failure;
-        if (part.written > hashed) {
-          // A fresh block per read: the hasher may still be reading the previous one.
-          const buffer = sharedBlock(Math.min(READ_CHUNK, part.written - hashed));
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, part.start + hashed);
-          if (bytesRead === 0) throw new AppError("internal", "pull: partial file shrank");
-          hash.update(buffer.subarray(0, bytesRead));
-          hashed += bytesRead;
-        } else if (part.received === hashed) {
-          // Caught up with the network: from here this part is hashed from memory as it arrives.
-          const queue = new ChunkQueue();
-          queues.set(part.index, queue);
-          for (let chunk = await queue.next(); chunk; chunk = await queue.next()) {
-            hash.update(chunk);
-            hashed += chunk.length;
-          }
-          queues.delete(part.index);
-        } else {
-          await new Promise<void>((resolve) => (wakeHasher = resolve));
-        }
-      }
-    }
-  };
-
   try {
     const workers = Array.from({ length: Math.min(request.concurrency, parts.length) }, () =>
       worker().catch(fail),
     );
-    await hashAll().catch(fail);
+    const actual = await hash.run().catch((error: unknown) => {
+      fail(error);
+      return "";
+    });
     await Promise.allSettled(workers);
     while (writes.size > 0) await Promise.allSettled([...writes]);
     if (failure !== undefined) {
@@ -262,7 +231,6 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
       await persist();
       throw failure;
     }
-    const actual = await hash.digest();
     if (actual !== digestHex(digest)) {
       await handle.close();
       await removeQuietly(partial);

@@ -1,7 +1,7 @@
 /**
  * Where one Range part's bytes go (download.ts): into 4 MiB shared blocks that the socket fills in
- * place, each full block one positioned write and, while the part is at the head of the hash, one
- * hash update from the same memory. Tracks how far the part was received and how far its writes
+ * place, each full block one positioned write and one hash update from the same memory
+ * (part-hash.ts). Tracks how far the part was received and how far its writes
  * have completed in order (what a retry and a restart resume from).
  */
 import { AppError } from "../../errors.js";
@@ -15,46 +15,11 @@ import type { BodySink } from "./transport.js";
  */
 const BLOCK = 4 * 1024 * 1024;
 
-/** One part's received blocks waiting to be hashed, in order. */
-export class ChunkQueue {
-  private chunks: Buffer[] = [];
-  private ended = false;
-  private failed: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.notify();
-  }
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-  fail(error: Error): void {
-    this.failed = error;
-    this.notify();
-  }
-  private notify(): void {
-    this.wake?.();
-    this.wake = undefined;
-  }
-  /** Next chunk, or undefined once the part has ended. */
-  async next(): Promise<Buffer | undefined> {
-    for (;;) {
-      if (this.failed !== undefined) throw this.failed;
-      const chunk = this.chunks.shift();
-      if (chunk) return chunk;
-      if (this.ended) return undefined;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-}
-
 export interface SinkHooks {
   /** Writes `data` at `position` of the file (failures are the caller's to handle). */
   write(data: Buffer, position: number): Promise<void>;
-  /** The queue hashing this part from memory, if it is at the head of the hash now. */
-  hashQueue(): ChunkQueue | undefined;
+  /** `data` was received and handed to write() (for the hash). */
+  offer(data: Buffer): void;
   /** `length` more bytes arrived. */
   received(length: number): void;
   /** `part.written` advanced. */
@@ -89,7 +54,7 @@ export function partSink(part: Part, digest: string, hooks: SinkHooks): BodySink
       },
       () => undefined,
     );
-    hooks.hashQueue()?.push(data);
+    hooks.offer(data);
     block = undefined;
     filled = 0;
   };
