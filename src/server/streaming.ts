@@ -54,6 +54,31 @@ export function streamErrorRecord(
   return render(appError);
 }
 
+/**
+ * The abort signal of one generation: fires when the client goes away (the request's own
+ * signal, which @hono/node-server aborts when the socket closes early) or when the SSE stream is
+ * cancelled, for both API families. Aborting frees the engine slot at once; `dispose()` drops
+ * the listener on the request once the response is done.
+ */
+export interface RequestAbort {
+  readonly signal: AbortSignal;
+  /** Aborts the generation (with `reason`, or the default AbortError). */
+  readonly abort: (reason?: unknown) => void;
+  readonly dispose: () => void;
+}
+
+export function linkAbort(requestSignal: AbortSignal): RequestAbort {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(requestSignal.reason);
+  if (requestSignal.aborted) onAbort();
+  else requestSignal.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    abort: (reason?: unknown) => controller.abort(reason),
+    dispose: () => requestSignal.removeEventListener("abort", onAbort),
+  };
+}
+
 export interface LineStreamOptions<T> {
   /** The wire record of one item; `undefined` skips the item. */
   render(item: T): string | undefined;
