@@ -136,8 +136,11 @@ export class Connection {
     );
   }
 
-  /** Resolves once connected (TLS: handshake done and the certificate verified). */
-  ready(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves once connected (TLS: handshake done and the certificate verified); fails after
+   * `timeoutMs` without progress (a silently dropped SYN would otherwise wait minutes).
+   */
+  ready(signal: AbortSignal, timeoutMs: number): Promise<void> {
     const event = "encrypted" in this.socket ? "secureConnect" : "connect";
     return new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
@@ -150,6 +153,7 @@ export class Connection {
         } else resolve();
       };
       const onConnect = () => done();
+      this.socket.setTimeout(timeoutMs);
       const onAbort = () =>
         done(
           signal.reason instanceof Error ? signal.reason : new AppError("client_closed", "pull cancelled"),

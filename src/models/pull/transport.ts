@@ -133,7 +133,7 @@ export function createTransport(options: TransportOptions): Transport {
     const tls = url.protocol === "https:";
     if (!proxy) {
       const connection = Connection.open({ host, port, tls, lookup: options.lookupFor(url) });
-      await connection.ready(signal);
+      await connection.ready(signal, timeoutMs);
       return connection;
     }
     // The proxy resolves the registry's name, so the private-address rule is applied here to what
@@ -148,7 +148,7 @@ export function createTransport(options: TransportOptions): Transport {
       { host: bareHost(proxy), port: portOf(proxy), tls: proxy.protocol === "https:" },
       !tls,
     );
-    await tunnel.ready(signal);
+    await tunnel.ready(signal, timeoutMs);
     const authority = `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const headers: Record<string, string> = { Host: authority };
     if (proxy.username) {
@@ -177,7 +177,7 @@ export function createTransport(options: TransportOptions): Transport {
     }
     if (!tls) return tunnel;
     const secured = tunnel.startTls(host, authority);
-    await secured.ready(signal);
+    await secured.ready(signal, timeoutMs);
     return secured;
   };
 
