@@ -96,6 +96,8 @@ export function codeForStatus(status: number, notFound: ErrorCode = "not_found")
       return "registry_error";
     case 503:
       return "queue_full";
+    case 507:
+      return "insufficient_storage";
     default:
       return "internal";
   }

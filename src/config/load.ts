@@ -16,6 +16,11 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = Object.fromEntries
   SETTINGS.flatMap((s) => (s.env === undefined || s.path === "home" ? [] : [[s.env, s.path] as const])),
 );
 const LIST_SETTINGS = new Set(SETTINGS.filter((s) => s.list).map((s) => s.path));
+/**
+ * The standard proxy variables are also read in lower case when the upper-case one is unset, as
+ * Ollama (Go's http.ProxyFromEnvironment) reads them.
+ */
+const LOWER_CASE_TOO = new Set(["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"]);
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */
@@ -65,7 +70,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 
   const fromEnv: Tree = {};
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
-    const raw = env[name];
+    let raw = env[name];
+    if ((raw === undefined || raw === "") && LOWER_CASE_TOO.has(name)) raw = env[name.toLowerCase()];
     if (raw === undefined || raw === "") continue;
     const value = LIST_SETTINGS.has(path)
       ? raw
