@@ -1,10 +1,9 @@
 /**
  * JSON requests to the platform routes (`/api/admin/*`, `/api/vault/*`) for the typed clients the
- * CLI uses. Failures are AppErrors as in src/api/client.ts: the server's message with a code from
- * the status, or ServerUnreachableError when nothing listens at the address.
+ * CLI uses, over the client core in src/api/http.ts (failures are AppErrors).
  */
 import { AppError, type ErrorCode } from "../errors.js";
-import { codeForStatus, errorMessage, isUnreachable, ServerUnreachableError } from "./client.js";
+import { codeForStatus, send } from "./http.js";
 
 export interface JsonRequestOptions {
   /** Server root, e.g. `http://127.0.0.1:11434` (a trailing slash is dropped). */
@@ -40,32 +39,14 @@ export function createJsonRequest(options: JsonRequestOptions): JsonRequest {
   const root = `${baseUrl}${options.prefix ?? ""}`;
   const codeFor = options.codeFor ?? ((status: number) => codeForStatus(status));
 
-  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const headers: Record<string, string> = {};
-    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await fetch(`${root}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (error) {
-      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
-      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok) {
-      const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
-      throw new AppError(codeFor(response.status), await errorMessage(response), {
-        status: response.status,
-        ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
-      });
-    }
-    return response;
-  };
+  const call = (method: string, path: string, body?: unknown): Promise<Response> =>
+    send(`${root}${path}`, {
+      baseUrl,
+      method,
+      ...(body === undefined ? {} : { json: body }),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      codeFor,
+    });
 
   return {
     json: async <T>(method: string, path: string, body?: unknown): Promise<T> =>

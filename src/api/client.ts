@@ -6,7 +6,8 @@
  */
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
-import { AppError, type ErrorCode } from "../errors.js";
+import type { ErrorCode } from "../errors.js";
+import { codeForStatus, send, ServerUnreachableError } from "./http.js";
 import type { ChatRequestWire, CreateRequestWire, GenerateRequestWire } from "./ollama/requests.js";
 import type {
   ChatChunkWire,
@@ -63,75 +64,8 @@ export interface ApiClient {
   unload(model: string): Promise<void>;
 }
 
-/** Thrown when nothing listens at the server address (code `server_unreachable`). */
-export class ServerUnreachableError extends AppError {
-  constructor(baseUrl: string, cause: unknown) {
-    super("server_unreachable", `no aixcl server is running at ${baseUrl} (start one with \`aixcl serve\`)`, {
-      cause,
-    });
-    this.name = "ServerUnreachableError";
-  }
-}
-
-/** The AppError code for an HTTP status the server answered with. */
-export function codeForStatus(status: number, notFound: ErrorCode = "not_found"): ErrorCode {
-  switch (status) {
-    case 400:
-      return "invalid_request";
-    case 401:
-      return "unauthorized";
-    case 403:
-      return "forbidden";
-    case 404:
-      return notFound;
-    case 409:
-      return "conflict";
-    case 413:
-      return "body_too_large";
-    case 429:
-      return "rate_limited";
-    case 499:
-      return "client_closed";
-    case 502:
-      return "registry_error";
-    case 503:
-      return "queue_full";
-    case 507:
-      return "insufficient_storage";
-    default:
-      return "internal";
-  }
-}
-
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN"]);
-
-/** fetch fails with TypeError("fetch failed") whose cause (or its AggregateError parts) has the code. */
-export function isUnreachable(error: unknown): boolean {
-  const cause = (error as { cause?: unknown } | undefined)?.cause as
-    { code?: unknown; errors?: { code?: unknown }[] } | undefined;
-  if (!cause) return false;
-  if (typeof cause.code === "string" && UNREACHABLE_CODES.has(cause.code)) return true;
-  return (cause.errors ?? []).some((e) => typeof e.code === "string" && UNREACHABLE_CODES.has(e.code));
-}
-
-export async function errorMessage(response: Response): Promise<string> {
-  const text = await response.text().catch(() => "");
-  try {
-    const body = JSON.parse(text) as { error?: unknown };
-    // Ollama answers {"error":"..."}; the /v1 family {"error":{"message":"..."}}.
-    if (typeof body.error === "string") return body.error;
-    const nested = (body.error as { message?: unknown } | undefined)?.message;
-    if (typeof nested === "string") return nested;
-  } catch {
-    // Not JSON: fall through to the raw text.
-  }
-  return text.trim() || `HTTP ${response.status} ${response.statusText}`;
-}
-
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  const headers = (extra: Record<string, string> = {}): Record<string, string> =>
-    options.apiKey ? { ...extra, Authorization: `Bearer ${options.apiKey}` } : extra;
 
   interface Call {
     method: string;
@@ -143,28 +77,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     accept?: number[];
   }
 
-  const call = async (path: string, init: Call): Promise<Response> => {
-    let response: Response;
-    try {
-      response = await fetch(`${baseUrl}${path}`, {
-        method: init.method,
-        headers: headers(init.body === undefined ? {} : { "Content-Type": "application/json" }),
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal: init.signal,
-      });
-    } catch (error) {
-      if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
-      if (init.signal?.aborted) throw new AppError("client_closed", "request cancelled", { cause: error });
-      throw new AppError("internal", `cannot reach ${baseUrl}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok && !(init.accept ?? []).includes(response.status)) {
-      const message = await errorMessage(response);
-      throw new AppError(codeForStatus(response.status, init.notFound), message, { status: response.status });
-    }
-    return response;
-  };
+  const call = (path: string, init: Call): Promise<Response> =>
+    send(`${baseUrl}${path}`, {
+      baseUrl,
+      method: init.method,
+      ...(init.body === undefined ? {} : { json: init.body }),
+      ...(options.apiKey ? { token: options.apiKey } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
+      ...(init.accept ? { accept: init.accept } : {}),
+      codeFor: (status) => codeForStatus(status, init.notFound),
+    });
 
   const json = async <T>(path: string, init: Call): Promise<T> =>
     (await (await call(path, init)).json()) as T;
@@ -233,28 +155,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return response.status === 200;
     },
     async uploadBlob(digest, path, signal) {
-      let response: Response;
-      try {
-        response = await fetch(`${baseUrl}/api/blobs/${encodeURIComponent(digest)}`, {
-          method: "POST",
-          headers: headers({ "Content-Type": "application/octet-stream" }),
+      const response = await send(`${baseUrl}/api/blobs/${encodeURIComponent(digest)}`, {
+        baseUrl,
+        method: "POST",
+        // Streamed from the file, never read whole into memory.
+        stream: {
           body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
-          // Required by fetch for a streamed request body.
-          duplex: "half",
-          signal,
-        });
-      } catch (error) {
-        if (isUnreachable(error)) throw new ServerUnreachableError(baseUrl, error);
-        throw new AppError("internal", `uploading ${path} failed: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      if (!response.ok) {
-        const message = await errorMessage(response);
-        throw new AppError(codeForStatus(response.status, "blob_not_found"), message, {
-          status: response.status,
-        });
-      }
+          contentType: "application/octet-stream",
+        },
+        ...(options.apiKey ? { token: options.apiKey } : {}),
+        ...(signal ? { signal } : {}),
+        codeFor: (status) => codeForStatus(status, "blob_not_found"),
+      });
       await response.arrayBuffer();
     },
     load: (model, keepAlive) => emptyGenerate(model, keepAlive),

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { createJsonRequest } from "./admin-request.js";
-import { codeForStatus } from "./client.js";
+import { codeForStatus } from "./http.js";
 
 export interface VaultStatusWire {
   initialized: boolean;

@@ -4,7 +4,7 @@
  * (sessions, open streams) is cut in that server — or, when no server answers, on the files and
  * the database directly.
  */
-import { ServerUnreachableError } from "../api/client.js";
+import { ServerUnreachableError } from "../api/http.js";
 import { localTokenPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Database } from "../store/types.js";

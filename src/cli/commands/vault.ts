@@ -7,7 +7,7 @@
  */
 import { stat } from "node:fs/promises";
 import { Command } from "commander";
-import { ServerUnreachableError } from "../../api/client.js";
+import { ServerUnreachableError } from "../../api/http.js";
 import {
   createVaultClient,
   type RotationWire,
