@@ -12,6 +12,7 @@ import { silentLogger } from "../../src/logger.js";
 import type { ServerDeps } from "../../src/server/context.js";
 import { startPlatform } from "../../src/server/platform.js";
 import type { Database } from "../../src/store/types.js";
+import { testEngineOptions } from "./build.js";
 import { installModel } from "./test-models.js";
 
 export interface TestModel {
@@ -31,6 +32,8 @@ export interface TestPlatformOptions {
    * and sessions, instead of PGlite in the temp home; the caller closes it.
    */
   database?: Database;
+  /** Keep the engine's idle spare runner (see createEngine). Default false: only its own tests need it. */
+  spareRunner?: boolean;
 }
 
 export interface TestPlatform {
@@ -58,6 +61,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       config,
       logger: silentLogger(),
       server: { drainTimeoutMs: options.drainTimeoutMs ?? 2000 },
+      engine: testEngineOptions(options.spareRunner),
       ...(options.database ? { database: options.database } : {}),
     });
     let closed: Promise<void> | undefined;
