@@ -3,10 +3,12 @@
  * files do not all generate them at the same moment on the 2 shared cores (the factories are
  * idempotent and cached, so workers calling them again just get the paths), starts the one
  * real PostgreSQL server of this run, whose superuser test files reach through `inject("postgres")`,
- * and compiles src/ for the child processes the tests start (test/support/build.ts).
+ * compiles src/ for the child processes the tests start (test/support/build.ts), and migrates the
+ * PGlite database test databases start from (test/support/pglite-template.ts).
  */
 import type { TestProject } from "vitest/node";
 import { compileSource } from "./build.js";
+import { createPgliteTemplate } from "./pglite-template.js";
 import { startPostgres, type PostgresAdmin } from "./postgres.js";
 import { scriptedModel, tinyModel } from "./test-models.js";
 
@@ -30,10 +32,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     cleanups.push(build.remove);
     return build;
   });
+  const templating = createPgliteTemplate().then((template) => {
+    cleanups.push(template.remove);
+    return template;
+  });
   try {
-    const [server, build] = await Promise.all([
+    const [server, build, template] = await Promise.all([
       starting,
       compiling,
+      templating,
       tinyModel(),
       scriptedModel("hello", ["Hello", " world", "!"]),
     ]);
@@ -41,9 +48,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("postgres", admin);
     const { remove: _remove, ...compiled } = build;
     project.provide("compiled", compiled);
+    const { remove: _removeTemplate, ...pgliteTemplate } = template;
+    project.provide("pgliteTemplate", pgliteTemplate);
   } catch (error) {
     // Let whatever is still starting finish, so its cleanup is registered before teardown runs.
-    await Promise.allSettled([starting, compiling]);
+    await Promise.allSettled([starting, compiling, templating]);
     await teardown();
     throw error;
   }

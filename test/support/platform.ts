@@ -6,13 +6,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, modelsPath } from "../../src/config/load.js";
+import { databasePath, loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ServerDeps } from "../../src/server/context.js";
 import { startPlatform } from "../../src/server/platform.js";
 import type { Database } from "../../src/store/types.js";
 import { testEngineOptions } from "./build.js";
+import { copyPgliteTemplate } from "./pglite-template.js";
 import { installModel } from "./test-models.js";
 
 export interface TestModel {
@@ -32,6 +33,11 @@ export interface TestPlatformOptions {
    * and sessions, instead of PGlite in the temp home; the caller closes it.
    */
   database?: Database;
+  /**
+   * Let the platform create its PGlite database as a first start does, instead of starting from
+   * a copy of the run's migrated template (test/support/pglite-template.ts). Default false.
+   */
+  freshDatabase?: boolean;
   /** Keep the engine's idle spare runner (see createEngine). Default false: only its own tests need it. */
   spareRunner?: boolean;
 }
@@ -54,6 +60,14 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       env: {},
       readFile: false,
     });
+    if (
+      !options.freshDatabase &&
+      !options.database &&
+      config.profile !== "core" &&
+      config.database.url === undefined
+    ) {
+      await copyPgliteTemplate(databasePath(config));
+    }
     for (const model of options.models ?? []) {
       await installModel(modelsPath(config), model.name, model.gguf, model.layers);
     }
