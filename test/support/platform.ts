@@ -33,11 +33,6 @@ export interface TestPlatformOptions {
    * and sessions, instead of PGlite in the temp home; the caller closes it.
    */
   database?: Database;
-  /**
-   * Let the platform create its PGlite database as a first start does, instead of starting from
-   * a copy of the run's migrated template (test/support/pglite-template.ts). Default false.
-   */
-  freshDatabase?: boolean;
   /** Keep the engine's idle spare runner (see createEngine). Default false: only its own tests need it. */
   spareRunner?: boolean;
 }
@@ -60,12 +55,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       env: {},
       readFile: false,
     });
-    if (
-      !options.freshDatabase &&
-      !options.database &&
-      config.profile !== "core" &&
-      config.database.url === undefined
-    ) {
+    // The home's PGlite starts as a copy of the run's migrated template (test/support/pglite-template.ts).
+    if (!options.database && config.profile !== "core" && config.database.url === undefined) {
       await copyPgliteTemplate(databasePath(config));
     }
     for (const model of options.models ?? []) {
