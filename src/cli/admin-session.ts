@@ -8,7 +8,7 @@ import { ServerUnreachableError } from "../api/client.js";
 import { localTokenPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Database } from "../store/types.js";
-import { serverUrl } from "./commands/models/connection.js";
+import { serverUrl } from "./connection.js";
 
 /** A running server of this home and the token that makes the CLI its admin. */
 export interface LocalServer {

@@ -1,5 +1,5 @@
 /**
- * `aixcl vault` as a user runs it (tsx child processes): offline init/status/unseal/credentials,
+ * `aixcl vault` as a user runs it (child processes): offline init/status/unseal/credentials,
  * the passphrase prompt on a real pseudo-terminal (no echo), and against a running platform:
  * credentials, seal/unseal, rotate (old admin password and sessions end), rotate without a
  * server, and rotation of a managed PostgreSQL role's password while an API-key stream runs.
@@ -15,7 +15,7 @@ import { verifyPassword } from "../../src/auth/passwords.js";
 import { loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
-import { startPlatform, type Platform } from "../../src/server/platform.js";
+import { startPlatform, type Platform } from "../../src/server/start.js";
 import { openDatabase } from "../../src/store/open.js";
 import { findUserCredentials } from "../../src/store/users.js";
 import { createVault } from "../../src/vault/vault.js";

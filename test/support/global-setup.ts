@@ -9,7 +9,7 @@
 import type { TestProject } from "vitest/node";
 import { compileSource } from "./build.js";
 import { createPgliteTemplate } from "./pglite-template.js";
-import { startPostgres, type PostgresAdmin } from "./postgres.js";
+import { adminOf, startPostgres, type PostgresAdmin } from "./postgres.js";
 import { scriptedModel, tinyModel } from "./test-models.js";
 
 declare module "vitest" {
@@ -44,8 +44,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       tinyModel(),
       scriptedModel("hello", ["Hello", " world", "!"]),
     ]);
-    const { stop: _stop, ...admin } = server;
-    project.provide("postgres", admin);
+    project.provide("postgres", adminOf(server));
     const { remove: _remove, ...compiled } = build;
     project.provide("compiled", compiled);
     const { remove: _removeTemplate, ...pgliteTemplate } = template;

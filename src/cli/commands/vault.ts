@@ -23,7 +23,7 @@ import { readCliToken, serverElseLocal } from "../admin-session.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
-import { serverUrl } from "./models/connection.js";
+import { serverUrl } from "../connection.js";
 
 interface PassphraseOptions {
   passphraseFile?: string;
@@ -232,7 +232,7 @@ function credentialsCommand(run: RunCommand): Command {
         try {
           await unsealLocally(vault, options);
           const { ADMIN_PASSWORD, ADMIN_USERNAME, managedDatabaseUrl } =
-            await import("../../vault/platform-secrets.js");
+            await import("../../platform/secrets.js");
           const username = await vault.get(ADMIN_USERNAME);
           const password = await vault.get(ADMIN_PASSWORD);
           const url = await managedDatabaseUrl(config, vault);
@@ -262,7 +262,7 @@ async function rotateLocally(config: Readonly<Config>, options: PassphraseOption
   const vault = await openLocalVault(config);
   try {
     await unsealLocally(vault, options);
-    const { rotateOnDatabase } = await import("../../vault/rotate.js");
+    const { rotateOnDatabase } = await import("../../platform/rotate.js");
     const report = await rotateOnDatabase({ config, vault, logger: silentLogger(), actor: { name: "cli" } });
     return {
       admin_user: report.adminUser ?? null,

@@ -7,8 +7,8 @@ import { unsealRequestSchema, type RotationWire, type VaultStatusWire } from "..
 import { createLoginRateLimiter } from "../../auth/rate-limit.js";
 import { isLoopbackHost } from "../../config/load.js";
 import { AppError } from "../../errors.js";
-import { ensurePlatformSecrets } from "../../vault/platform-secrets.js";
-import { rotateSecrets } from "../../vault/rotate.js";
+import { ensurePlatformSecrets } from "../../platform/secrets.js";
+import { rotateSecrets } from "../../platform/rotate.js";
 import type { Vault } from "../../vault/types.js";
 import type { AppEnv } from "../app-env.js";
 import type { ServerDeps } from "../context.js";

@@ -8,7 +8,7 @@ import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
 import type { Database } from "../../../store/types.js";
 import { readCliToken } from "../../admin-session.js";
-import { serverUrl } from "../models/connection.js";
+import { serverUrl } from "../../connection.js";
 
 /**
  * The address of this home's running server, or undefined when none runs: a running server is
@@ -48,7 +48,7 @@ async function managedPassword(
   if (!config.database.managed || config.database.url === undefined)
     return { close: () => Promise.resolve() };
   const [{ openPlatformSecrets }, { silentLogger }] = await Promise.all([
-    import("../../../vault/platform-secrets.js"),
+    import("../../../platform/secrets.js"),
     import("../../../logger.js"),
   ]);
   const secrets = await openPlatformSecrets({ config, logger: silentLogger() });

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { AppError } from "../../errors.js";
+import { AppError } from "../errors.js";
 
 const BLOCK = 512;
 /** Largest size the 11 octal digits of a ustar header hold (8 GiB - 1). */

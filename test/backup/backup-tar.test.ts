@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultBackupName } from "../../src/store/backup/backup.js";
-import { createTarWriter, decodeHeader, encodeHeader, readTar } from "../../src/store/backup/tar.js";
+import { defaultBackupName } from "../../src/backup/backup.js";
+import { createTarWriter, decodeHeader, encodeHeader, readTar } from "../../src/backup/tar.js";
 import { rejectedAppError, thrownAppError } from "../support/app-error.js";
 import { run } from "./backup-support.js";
 

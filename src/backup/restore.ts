@@ -7,9 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
-import { AppError } from "../../errors.js";
-import { SCHEMA_VERSION } from "../migrations.js";
-import type { Database } from "../types.js";
+import { AppError } from "../errors.js";
+import { SCHEMA_VERSION } from "../store/migrations.js";
+import type { Database } from "../store/types.js";
 import { lines, loadDump } from "./load.js";
 import {
   DATABASE_NAME,

@@ -12,16 +12,16 @@ import { createApiKey } from "../../src/auth/api-keys.js";
 import { startSession } from "../../src/auth/sessions.js";
 import { createUser } from "../../src/auth/users.js";
 import { createLogger } from "../../src/logger.js";
-import { listTables } from "../../src/store/backup/catalog.js";
-import { quoteIdent } from "../../src/store/backup/copy-text.js";
+import { listTables } from "../../src/backup/catalog.js";
+import { quoteIdent } from "../../src/backup/copy-text.js";
 import {
   MANIFEST_NAME,
   MANIFEST_SUM_NAME,
   manifestSumLine,
   parseManifest,
   serializeManifest,
-} from "../../src/store/backup/manifest.js";
-import { createTarWriter, readTar } from "../../src/store/backup/tar.js";
+} from "../../src/backup/manifest.js";
+import { createTarWriter, readTar } from "../../src/backup/tar.js";
 import { recordAudit } from "../../src/store/audit.js";
 import { appendMessages, createConversation } from "../../src/store/conversations.js";
 import { setSetting } from "../../src/store/settings.js";

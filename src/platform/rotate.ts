@@ -5,9 +5,11 @@
  * their connections). Used by `POST /api/vault/rotate` on a running server and by the CLI on the
  * database directly when none runs.
  */
+import { findUser, recordAudit, revokeAllSessions, setPassword } from "../auth/users.js";
 import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { openDatabase } from "../store/open.js";
 import type { Database } from "../store/types.js";
 import { bindManagedPassword, createManagedPassword, managedPasswordOf } from "./database-password.js";
 import {
@@ -17,8 +19,8 @@ import {
   newAdminPassword,
   newSessionSecret,
   SESSION_SECRET,
-} from "./platform-secrets.js";
-import type { Vault } from "./types.js";
+} from "./secrets.js";
+import type { Vault } from "../vault/types.js";
 
 /** What a rotation changed (never the values). */
 export interface RotationReport {
@@ -42,7 +44,6 @@ export async function rotateSecrets(options: RotateOptions): Promise<RotationRep
   const { vault, db, logger } = options;
   // Checked first so that a sealed vault changes nothing rather than half of it.
   if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
-  const { findUser, recordAudit, revokeAllSessions, setPassword } = await import("../auth/users.js");
 
   // Sessions first: the count then includes the admin's, which a new password would end anyway.
   await vault.set(SESSION_SECRET, newSessionSecret());
@@ -95,7 +96,6 @@ export async function rotateOnDatabase(
   const managed =
     config.database.managed && url !== undefined ? createManagedPassword({ vault, url, logger }) : undefined;
   await managed?.prepare();
-  const { openDatabase } = await import("../store/open.js");
   const db = await openDatabase(config, managed ? { password: () => managed.get() } : {});
   try {
     if (managed) bindManagedPassword(db, managed);

@@ -4,7 +4,7 @@
  * manifest itself, so no byte of an archive can change unnoticed.
  */
 import { z } from "zod";
-import { AppError } from "../../errors.js";
+import { AppError } from "../errors.js";
 
 export const MANIFEST_NAME = "manifest.json";
 export const MANIFEST_SUM_NAME = "manifest.json.sha256";

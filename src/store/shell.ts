@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { AppError } from "../../errors.js";
-import { checkDatabaseUrl } from "../open.js";
-import { lockDataDir } from "../pglite.js";
+import { AppError } from "../errors.js";
+import { checkDatabaseUrl } from "./open.js";
+import { lockDataDir } from "./pglite.js";
 
 /** URL query parameters libpq understands, and the environment variable each maps to. */
 const URL_PARAMS: Record<string, string> = {

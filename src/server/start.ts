@@ -12,7 +12,7 @@ import { createModelStore } from "../models/store.js";
 import { openDatabase } from "../store/open.js";
 import { purgeExpiredSessions } from "../store/sessions.js";
 import type { Database } from "../store/types.js";
-import { openPlatformSecrets, SESSION_SECRET } from "../vault/platform-secrets.js";
+import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
 import { VERSION } from "../version.js";
 import type { AuthContext, ServerDeps } from "./context.js";
 import { createServer, type CreateServerOptions } from "./create-server.js";

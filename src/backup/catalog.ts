@@ -3,8 +3,8 @@
  * current schema (the migrations create every table there, unqualified), so a table added by a
  * later migration is dumped and restored without a change here.
  */
-import { AppError } from "../../errors.js";
-import type { Queryable } from "../types.js";
+import { AppError } from "../errors.js";
+import type { Queryable } from "../store/types.js";
 
 export interface ColumnInfo {
   name: string;

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Database, Queryable } from "../store/types.js";
-import type { Vault } from "./types.js";
+import type { Vault } from "../vault/types.js";
 
 /** Vault entry of the managed role's current password. */
 export const DATABASE_PASSWORD = "database.password";

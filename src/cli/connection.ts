@@ -1,10 +1,15 @@
+/**
+ * How commands reach the platform: the URL of the server the config names, a typed client for it,
+ * and the model store opened directly when no server answers. Shared by the model commands, `run`,
+ * `vault`, `db` and the admin session (src/cli/admin-session.ts).
+ */
 import { InvalidArgumentError } from "commander";
-import { createApiClient, type ApiClient } from "../../../api/client.js";
-import { loadConfig, modelsPath } from "../../../config/load.js";
-import type { Config } from "../../../config/schema.js";
-import { isAppError } from "../../../errors.js";
-import { parseModelName } from "../../../models/names.js";
-import type { LocalModelStore } from "../../../models/store.js";
+import { createApiClient, type ApiClient } from "../api/client.js";
+import { loadConfig, modelsPath } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { isAppError } from "../errors.js";
+import { parseModelName } from "../models/names.js";
+import type { LocalModelStore } from "../models/store.js";
 
 /**
  * What the model commands and `run` share: the resolved config, a client for the server it
@@ -31,7 +36,7 @@ export function openSession(): CliSession {
 
 /** Opens the store of `config` (loaded lazily: commands talking to a server never pay for it). */
 export async function openStore(config: Readonly<Config>): Promise<LocalModelStore> {
-  const { createModelStore } = await import("../../../models/store.js");
+  const { createModelStore } = await import("../models/store.js");
   return createModelStore({ root: modelsPath(config) });
 }
 

@@ -5,8 +5,8 @@
  * not available alike on both engines); each text value is cast to its column's type, which is
  * the same input conversion COPY applies.
  */
-import { AppError } from "../../errors.js";
-import type { Queryable } from "../types.js";
+import { AppError } from "../errors.js";
+import type { Queryable } from "../store/types.js";
 import { listTables, type TableInfo } from "./catalog.js";
 import { parseCopyRow, parseIdentList, quoteIdent } from "./copy-text.js";
 

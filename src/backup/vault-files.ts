@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { AppError } from "../../errors.js";
-import { isTempName, syncDir } from "../../vault/files.js";
+import { AppError } from "../errors.js";
+import { isNotFound, isTempName, syncDir } from "../lib/files.js";
 import { isSafeVaultName, VAULT_KEY } from "./manifest.js";
 
 export interface VaultFile {
@@ -28,7 +28,7 @@ export async function listVaultFiles(dir: string, includeKey: boolean): Promise<
     try {
       names = await readdir(join(dir, relative));
     } catch (error) {
-      if (relative === "" && (error as NodeJS.ErrnoException).code === "ENOENT") return;
+      if (relative === "" && isNotFound(error)) return;
       throw error;
     }
     for (const name of names.sort()) {

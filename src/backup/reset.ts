@@ -3,9 +3,9 @@
  * backup was taken at from the migrations, so its rows load into exactly the shape they came from
  * (and later migrations then upgrade them like any old database).
  */
-import { migrate } from "../migrate.js";
-import { MIGRATIONS } from "../migrations.js";
-import type { Database, Queryable } from "../types.js";
+import { migrate } from "../store/migrate.js";
+import { MIGRATIONS } from "../store/migrations.js";
+import type { Database, Queryable } from "../store/types.js";
 
 /**
  * A `Database` whose statements all run in the enclosing transaction `tx`: migrate() opens its

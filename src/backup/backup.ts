@@ -12,8 +12,8 @@ import { createReadStream } from "node:fs";
 import { link, mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { basename, dirname, join } from "node:path";
-import { AppError } from "../../errors.js";
-import type { Database } from "../types.js";
+import { AppError } from "../errors.js";
+import type { Database } from "../store/types.js";
 import { dumpDatabase } from "./dump.js";
 import {
   DATABASE_NAME,

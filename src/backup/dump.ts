@@ -5,10 +5,10 @@
  * then the identity sequences' positions. `aixcl db restore` re-creates the schema from its own
  * migrations and loads only the data and sequence lines.
  */
-import { AppError } from "../../errors.js";
-import { SCHEMA_MIGRATIONS_COLUMNS, schemaVersion } from "../migrate.js";
-import { MIGRATIONS, SCHEMA_VERSION } from "../migrations.js";
-import type { Database, Queryable } from "../types.js";
+import { AppError } from "../errors.js";
+import { SCHEMA_MIGRATIONS_COLUMNS, schemaVersion } from "../store/migrate.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "../store/migrations.js";
+import type { Database, Queryable } from "../store/types.js";
 import { listTables, type TableInfo } from "./catalog.js";
 import { copyRow, quoteIdent, quoteLiteral } from "./copy-text.js";
 

@@ -5,6 +5,7 @@
  * credentials with `aixcl vault credentials`.
  */
 import { randomBytes } from "node:crypto";
+import { createUser } from "../auth/users.js";
 import { vaultPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
@@ -15,8 +16,8 @@ import {
   DATABASE_PASSWORD,
   managedPasswordOf,
 } from "./database-password.js";
-import type { Vault } from "./types.js";
-import { createVault } from "./vault.js";
+import type { Vault } from "../vault/types.js";
+import { createVault } from "../vault/vault.js";
 
 /** The session-signing secret: 32 random bytes, base64url. Rotated (all sessions end) by `rotate`. */
 export const SESSION_SECRET = "session.secret";
@@ -57,7 +58,6 @@ export async function ensurePlatformSecrets(
   const password = newAdminPassword();
   await vault.set(ADMIN_USERNAME, FIRST_ADMIN);
   await vault.set(ADMIN_PASSWORD, password);
-  const { createUser } = await import("../auth/users.js");
   await createUser(db, { username: FIRST_ADMIN, password, role: "admin" });
   logger.info(`admin account "${FIRST_ADMIN}" created, ${CREDENTIALS_HINT}`);
 }

@@ -4,7 +4,7 @@
  * each column, so bytea, jsonb, arrays and timestamps need no handling of their own here: only
  * the COPY escapes, which make every row one line and no data line equal to the `\.` terminator.
  */
-import { AppError } from "../../errors.js";
+import { AppError } from "../errors.js";
 
 const ESCAPES: Record<string, string> = {
   "\\": "\\\\",
