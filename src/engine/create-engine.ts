@@ -15,6 +15,12 @@ export interface CreateEngineOptions {
    * load), so switching models or recovering from a crash skips llama.cpp's start-up. Default true.
    */
   spareRunner?: boolean;
+  /**
+   * The runners' entry module, compiled JavaScript run by plain `node`. Default: the one beside
+   * the engine (`main.js` when built; `main.ts` through tsx from source). Tests run src/ in-process
+   * but start runners from a build of it (test/support/build.ts) to skip tsx in every runner.
+   */
+  runnerEntry?: string;
 }
 
 export function createEngine(options: CreateEngineOptions): Engine {
@@ -22,5 +28,6 @@ export function createEngine(options: CreateEngineOptions): Engine {
     config: options.config,
     logger: options.logger.child({ component: "engine" }),
     ...(options.spareRunner === undefined ? {} : { spareRunner: options.spareRunner }),
+    ...(options.runnerEntry === undefined ? {} : { runnerEntry: options.runnerEntry }),
   });
 }

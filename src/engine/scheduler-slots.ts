@@ -26,6 +26,8 @@ export interface SlotOptions {
    * the next load (another model, a reload, a crash restart) skips llama.cpp's 1–2 s start-up.
    */
   spareRunner: boolean;
+  /** The runners' entry module (see RunnerProcessOptions.entry). Default: the one beside the client. */
+  runnerEntry?: string;
 }
 
 interface Entry {
@@ -334,6 +336,7 @@ export class SlotScheduler {
       gpu: this.options.gpu,
       logger: this.options.logger,
       loadTimeoutMs: this.options.loadTimeoutMs,
+      ...(this.options.runnerEntry === undefined ? {} : { entry: this.options.runnerEntry }),
     });
   }
 

@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Keep a spare runner with llama.cpp loaded for the next model load. Default true. */
   spareRunner?: boolean;
+  /** The runners' entry module, compiled JavaScript. Default: the one shipped beside the engine. */
+  runnerEntry?: string;
 }
 
 function elapsedNs(since: bigint): number {
@@ -49,6 +51,7 @@ export class Scheduler implements Engine {
       initialSlots: 1,
       gpu: engine.gpu === "auto" ? "auto" : false,
       spareRunner: options.spareRunner ?? true,
+      ...(options.runnerEntry === undefined ? {} : { runnerEntry: options.runnerEntry }),
     });
   }
 

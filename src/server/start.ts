@@ -3,7 +3,7 @@ import { createLoginRateLimiter } from "../auth/rate-limit.js";
 import { bindRevocationHub, createRevocationHub, unbindRevocationHub } from "../auth/revocation.js";
 import type { Config } from "../config/schema.js";
 import { localTokenPath, modelsPath } from "../config/load.js";
-import { createEngine } from "../engine/create-engine.js";
+import { createEngine, type CreateEngineOptions } from "../engine/create-engine.js";
 import { createInference } from "../engine/inference/service.js";
 import type { Logger } from "../logger.js";
 import { createMetrics } from "../metrics/registry.js";
@@ -27,6 +27,8 @@ export interface PlatformOptions {
    * per file). The caller keeps ownership: close() does not close it. Ignored in profile core.
    */
   database?: Database;
+  /** Engine tuning: the spare runner (default on) and the runners' entry module (see createEngine). */
+  engine?: Pick<CreateEngineOptions, "spareRunner" | "runnerEntry">;
 }
 
 export interface Platform {
@@ -104,7 +106,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     steps.push(["store", () => store.close()]);
     const puller = createPuller({ store, config, logger });
     steps.push(["puller", async () => puller.close()]);
-    const engine = createEngine({ config, logger });
+    const engine = createEngine({ config, logger, ...options.engine });
     steps.push(["engine", () => engine.close()]);
     const inference = createInference({ engine, store, config, logger });
     const metrics = createMetrics({ engine });

@@ -7,6 +7,11 @@ import type { Database, Queryable, QueryResult } from "./types.js";
 export interface PgliteOptions {
   /** Data directory (created 0700 when missing); undefined keeps the database in memory (tests). */
   dataDir?: string;
+  /**
+   * A dump of a data directory (PGlite `dumpDataDir()`) to start from instead of an empty cluster,
+   * e.g. a migrated template: loading one takes ~1 s where creating a cluster takes 4–10 s.
+   */
+  loadDataDir?: Blob;
 }
 
 /**
@@ -96,7 +101,10 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
   }
   let pg: PGlite;
   try {
-    pg = await PGlite.create(options.dataDir);
+    pg = await PGlite.create(
+      options.dataDir,
+      options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir },
+    );
   } catch (error) {
     await unlock();
     throw error;

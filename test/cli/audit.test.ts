@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryWire } from "../../src/api/audit-client.js";
 import { createUser } from "../../src/auth/users.js";
 import { recordAudit } from "../../src/store/audit.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { postLogin } from "../support/auth-http.js";
 import { withConfiguredDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
@@ -29,6 +30,8 @@ describe("aixcl audit without a server (on the database directly)", () => {
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "aixcl-audit-cli-"));
+    // The home's database is a copy of the run's migrated template: this file tests the CLI, not a first start.
+    await copyPgliteTemplate(join(home, "db"));
     env = cliEnv(home, { AIXCL_PORT: String(await closedPort()) });
     await withConfiguredDatabase({ home }, async (db) => {
       // user.add for root, then a few events of each kind.

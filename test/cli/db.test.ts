@@ -10,6 +10,7 @@ import type { Database } from "../../src/store/types.js";
 import { silentLogger } from "../../src/logger.js";
 import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../backup/backup-support.js";
@@ -60,6 +61,8 @@ for (const engine of ENGINES) {
     beforeAll(async () => {
       await engine.setUp();
       home = await mkdtemp(join(tmpdir(), `aixcl-cli-db-${engine.name}-`));
+      // A copy of the run's migrated template: this file tests backup, restore and shell.
+      if (engine.name === "pglite") await copyPgliteTemplate(join(home, "db"));
       env = engine.env(home);
       const db = await engine.open(home);
       try {

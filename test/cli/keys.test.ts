@@ -10,6 +10,7 @@ import type { ApiKeyWire, CreatedKeyWire } from "../../src/api/keys-client.js";
 import { verifyApiKey } from "../../src/auth/api-keys.js";
 import { createUser } from "../../src/auth/users.js";
 import type { Database } from "../../src/store/types.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { withConfiguredDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { cliEnv, closedPort, runCli, type CliResult } from "./run-cli.js";
@@ -33,6 +34,8 @@ describe("aixcl keys without a server (on the database directly)", () => {
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "aixcl-keys-cli-"));
+    // The home's database is a copy of the run's migrated template: this file tests the CLI, not a first start.
+    await copyPgliteTemplate(join(home, "db"));
     env = cliEnv(home, { AIXCL_PORT: String(await closedPort()) });
     await withDb(async (db) => {
       await createUser(db, { username: "root", password: "root-password-12", role: "admin" });

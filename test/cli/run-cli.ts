@@ -1,12 +1,16 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import { compiled, ROOT } from "../support/build.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel } from "../support/scripted-models.js";
 
-/** Repository root: the CLI runs from its TypeScript source through tsx, as in development. */
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ARGS = ["--import", "tsx", "src/cli/main.ts"];
+/** Repository root: the CLI's working directory. */
+export { ROOT };
+
+/** `node` arguments that run `aixcl`: the run's compiled source (test/support/build.ts), not tsx. */
+export function cliArgs(): string[] {
+  return [compiled().cli];
+}
 
 export interface CliResult {
   code: number | null;
@@ -27,7 +31,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...ARGS, ...args],
+      [...cliArgs(), ...args],
       { cwd: ROOT, env, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
@@ -46,7 +50,7 @@ export function spawnCli(
   env: NodeJS.ProcessEnv,
   options: { processGroup?: boolean } = {},
 ): ChildProcess {
-  return spawn(process.execPath, [...ARGS, ...args], {
+  return spawn(process.execPath, [...cliArgs(), ...args], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -57,7 +61,7 @@ export function spawnCli(
 /** Runs `aixcl <args>` with `input` written to its stdin, then EOF (a pipe, never a terminal). */
 export function runCliWithInput(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env });
+    const child = spawn(process.execPath, [...cliArgs(), ...args], { cwd: ROOT, env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -14,6 +14,7 @@ import { createUser } from "../../src/auth/users.js";
 import { listAudit } from "../../src/store/audit.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
 import { findUserCredentials } from "../../src/store/users.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { postLogin } from "../support/auth-http.js";
 import {
   createPostgresDatabase,
@@ -49,7 +50,9 @@ for (const engine of ["postgres", "pglite"] as DatabaseEngine[]) {
 
     beforeAll(async () => {
       home = await mkdtemp(join(tmpdir(), "aixcl-users-cli-"));
+      // A copy of the run's migrated template: this file tests the CLI, not a first start.
       if (engine === "postgres") postgres = await createPostgresDatabase();
+      else await copyPgliteTemplate(join(home, "db"));
       env = cliEnv(home, {
         AIXCL_PORT: String(await closedPort()),
         ...(postgres ? { AIXCL_DATABASE_URL: postgres.url } : {}),

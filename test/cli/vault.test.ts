@@ -1,5 +1,5 @@
 /**
- * `aixcl vault` as a user runs it (tsx child processes): offline init/status/unseal/credentials,
+ * `aixcl vault` as a user runs it (child processes): offline init/status/unseal/credentials,
  * the passphrase prompt on a real pseudo-terminal (no echo), and against a running platform:
  * credentials, seal/unseal, rotate (old admin password and sessions end), rotate without a
  * server, and rotation of a managed PostgreSQL role's password while an API-key stream runs.
@@ -20,10 +20,11 @@ import { openDatabase } from "../../src/store/open.js";
 import { findUserCredentials } from "../../src/store/users.js";
 import { createVault } from "../../src/vault/vault.js";
 import { localAdminToken, loginCookie, meStatus, postLogin } from "../support/auth-http.js";
+import { testEngineOptions } from "../support/build.js";
 import { createPostgresDatabase, type PostgresDatabase } from "../support/databases.js";
 import { LONG_SCRIPT, longModel } from "../support/scripted-models.js";
 import { installModel } from "../support/test-models.js";
-import { cliEnv, closedPort, ROOT, runCli, runCliWithInput } from "./run-cli.js";
+import { cliArgs, cliEnv, closedPort, ROOT, runCli, runCliWithInput } from "./run-cli.js";
 
 const homes: string[] = [];
 async function tempHome(): Promise<string> {
@@ -48,7 +49,12 @@ async function startIn(home: string, flags: Record<string, unknown> = {}, extraE
     env: {},
     readFile: false,
   });
-  const platform = await startPlatform({ config, logger: silentLogger(), server: { drainTimeoutMs: 1000 } });
+  const platform = await startPlatform({
+    config,
+    logger: silentLogger(),
+    server: { drainTimeoutMs: 1000 },
+    engine: testEngineOptions(),
+  });
   const token = await localAdminToken(config);
   return { platform, config, token, env: cliEnv(home, { AIXCL_PORT: String(platform.port), ...extraEnv }) };
 }
@@ -113,7 +119,7 @@ describe("aixcl vault without a server", () => {
   it("on a terminal the passphrase is asked twice and never echoed", async () => {
     const home = await tempHome();
     const passphrase = "typed on a tty 42";
-    const command = `${process.execPath} --import tsx src/cli/main.ts vault init --passphrase`;
+    const command = [process.execPath, ...cliArgs(), "vault", "init", "--passphrase"].join(" ");
     const child = spawn("script", ["-q", "-e", "-c", command, "/dev/null"], {
       cwd: ROOT,
       env: { ...cliEnv(home), SHELL: "/bin/sh" },

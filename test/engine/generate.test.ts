@@ -15,6 +15,7 @@ import { meta, writeGguf } from "../support/gguf-writer.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
+import { compiled } from "../support/build.js";
 
 const CHAT_PROMPT = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
 
@@ -46,7 +47,12 @@ beforeAll(async () => {
     home: dir,
     engine: { num_parallel: 2, context_length: 512, threads: 1, max_loaded_models: 3 },
   });
-  engine = createEngine({ config, logger: silentLogger() });
+  engine = createEngine({
+    config,
+    logger: silentLogger(),
+    spareRunner: false,
+    runnerEntry: compiled().runner,
+  });
   hello = testRecord("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
   tiny = testRecord("tiny", await tinyModel());
   json = testRecord("json", await scriptedModel("json", ['{"', "answer", '":', " 42", "}"]));

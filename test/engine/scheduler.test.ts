@@ -18,6 +18,7 @@ import type { ModelRecord } from "../../src/models/types.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
+import { compiled } from "../support/build.js";
 
 let dir: string;
 let hello: ModelRecord;
@@ -32,7 +33,12 @@ function engineWith(
 ): Engine {
   // 2048 (the tiny model's n_ctx_train) makes a greedy tiny-model request run for seconds.
   const config = configSchema.parse({ home: dir, engine: { threads: 1, context_length: 2048, ...settings } });
-  const engine = createEngine({ config, logger: silentLogger(), spareRunner });
+  const engine = createEngine({
+    config,
+    logger: silentLogger(),
+    spareRunner,
+    runnerEntry: compiled().runner,
+  });
   if (closeAfterEach) engines.push(engine);
   return engine;
 }

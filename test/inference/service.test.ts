@@ -18,6 +18,7 @@ import { createModelStore, type LocalModelStore } from "../../src/models/store.j
 import { installModel, scriptedModel } from "../support/test-models.js";
 import { QWEN_TOOL_TEMPLATE, WEATHER_TOOL } from "./fixtures.js";
 import { rejectedAppError } from "../support/app-error.js";
+import { compiled } from "../support/build.js";
 
 const TOOL_SCRIPT = [
   "<tool_call>\n",
@@ -48,7 +49,12 @@ beforeAll(async () => {
   await installModel(root, "broken-template", hello, { template: "{{ nosuchfunc }}" });
   await installModel(root, "tool", tool);
   store = createModelStore({ root });
-  engine = createEngine({ config, logger: silentLogger() });
+  engine = createEngine({
+    config,
+    logger: silentLogger(),
+    spareRunner: false,
+    runnerEntry: compiled().runner,
+  });
   inference = createInference({ engine, store, config, logger: silentLogger() });
 });
 

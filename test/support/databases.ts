@@ -12,6 +12,7 @@ import { closingAlso, openDatabase } from "../../src/store/open.js";
 import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
+import { pgliteTemplateDump } from "./pglite-template.js";
 import type { PostgresAdmin } from "./postgres.js";
 
 export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["pglite", "postgres"];
@@ -118,12 +119,15 @@ export async function withConfiguredDatabase<T>(
   }
 }
 
-/** A fresh, migrated, empty database of `engine`, private to the caller; close() also drops it (postgres). */
+/**
+ * A fresh, migrated, empty database of `engine`, private to the caller; close() also drops it
+ * (postgres). PGlite starts from the run's migrated template (test/support/pglite-template.ts).
+ */
 export async function openTestDatabase(engine: DatabaseEngine): Promise<Database> {
   let db: Database;
   let drop = (): Promise<void> => Promise.resolve();
   if (engine === "pglite") {
-    db = await openPglite();
+    db = await openPglite({ loadDataDir: await pgliteTemplateDump() });
   } else {
     const created = await createPostgresDatabase();
     drop = created.drop;

@@ -1,10 +1,14 @@
 /**
  * Vitest global setup: writes the common test models once before any worker starts, so test
  * files do not all generate them at the same moment on the 2 shared cores (the factories are
- * idempotent and cached, so workers calling them again just get the paths), and starts the one
- * real PostgreSQL server of this run, whose superuser test files reach through `inject("postgres")`.
+ * idempotent and cached, so workers calling them again just get the paths), starts the one
+ * real PostgreSQL server of this run, whose superuser test files reach through `inject("postgres")`,
+ * compiles src/ for the child processes the tests start (test/support/build.ts), and migrates the
+ * PGlite database test databases start from (test/support/pglite-template.ts).
  */
 import type { TestProject } from "vitest/node";
+import { compileSource } from "./build.js";
+import { createPgliteTemplate } from "./pglite-template.js";
 import { adminOf, startPostgres, type PostgresAdmin } from "./postgres.js";
 import { scriptedModel, tinyModel } from "./test-models.js";
 
@@ -15,14 +19,41 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const starting = startPostgres();
+  const cleanups: (() => Promise<void>)[] = [];
+  const teardown = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  // Each part registers its cleanup as soon as it exists, so a failure elsewhere still undoes it.
+  const starting = startPostgres().then((server) => {
+    cleanups.push(server.stop);
+    return server;
+  });
+  const compiling = compileSource().then((build) => {
+    cleanups.push(build.remove);
+    return build;
+  });
+  const templating = createPgliteTemplate().then((template) => {
+    cleanups.push(template.remove);
+    return template;
+  });
   try {
-    await Promise.all([tinyModel(), scriptedModel("hello", ["Hello", " world", "!"])]);
+    const [server, build, template] = await Promise.all([
+      starting,
+      compiling,
+      templating,
+      tinyModel(),
+      scriptedModel("hello", ["Hello", " world", "!"]),
+    ]);
+    project.provide("postgres", adminOf(server));
+    const { remove: _remove, ...compiled } = build;
+    project.provide("compiled", compiled);
+    const { remove: _removeTemplate, ...pgliteTemplate } = template;
+    project.provide("pgliteTemplate", pgliteTemplate);
   } catch (error) {
-    await starting.then((server) => server.stop()).catch(() => undefined);
+    // Let whatever is still starting finish, so its cleanup is registered before teardown runs.
+    await Promise.allSettled([starting, compiling, templating]);
+    await teardown();
     throw error;
   }
-  const server = await starting;
-  project.provide("postgres", adminOf(server));
-  return server.stop;
+  return teardown;
 }

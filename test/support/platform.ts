@@ -6,12 +6,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, modelsPath } from "../../src/config/load.js";
+import { databasePath, loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ServerDeps } from "../../src/server/context.js";
 import { startPlatform } from "../../src/server/start.js";
 import type { Database } from "../../src/store/types.js";
+import { testEngineOptions } from "./build.js";
+import { copyPgliteTemplate } from "./pglite-template.js";
 import { installModel } from "./test-models.js";
 
 export interface TestModel {
@@ -31,6 +33,8 @@ export interface TestPlatformOptions {
    * and sessions, instead of PGlite in the temp home; the caller closes it.
    */
   database?: Database;
+  /** Keep the engine's idle spare runner (see createEngine). Default false: only its own tests need it. */
+  spareRunner?: boolean;
 }
 
 export interface TestPlatform {
@@ -51,6 +55,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       env: {},
       readFile: false,
     });
+    // The home's PGlite starts as a copy of the run's migrated template (test/support/pglite-template.ts).
+    if (!options.database && config.profile !== "core" && config.database.url === undefined) {
+      await copyPgliteTemplate(databasePath(config));
+    }
     for (const model of options.models ?? []) {
       await installModel(modelsPath(config), model.name, model.gguf, model.layers);
     }
@@ -58,6 +66,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       config,
       logger: silentLogger(),
       server: { drainTimeoutMs: options.drainTimeoutMs ?? 2000 },
+      engine: testEngineOptions(options.spareRunner),
       ...(options.database ? { database: options.database } : {}),
     });
     let closed: Promise<void> | undefined;

@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { createVault } from "../../src/vault/vault.js";
-import { ROOT } from "../cli/run-cli.js";
+import { compiledModule, ROOT } from "../support/build.js";
 
 const KILLS = 25;
 const ROTATING = 8;
@@ -29,10 +29,11 @@ afterAll(async () => {
 });
 
 // Values carry their sequence number and a digest of their padding: a torn or mixed value fails.
-const CHILD = `
+// The writer imports the run's compiled source (test/support/build.ts): no tsx in 25 children.
+const writerSource = () => `
 import { createHash, randomBytes } from "node:crypto";
-const { createVault } = await import(${JSON.stringify(pathToFileURL(join(ROOT, "src/vault/vault.ts")).href)});
-const { silentLogger } = await import(${JSON.stringify(pathToFileURL(join(ROOT, "src/logger.ts")).href)});
+const { createVault } = await import(${JSON.stringify(pathToFileURL(compiledModule("vault/vault.ts")).href)});
+const { silentLogger } = await import(${JSON.stringify(pathToFileURL(compiledModule("logger.ts")).href)});
 const vault = createVault({ dir: process.env.VAULT_DIR, logger: silentLogger() });
 const value = (n) => {
   const pad = randomBytes(1 + (n * 7919) % 30000).toString("base64");
@@ -63,7 +64,7 @@ function parseValue(text: string): number {
 /** Runs the writer until it has confirmed at least one write, kills it after a random delay, returns the last n it confirmed. */
 function runAndKill(delayMs: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD], {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", writerSource()], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, VAULT_DIR: join(dir, "vault") },
       stdio: ["ignore", "pipe", "pipe"],

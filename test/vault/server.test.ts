@@ -19,6 +19,7 @@ import { startPlatform, type Platform } from "../../src/server/start.js";
 import { vaultRoutes } from "../../src/server/routes/vault.js";
 import { ADMIN_PASSWORD, ADMIN_USERNAME, SESSION_SECRET } from "../../src/platform/secrets.js";
 import { createVault } from "../../src/vault/vault.js";
+import { testEngineOptions } from "../support/build.js";
 import { jsonFetch, localAdminToken, loginCookie, meStatus, postLogin } from "../support/auth-http.js";
 
 interface Started {
@@ -38,7 +39,12 @@ async function start(prepare?: (config: Readonly<Config>) => Promise<void>): Pro
   });
   await prepare?.(config);
   const logger = createLogger({ level: "debug", dir: join(home, "logs") });
-  const platform = await startPlatform({ config, logger, server: { drainTimeoutMs: 1000 } });
+  const platform = await startPlatform({
+    config,
+    logger,
+    server: { drainTimeoutMs: 1000 },
+    engine: testEngineOptions(),
+  });
   const token = await localAdminToken(config);
   return { home, config, platform, logger, token };
 }

@@ -43,6 +43,11 @@ export interface RunnerProcessOptions {
   logger: Logger;
   /** ms allowed for the load before the runner is killed. */
   loadTimeoutMs: number;
+  /**
+   * The runner's entry module, compiled JavaScript run by plain `node`. Default: `main.js` beside
+   * this file when built, or `main.ts` through tsx when running from source.
+   */
+  entry?: string;
 }
 
 /** Lines of the child's stderr kept to explain a crash in the log. */
@@ -50,8 +55,9 @@ const STDERR_TAIL = 20;
 /** Grace period after `shutdown` before the runner is killed. */
 const STOP_GRACE_MS = 2_000;
 
-/** The runner entry next to this file: TypeScript under tsx (tests, dev), JavaScript when built. */
-function runnerEntry(): { entry: string; execArgv: string[] } {
+/** The runner entry next to this file: TypeScript under tsx (dev), JavaScript when built. */
+function runnerEntry(entry: string | undefined): { entry: string; execArgv: string[] } {
+  if (entry !== undefined) return { entry, execArgv: [] };
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -86,7 +92,7 @@ export class RunnerProcess {
   private loading: Promise<LoadedInfo> | undefined;
 
   constructor(private readonly options: RunnerProcessOptions) {
-    const { entry, execArgv } = runnerEntry();
+    const { entry, execArgv } = runnerEntry(options.entry);
     this.child = fork(entry, [], {
       execArgv,
       // One libuv thread: the runner's compute threads are llama.cpp's own, and a larger pool

@@ -1,0 +1,65 @@
+/**
+ * A migrated PGlite database made once per run (by test/support/global-setup.ts), which test
+ * databases and test platform homes start from: creating a PGlite cluster costs 4–10 s of CPU
+ * (initdb in WASM) and the suite opened ~35 of them, where loading a dump or reopening a copied
+ * data directory takes ~1 s. Tests of migrations and of a first start keep creating theirs.
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { inject } from "vitest";
+import { migrate } from "../../src/store/migrate.js";
+import { openPglite } from "../../src/store/pglite.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgliteTemplate: PgliteTemplate;
+  }
+}
+
+export interface PgliteTemplate {
+  /** A migrated data directory, never opened by tests: they copy it. */
+  dataDir: string;
+  /** The same database as a `dumpDataDir()` tarball, for in-memory databases. */
+  dump: string;
+}
+
+/** Creates and migrates the template; the result's `remove` deletes it. */
+export async function createPgliteTemplate(): Promise<PgliteTemplate & { remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "aixcl-pglite-template-"));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    const dataDir = join(dir, "db");
+    const db = await openPglite({ dataDir });
+    try {
+      await migrate(db);
+    } finally {
+      await db.close();
+    }
+    const pg = await PGlite.create(dataDir);
+    try {
+      const dump = join(dir, "db.tar");
+      await writeFile(dump, Buffer.from(await (await pg.dumpDataDir("none")).arrayBuffer()));
+      return { dataDir, dump, remove };
+    } finally {
+      await pg.close();
+    }
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+let dump: Promise<Blob> | undefined;
+
+/** The template's dump (read once per worker). */
+export function pgliteTemplateDump(): Promise<Blob> {
+  dump ??= readFile(inject("pgliteTemplate").dump).then((bytes) => new Blob([bytes]));
+  return dump;
+}
+
+/** Copies the template's data directory to `dataDir` (which must not exist yet). */
+export async function copyPgliteTemplate(dataDir: string): Promise<void> {
+  await cp(inject("pgliteTemplate").dataDir, dataDir, { recursive: true, errorOnExist: true, force: false });
+}
