@@ -4,13 +4,15 @@
  * the Docker socket's permissions grant `docker` access. Whoever can read the file already owns
  * the home directory (database, vault files), so the token grants nothing new.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 export interface LocalToken {
   /** Whether a presented bearer value is this token (constant time). */
   matches(presented: string): boolean;
+  /** Answers the CLI's identity challenge for a request received on `port` (see identityProof). */
+  prove(challenge: string, port: number): string;
   /** Deletes the file if it still holds this token (another server may have replaced it). Idempotent. */
   close(): Promise<void>;
 }
@@ -20,16 +22,15 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Writes a fresh token (32 random bytes, base64url) to `path` atomically: a temp file created
- * 0600 with O_EXCL, fsynced, then renamed, so a reader sees the old token or the new, never half.
+ * Writes `text` to `path` (in run/, created 0700) atomically: a temp file created 0600 with
+ * O_EXCL, fsynced, then renamed, so a reader sees the old content or the new, never half.
  */
-export async function createLocalToken(path: string): Promise<LocalToken> {
-  const token = randomBytes(32).toString("base64url");
+export async function writeRunFile(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const handle = await open(temp, "wx", 0o600);
   try {
-    await handle.writeFile(token, "utf8");
+    await handle.writeFile(text, "utf8");
     await handle.sync();
   } finally {
     await handle.close();
@@ -40,11 +41,34 @@ export async function createLocalToken(path: string): Promise<LocalToken> {
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+/**
+ * The answer to an identity challenge: HMAC-SHA256 keyed by the token over the challenge and the
+ * port the server was reached on, so a listener that relays the challenge to the real server
+ * from another port gets an answer the CLI rejects. The token itself never goes on the wire.
+ */
+export function identityProof(token: string, challenge: string, port: number): string {
+  return createHmac("sha256", token)
+    .update(`aixcl-server-identity/1\nport=${port}\nchallenge=${challenge}`, "utf8")
+    .digest("base64url");
+}
+
+/** Whether `proof` answers `challenge` for `token` at `port` (constant time). */
+export function checkIdentityProof(token: string, challenge: string, port: number, proof: string): boolean {
+  return timingSafeEqual(digest(identityProof(token, challenge, port)), digest(proof));
+}
+
+/** Writes a fresh token (32 random bytes, base64url) to `path` with writeRunFile. */
+export async function createLocalToken(path: string): Promise<LocalToken> {
+  const token = randomBytes(32).toString("base64url");
+  await writeRunFile(path, token);
 
   const expected = digest(token);
   let closed: Promise<void> | undefined;
   return {
     matches: (presented) => timingSafeEqual(digest(presented), expected),
+    prove: (challenge, port) => identityProof(token, challenge, port),
     close() {
       closed ??= (async () => {
         const current = await readLocalToken(path);

@@ -1,14 +1,21 @@
 /**
- * How the admin commands (`users`, `keys`, `vault`) reach the platform: through this home's
- * running server with the local token it wrote (run/admin.token) — so what a change ends
- * (sessions, open streams) is cut in that server — or, when no server answers, on the files and
- * the database directly.
+ * How the admin commands (`users`, `keys`, `vault`, `audit`, `db backup`) reach the platform:
+ * through this home's running server with the local token it wrote (run/admin.token) — so what a
+ * change ends (sessions, open streams) is cut in that server — or, when no server of this home
+ * answers, on the files and the database directly.
+ *
+ * The server is looked for where run/server.json says it listens (a server started with
+ * `--port`), then at the configured address; a listener counts only once it has answered an
+ * identity challenge with the token (src/api/identity-client.ts). The token is sent to nothing
+ * else: not to a stale address, not to another program on the configured port.
  */
 import { ServerUnreachableError } from "../api/client.js";
-import { localTokenPath } from "../config/load.js";
+import { localTokenPath, serverRecordPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { AppError } from "../errors.js";
 import type { Database } from "../store/types.js";
-import { serverUrl } from "./commands/models/connection.js";
+import { clientUrl, serverUrl } from "./commands/models/connection.js";
+import { printErr } from "./output.js";
 
 /** A running server of this home and the token that makes the CLI its admin. */
 export interface LocalServer {
@@ -17,27 +24,98 @@ export interface LocalServer {
   token: string;
 }
 
+export type LocalServerLookup =
+  | { running: true; server: LocalServer }
+  | {
+      running: false;
+      /**
+       * Why a server that the run/ files suggest is not used (stale file, nothing listening,
+       * another program at the address); undefined when nothing suggested one.
+       */
+      note?: string;
+      /** The process run/server.json names, when it still exists (it did not prove it is a server). */
+      livePid?: number;
+    };
+
 /** The local token of this home's server, or undefined when none was written (or it is unreadable). */
 export async function readCliToken(config: Readonly<Config>): Promise<string | undefined> {
   const { readLocalToken } = await import("../auth/local-token.js");
   return readLocalToken(localTokenPath(config));
 }
 
+const WHY = {
+  unreachable: "nothing listens there",
+  timeout: "no answer within 5 s",
+  mismatch: "something there did not prove it is this home's server (the local token was not sent to it)",
+} as const;
+
+/** Finds this home's running server (see the module comment); never sends the token unverified. */
+export async function findLocalServer(config: Readonly<Config>): Promise<LocalServerLookup> {
+  const [{ readServerRecord, processAlive }, { checkServerIdentity }] = await Promise.all([
+    import("../auth/server-record.js"),
+    import("../api/identity-client.js"),
+  ]);
+  const [token, read] = await Promise.all([readCliToken(config), readServerRecord(serverRecordPath(config))]);
+  const record = read.state === "found" ? read.record : undefined;
+  const livePid = record !== undefined && processAlive(record.pid) ? record.pid : undefined;
+  const pid = livePid !== undefined ? { livePid } : {};
+  if (token === undefined) {
+    if (read.state === "absent") return { running: false };
+    return { running: false, note: "run/server.json is stale: there is no run/admin.token", ...pid };
+  }
+
+  const problems: string[] = [];
+  const recorded = record !== undefined ? clientUrl(record.host, record.port) : undefined;
+  if (record !== undefined && recorded !== undefined) {
+    if (livePid === undefined) {
+      problems.push(`run/server.json names ${recorded}, but its process ${record.pid} is gone`);
+    } else {
+      const check = await checkServerIdentity(recorded, token);
+      if (check.verified) return { running: true, server: { baseUrl: recorded, token } };
+      problems.push(`run/server.json names ${recorded}: ${WHY[check.why]}`);
+    }
+  } else if (read.state === "invalid") {
+    problems.push("run/server.json is unreadable");
+  }
+
+  const configured = serverUrl(config);
+  if (configured !== recorded) {
+    const check = await checkServerIdentity(configured, token);
+    if (check.verified) return { running: true, server: { baseUrl: configured, token } };
+    problems.push(`at the configured ${configured}: ${WHY[check.why]}`);
+  }
+  return { running: false, note: `no server of this home answers (${problems.join("; ")})`, ...pid };
+}
+
 /**
- * Runs `viaServer` when the local token exists and the server answers, else `locally`: a token
- * left by a crashed server is no reason to fail.
+ * Runs `viaServer` when this home's server answers, else `locally` (after saying on stderr why
+ * a server that the run/ files suggest was not used): a token left by a crashed server is no
+ * reason to fail.
  */
 export async function serverElseLocal<T>(
   config: Readonly<Config>,
   viaServer: (server: LocalServer) => Promise<T>,
   locally: () => Promise<T>,
 ): Promise<T> {
-  const token = await readCliToken(config);
-  if (token !== undefined) {
+  const found = await findLocalServer(config);
+  if (found.running) {
     try {
-      return await viaServer({ baseUrl: serverUrl(config), token });
+      return await viaServer(found.server);
     } catch (error) {
+      // It stopped between the check and the call: its files are free now.
       if (!(error instanceof ServerUnreachableError)) throw error;
+    }
+  } else {
+    if (found.livePid !== undefined && config.database.url === undefined) {
+      // It may be a server that hangs: PGlite's files must never be opened by a second process.
+      throw new AppError(
+        "conflict",
+        `${found.note ?? "no server of this home answers"}, yet process ${found.livePid} named in run/server.json still runs: ` +
+          "stop it first (or remove run/server.json if that process is not an aixcl server)",
+      );
+    }
+    if (found.note !== undefined) {
+      await printErr(`aixcl: note: ${found.note}; working on this home's files directly`);
     }
   }
   return locally();
