@@ -2,9 +2,9 @@
  * `aixcl vault init|status|unseal|seal|credentials|rotate`. A running server is driven through
  * `/api/vault` (with the local token from run/admin.token, once the server has proved it is this
  * home's: see admin-session.ts), so it switches at once; without one the vault and the database
- * are used directly, and seal/unseal fail (non-zero): there is nothing to switch. Passphrases are read from the
- * terminal without echo, from stdin when it is not a terminal, or from `--passphrase-file`:
- * never from argv, which every local user can read in /proc.
+ * are used directly, and seal/unseal fail (non-zero): there is nothing to switch. Passphrases
+ * are read from the terminal without echo, from stdin when it is not a terminal, or from
+ * `--passphrase-file`: never from argv, which every local user can read in /proc.
  */
 import { stat } from "node:fs/promises";
 import { Command } from "commander";
