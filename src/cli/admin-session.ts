@@ -12,7 +12,6 @@
 import { ServerUnreachableError } from "../api/client.js";
 import { localTokenPath, serverRecordPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { AppError } from "../errors.js";
 import type { Database } from "../store/types.js";
 import { clientUrl, serverUrl } from "./commands/models/connection.js";
 import { printErr } from "./output.js";
@@ -33,8 +32,6 @@ export type LocalServerLookup =
        * another program at the address); undefined when nothing suggested one.
        */
       note?: string;
-      /** The process run/server.json names, when it still exists (it did not prove it is a server). */
-      livePid?: number;
     };
 
 /** The local token of this home's server, or undefined when none was written (or it is unreadable). */
@@ -57,17 +54,15 @@ export async function findLocalServer(config: Readonly<Config>): Promise<LocalSe
   ]);
   const [token, read] = await Promise.all([readCliToken(config), readServerRecord(serverRecordPath(config))]);
   const record = read.state === "found" ? read.record : undefined;
-  const livePid = record !== undefined && processAlive(record.pid) ? record.pid : undefined;
-  const pid = livePid !== undefined ? { livePid } : {};
   if (token === undefined) {
     if (read.state === "absent") return { running: false };
-    return { running: false, note: "run/server.json is stale: there is no run/admin.token", ...pid };
+    return { running: false, note: "run/server.json is stale: there is no run/admin.token" };
   }
 
   const problems: string[] = [];
   const recorded = record !== undefined ? clientUrl(record.host, record.port) : undefined;
   if (record !== undefined && recorded !== undefined) {
-    if (livePid === undefined) {
+    if (!processAlive(record.pid)) {
       problems.push(`run/server.json names ${recorded}, but its process ${record.pid} is gone`);
     } else {
       const check = await checkServerIdentity(recorded, token);
@@ -84,7 +79,7 @@ export async function findLocalServer(config: Readonly<Config>): Promise<LocalSe
     if (check.verified) return { running: true, server: { baseUrl: configured, token } };
     problems.push(`at the configured ${configured}: ${WHY[check.why]}`);
   }
-  return { running: false, note: `no server of this home answers (${problems.join("; ")})`, ...pid };
+  return { running: false, note: `no server of this home answers (${problems.join("; ")})` };
 }
 
 /**
@@ -105,18 +100,10 @@ export async function serverElseLocal<T>(
       // It stopped between the check and the call: its files are free now.
       if (!(error instanceof ServerUnreachableError)) throw error;
     }
-  } else {
-    if (found.livePid !== undefined && config.database.url === undefined) {
-      // It may be a server that hangs: PGlite's files must never be opened by a second process.
-      throw new AppError(
-        "conflict",
-        `${found.note ?? "no server of this home answers"}, yet process ${found.livePid} named in run/server.json still runs: ` +
-          "stop it first (or remove run/server.json if that process is not an aixcl server)",
-      );
-    }
-    if (found.note !== undefined) {
-      await printErr(`aixcl: note: ${found.note}; working on this home's files directly`);
-    }
+  } else if (found.note !== undefined) {
+    // A server that hangs still holds PGlite's lock (src/store/pglite.ts): the direct path then
+    // refuses on its own.
+    await printErr(`aixcl: note: ${found.note}; working on this home's files directly`);
   }
   return locally();
 }

@@ -10,13 +10,12 @@ import { findLocalServer } from "../../admin-session.js";
 
 /**
  * The address of this home's running server, or undefined when none runs: a running server is
- * one that proves it holds this home's local token (src/cli/admin-session.ts), or — since it may
- * hang, and PGlite must never be opened twice — the live process that run/server.json names.
+ * one that proves it holds this home's local token (src/cli/admin-session.ts). One that hangs
+ * still holds PGlite's lock, which refuses a second opener (src/store/pglite.ts).
  */
 export async function runningServerUrl(config: Readonly<Config>): Promise<string | undefined> {
   const found = await findLocalServer(config);
-  if (found.running) return found.server.baseUrl;
-  return found.livePid !== undefined ? `process ${found.livePid}, not answering` : undefined;
+  return found.running ? found.server.baseUrl : undefined;
 }
 
 /**
