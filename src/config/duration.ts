@@ -29,3 +29,14 @@ export function parseDuration(value: number | string): number | undefined {
   if (!Number.isFinite(total)) return undefined;
   return match[1] === "-" ? Infinity : total;
 }
+
+/** ms → a Go-style duration that parseDuration reads back ("5m", "90s", "250ms"); forever → "-1". */
+export function formatDuration(ms: number): string {
+  if (ms === Infinity) return "-1";
+  if (ms === 0) return "0";
+  for (const unit of ["h", "m", "s"] as const) {
+    const size = UNIT_MS[unit] ?? 1;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -4,33 +4,17 @@ import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { AppError } from "../errors.js";
-import { configSchema, SECRET_SETTINGS, type Config } from "./schema.js";
+import { configSchema, type Config } from "./schema.js";
+import { SECRET_SETTINGS, SETTINGS } from "./settings.js";
 
 type Tree = { [key: string]: unknown };
 
-/** `AIXCL_*` environment variables and the setting each one sets. */
-export const ENV_SETTINGS: Record<string, string> = {
-  AIXCL_PROFILE: "profile",
-  AIXCL_HOST: "server.host",
-  AIXCL_PORT: "server.port",
-  AIXCL_ALLOWED_HOSTS: "server.allowed_hosts",
-  AIXCL_CORS_ORIGINS: "server.cors_origins",
-  AIXCL_BODY_LIMIT: "server.body_limit",
-  AIXCL_AUTH_API: "auth.api",
-  AIXCL_API_KEY: "auth.api_key",
-  AIXCL_MODELS: "models.path",
-  AIXCL_DATABASE_URL: "database.url",
-  AIXCL_NUM_PARALLEL: "engine.num_parallel",
-  AIXCL_MAX_QUEUE: "engine.max_queue",
-  AIXCL_MAX_LOADED_MODELS: "engine.max_loaded_models",
-  AIXCL_KEEP_ALIVE: "engine.keep_alive",
-  AIXCL_THREADS: "engine.threads",
-  AIXCL_GPU: "engine.gpu",
-  AIXCL_CONTEXT_LENGTH: "engine.context_length",
-  AIXCL_LOG_LEVEL: "log.level",
-  AIXCL_INSECURE_REGISTRIES: "registry.insecure",
-};
-const LIST_SETTINGS = new Set(["server.allowed_hosts", "server.cors_origins", "registry.insecure"]);
+/** `AIXCL_*` environment variables and the setting each one sets (declared in the schema). */
+export const ENV_SETTINGS: Readonly<Record<string, string>> = Object.fromEntries(
+  // AIXCL_HOME is read first, on its own: it says where config.yaml is.
+  SETTINGS.flatMap((s) => (s.env === undefined || s.path === "home" ? [] : [[s.env, s.path] as const])),
+);
+const LIST_SETTINGS = new Set(SETTINGS.filter((s) => s.list).map((s) => s.path));
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */

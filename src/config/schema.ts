@@ -33,120 +33,204 @@ const auto = <T extends z.ZodType>(inner: T) =>
   z.union([z.literal("auto"), inner], { error: `expected "auto" or a positive integer` });
 
 /**
+ * What a setting is, declared once beside its type: the description that `config show
+ * --describe` and `--help` print, the `AIXCL_*` variable and command-line flag that set it (when
+ * any), whether it holds a secret (redacted everywhere it is shown) and whether it is a duration
+ * (held in ms, shown in the spelling config.yaml reads back). src/config/settings.ts walks the
+ * schema and derives the env table, the flags and the redaction list from these.
+ */
+export interface SettingMeta {
+  description: string;
+  /** The environment variable that sets it (lists are comma-separated there). */
+  env?: string;
+  /** The commander flag spelling that sets it, e.g. `--port <port>`. */
+  flag?: string;
+  secret?: boolean;
+  duration?: boolean;
+}
+
+function setting<T extends z.ZodType>(schema: T, meta: SettingMeta): T {
+  return schema.meta({ ...meta });
+}
+
+/**
  * The whole configuration, in the spelling of `config.yaml` (snake_case). Every field has a
  * default so an empty file is valid. Flags > config.yaml > AIXCL_* env > these defaults.
  */
 export const configSchema = z.strictObject({
-  /** Which parts run: core (inference API), bld (core + data/auth/metrics), sys (everything). */
-  profile: z.enum(["core", "bld", "sys"]).default("sys"),
-  /** `$AIXCL_HOME`; default `~/.aixcl`. Filled in by the loader. */
-  home: z.string().min(1),
+  profile: setting(z.enum(["core", "bld", "sys"]).default("sys"), {
+    description:
+      "which parts run: core (inference API), bld (core + database, identity, vault), sys (everything)",
+    env: "AIXCL_PROFILE",
+    flag: "--profile <profile>",
+  }),
+  home: setting(z.string().min(1), {
+    description: "where config.yaml, models/, db/, vault/, logs/ and run/ live (default ~/.aixcl)",
+    env: "AIXCL_HOME",
+    flag: "--home <dir>",
+  }),
   server: z
     .strictObject({
-      /** Address to bind. Non-loopback addresses require `auth.api: required`. Default 127.0.0.1. */
-      host: z.string().min(1).default("127.0.0.1"),
-      /** API port (Ollama's). Default 11434; 0 picks a free port. */
-      port: integer(z.number().int().min(0).max(65535)).default(11434),
-      /** Extra Host header names accepted besides localhost / 127.0.0.1 / [::1]. */
-      allowed_hosts: z.array(z.string().min(1)).default([]),
-      /** Browser origins allowed by CORS (exact `scheme://host[:port]`). Loopback origins are always allowed. */
-      cors_origins: z.array(z.string().min(1)).default([]),
-      /** Largest JSON body, bytes. Default 32 MiB (images in chat are base64). Blob uploads are exempt. */
-      body_limit: positiveInt.default(32 * 1024 * 1024),
-      /** Deepest JSON nesting accepted. Default 64. */
-      json_depth: positiveInt.default(64),
-      /** Seconds allowed to receive request headers. Default 30. */
-      headers_timeout: positiveInt.default(30),
+      host: setting(z.string().min(1).default("127.0.0.1"), {
+        description: "address to bind; a non-loopback address requires auth.api: required",
+        env: "AIXCL_HOST",
+        flag: "--host <address>",
+      }),
+      port: setting(integer(z.number().int().min(0).max(65535)).default(11434), {
+        description: "API port (Ollama's); 0 picks a free port",
+        env: "AIXCL_PORT",
+        flag: "--port <port>",
+      }),
+      allowed_hosts: setting(z.array(z.string().min(1)).default([]), {
+        description: "extra Host header names accepted besides localhost, 127.0.0.1 and [::1]",
+        env: "AIXCL_ALLOWED_HOSTS",
+      }),
+      cors_origins: setting(z.array(z.string().min(1)).default([]), {
+        description:
+          "browser origins allowed by CORS (exact scheme://host[:port]); loopback origins always are",
+        env: "AIXCL_CORS_ORIGINS",
+      }),
+      body_limit: setting(positiveInt.default(32 * 1024 * 1024), {
+        description: "largest JSON body, bytes (32 MiB: images in chat are base64); blob uploads are exempt",
+        env: "AIXCL_BODY_LIMIT",
+      }),
+      json_depth: setting(positiveInt.default(64), { description: "deepest JSON nesting accepted" }),
+      headers_timeout: setting(positiveInt.default(30), {
+        description: "seconds allowed to receive a request's headers",
+      }),
     })
     .prefault({}),
   auth: z
     .strictObject({
-      /** `off`: no API auth (loopback only, like Ollama). `required`: every API call needs a key. */
-      api: z.enum(["off", "required"]).default("off"),
-      /**
-       * A static API key accepted as `Authorization: Bearer` or `x-api-key`. Secret. Optional with
-       * `auth.api: required` when a database is enabled (keys from `aixcl keys create` work then).
-       */
-      api_key: z.string().min(16, "api_key must be at least 16 characters").optional(),
-      /** How long a web session lives without activity. Default 7d. */
-      session_ttl: duration.default(7 * 24 * 3_600_000),
-      /** Failed logins allowed per account and per address in `login_window` before 429. Default 5 / 20. */
-      login_attempts_per_account: positiveInt.default(5),
-      login_attempts_per_address: positiveInt.default(20),
-      /** Window of the login rate limit. Default 15m. */
-      login_window: duration.default(15 * 60_000),
+      api: setting(z.enum(["off", "required"]).default("off"), {
+        description:
+          "off: no API auth (loopback only, like Ollama); required: every API call needs a key or session",
+        env: "AIXCL_AUTH_API",
+        flag: "--auth-api <mode>",
+      }),
+      api_key: setting(z.string().min(16, "api_key must be at least 16 characters").optional(), {
+        description:
+          "a static API key (Bearer or x-api-key), at least 16 characters; needed with auth.api: required only in profile core (set it with --api-key-file)",
+        env: "AIXCL_API_KEY",
+        secret: true,
+      }),
+      session_ttl: setting(duration.default(7 * 24 * 3_600_000), {
+        description: "how long a web session lives without activity",
+        duration: true,
+      }),
+      login_attempts_per_account: setting(positiveInt.default(5), {
+        description: "failed logins allowed per account within auth.login_window before 429",
+      }),
+      login_attempts_per_address: setting(positiveInt.default(20), {
+        description: "failed logins allowed per client address within auth.login_window before 429",
+      }),
+      login_window: setting(duration.default(15 * 60_000), {
+        description: "window of the login rate limits",
+        duration: true,
+      }),
     })
     .prefault({}),
   database: z
     .strictObject({
-      /**
-       * External PostgreSQL (>= 14) URL, `postgres://user:pass@host:port/db?sslmode=...`. Secret.
-       * Unset: embedded PGlite in `database.path`. Non-loopback hosts require `sslmode=verify-full`.
-       */
-      url: z.string().min(1).optional(),
-      /** PGlite data directory. Default `$AIXCL_HOME/db`. */
-      path: z.string().min(1).optional(),
-      /** Connections in the pool for an external server. Default 10. */
-      pool_size: positiveInt.default(10),
-      /**
-       * aixcl owns the URL's role password: it is kept in the vault (`database.password`) and
-       * `aixcl vault rotate` changes it on the server. Default false.
-       */
-      managed: z.boolean().default(false),
+      url: setting(z.string().min(1).optional(), {
+        description:
+          "external PostgreSQL (>= 14) postgres://user:pass@host:port/db; unset: embedded PGlite; a non-loopback host needs sslmode=verify-full",
+        env: "AIXCL_DATABASE_URL",
+        secret: true,
+      }),
+      path: setting(z.string().min(1).optional(), {
+        description: "PGlite data directory (default $AIXCL_HOME/db)",
+      }),
+      pool_size: setting(positiveInt.default(10), {
+        description: "connections in the pool for an external server",
+      }),
+      managed: setting(z.boolean().default(false), {
+        description:
+          "aixcl owns the URL's role password: kept in the vault (database.password) and changed on the server by `aixcl vault rotate`",
+      }),
     })
     .prefault({}),
   vault: z
     .strictObject({
-      /** Vault directory (0700). Default `$AIXCL_HOME/vault`. */
-      path: z.string().min(1).optional(),
+      path: setting(z.string().min(1).optional(), {
+        description: "vault directory, 0700 (default $AIXCL_HOME/vault)",
+      }),
     })
     .prefault({}),
   models: z
     .strictObject({
-      /** Model store (Ollama layout). Default `$AIXCL_HOME/models`; may point at `~/.ollama/models`. */
-      path: z.string().min(1).optional(),
+      path: setting(z.string().min(1).optional(), {
+        description: "model store, Ollama layout (default $AIXCL_HOME/models; may point at ~/.ollama/models)",
+        env: "AIXCL_MODELS",
+        flag: "--models <dir>",
+      }),
     })
     .prefault({}),
   engine: z
     .strictObject({
-      /** Parallel requests per loaded model. Default auto (from cores and memory). */
-      num_parallel: auto(positiveInt).default("auto"),
-      /** Requests waiting for a slot before new ones get 503. Default 512 (Ollama's). */
-      max_queue: integer(z.number().int().min(0)).default(512),
-      /** Models kept loaded at once; idle ones are evicted LRU. Default 3. */
-      max_loaded_models: positiveInt.default(3),
-      /** How long an idle model stays loaded. Default 5m; 0 unloads at once; negative keeps forever. */
-      keep_alive: duration.default(5 * 60_000),
-      /** Compute threads per runner. Default auto (cores really available). */
-      threads: auto(positiveInt).default("auto"),
-      /** GPU offload: auto (use one when present) or off. */
-      gpu: z.enum(["auto", "off"]).default("auto"),
-      /** Default context length (tokens) when a request sets no num_ctx; capped at the model's. Default 4096. */
-      context_length: positiveInt.default(4096),
-      /** Seconds a runner may take to load a model before the request fails. Default 300. */
-      load_timeout: positiveInt.default(300),
+      num_parallel: setting(auto(positiveInt).default("auto"), {
+        description: "parallel requests per loaded model, or auto (from cores and memory)",
+        env: "AIXCL_NUM_PARALLEL",
+        flag: "--num-parallel <n>",
+      }),
+      max_queue: setting(integer(z.number().int().min(0)).default(512), {
+        description: "requests waiting for a slot before new ones get 503 (Ollama's 512)",
+        env: "AIXCL_MAX_QUEUE",
+        flag: "--max-queue <n>",
+      }),
+      max_loaded_models: setting(positiveInt.default(3), {
+        description: "models kept loaded at once; idle ones are evicted least recently used first",
+        env: "AIXCL_MAX_LOADED_MODELS",
+        flag: "--max-loaded-models <n>",
+      }),
+      keep_alive: setting(duration.default(5 * 60_000), {
+        description:
+          "how long an idle model stays loaded (30s, 10m, 1h, seconds); 0 unloads at once, negative keeps forever",
+        env: "AIXCL_KEEP_ALIVE",
+        flag: "--keep-alive <duration>",
+        duration: true,
+      }),
+      threads: setting(auto(positiveInt).default("auto"), {
+        description: "compute threads per runner, or auto (the cores really available)",
+        env: "AIXCL_THREADS",
+        flag: "--threads <n>",
+      }),
+      gpu: setting(z.enum(["auto", "off"]).default("auto"), {
+        description: "GPU offload: auto (use one when present) or off",
+        env: "AIXCL_GPU",
+      }),
+      context_length: setting(positiveInt.default(4096), {
+        description: "context tokens when a request sets no num_ctx (capped at the model's)",
+        env: "AIXCL_CONTEXT_LENGTH",
+        flag: "--context-length <tokens>",
+      }),
+      load_timeout: setting(positiveInt.default(300), {
+        description: "seconds a runner may take to load a model before the request fails",
+      }),
     })
     .prefault({}),
   registry: z
     .strictObject({
-      /** Registry hosts (`host` or `host:port`) that may be pulled from over plain http. Default none. */
-      insecure: z.array(z.string().min(1)).default([]),
-      /**
-       * Registry and CDN hosts allowed to resolve to loopback or private addresses. Default none:
-       * a redirect or DNS answer pointing a pull at the local network is refused (SSRF).
-       */
-      allow_private: z.array(z.string().min(1)).default([]),
+      insecure: setting(z.array(z.string().min(1)).default([]), {
+        description: "registry hosts (host or host:port) that may be pulled from over plain http",
+        env: "AIXCL_INSECURE_REGISTRIES",
+      }),
+      allow_private: setting(z.array(z.string().min(1)).default([]), {
+        description:
+          "registry and CDN hosts allowed to resolve to loopback or private addresses (otherwise refused: SSRF)",
+      }),
     })
     .prefault({}),
   log: z
     .strictObject({
-      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      level: setting(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), {
+        description: "log level: fatal, error, warn, info, debug, trace or silent",
+        env: "AIXCL_LOG_LEVEL",
+        flag: "--log-level <level>",
+      }),
     })
     .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
-
-/** Paths of settings that hold secrets: redacted by `config show` and by the logger. */
-export const SECRET_SETTINGS = ["auth.api_key", "database.url"] as const;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { SETTINGS } from "../../src/config/settings.js";
 import { cliEnv, runCli } from "./run-cli.js";
 
 const homes: string[] = [];
@@ -70,6 +71,28 @@ describe.concurrent("aixcl config show", () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/^aixcl: .*server\.port/);
+  });
+
+  it("describes every setting with --describe (env variable, flag, default, description)", async () => {
+    const result = await runCli(["config", "show", "--describe", "--json"], cliEnv(home()));
+    expect(result.code).toBe(0);
+    const described = JSON.parse(result.stdout) as {
+      setting: string;
+      env: string | null;
+      flag: string | null;
+      default: unknown;
+      description: string;
+    }[];
+    expect(described.map((d) => d.setting)).toEqual(SETTINGS.map((s) => s.path));
+    expect(described.find((d) => d.setting === "server.port")).toMatchObject({
+      env: "AIXCL_PORT",
+      flag: "--port <port>",
+      default: 11434,
+    });
+    // Durations in config.yaml's spelling, as `config show` prints values.
+    expect(described.find((d) => d.setting === "engine.keep_alive")?.default).toBe("5m");
+    const text = await runCli(["config", "show", "--describe"], cliEnv(home()));
+    expect(text.stdout).toContain("engine.max_queue (AIXCL_MAX_QUEUE, --max-queue <n>)  default 512");
   });
 
   it("has no flag that takes a secret on argv", async () => {

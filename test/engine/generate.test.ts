@@ -37,6 +37,10 @@ let json: ModelRecord;
 let dir: string;
 
 beforeAll(async () => {
+  // Secrets in the server's environment that must not reach a runner (checked below).
+  process.env.AIXCL_API_KEY = "server-secret-0123456789";
+  process.env.AIXCL_DATABASE_URL = "postgres://u:secret@127.0.0.1/db";
+  process.env.AWS_SECRET_ACCESS_KEY = "cloud-secret";
   dir = await mkdtemp(join(tmpdir(), "aixcl-engine-"));
   const config = configSchema.parse({
     home: dir,
@@ -77,10 +81,13 @@ describe("generate", () => {
     expect(loaded?.sizeBytes).toBeGreaterThan(0);
     expect(loaded?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
 
-    // The runner must start with a one-thread libuv pool (engine-facts.md: it doubles decode speed).
+    // The runner must start with a one-thread libuv pool (a larger one competes with llama.cpp's
+    // compute threads), and without the server's secrets (set at the top of this file).
     if (process.platform === "linux") {
-      const environ = await readFile(`/proc/${loaded?.pid ?? 0}/environ`, "latin1");
-      expect(environ.split("\0")).toContain("UV_THREADPOOL_SIZE=1");
+      const environ = (await readFile(`/proc/${loaded?.pid ?? 0}/environ`, "latin1")).split("\0");
+      expect(environ).toContain("UV_THREADPOOL_SIZE=1");
+      expect(environ.filter((line) => /^(AIXCL_|AWS_SECRET)/.test(line))).toEqual([]);
+      expect(environ.some((line) => line.startsWith("PATH="))).toBe(true);
     }
   });
 

@@ -1,26 +1,34 @@
 import { Command } from "commander";
 import { stringify as toYaml } from "yaml";
+import { formatDuration } from "../../config/duration.js";
 import { loadConfig, redactConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
+import { SETTINGS, type SettingInfo } from "../../config/settings.js";
 import type { RunCommand } from "../command.js";
 import { addConfigFlags, flagsToSettings } from "../config-flags.js";
 import { printOut } from "../output.js";
 
 /**
- * `aixcl config show [--json]`: the configuration `serve` would run with (same flags, same
- * file and environment), secrets redacted.
+ * `aixcl config show [--json] [--describe]`: the configuration `serve` would run with (same
+ * flags, same file and environment), secrets redacted; `--describe` lists every setting with its
+ * environment variable, flag, default and description instead.
  */
 export function configCommand(run: RunCommand): Command {
   const config = new Command("config").description("inspect the configuration");
   const show = addConfigFlags(
     new Command("show")
       .description("print the resolved configuration (flags > config.yaml > AIXCL_* env > defaults)")
-      .option("--json", "print JSON instead of YAML"),
+      .option("--json", "print JSON instead of YAML")
+      .option("--describe", "list every setting: environment variable, flag, default, description"),
   ).action((options: Record<string, unknown>) =>
     run(async () => {
-      const resolved = loadConfig({ flags: flagsToSettings(options) });
-      const shown = displayable(resolved);
-      await printOut(options.json === true ? JSON.stringify(shown, null, 2) : toYaml(shown));
+      const json = options.json === true;
+      if (options.describe === true) {
+        await printOut(json ? JSON.stringify(SETTINGS.map(describedJson), null, 2) : describeText());
+        return 0;
+      }
+      const shown = displayable(loadConfig({ flags: flagsToSettings(options) }));
+      await printOut(json ? JSON.stringify(shown, null, 2) : toYaml(shown));
       return 0;
     }),
   );
@@ -28,30 +36,47 @@ export function configCommand(run: RunCommand): Command {
   return config;
 }
 
+/** A setting's value in the spelling config.yaml accepts (a bare number there means seconds). */
+function shownValue(setting: SettingInfo, value: unknown): unknown {
+  return setting.duration === true && typeof value === "number" ? formatDuration(value) : value;
+}
+
 /**
  * The redacted config in the spelling config.yaml accepts, so a shown value can be pasted back:
- * durations are held in ms internally but a bare number in config.yaml means seconds.
+ * durations are held in ms internally.
  */
 function displayable(config: Readonly<Config>): Record<string, unknown> {
   const shown = redactConfig(config);
-  const engine = shown.engine as Record<string, unknown>;
-  engine.keep_alive = formatDuration(config.engine.keep_alive);
-  const auth = shown.auth as Record<string, unknown>;
-  auth.session_ttl = formatDuration(config.auth.session_ttl);
-  auth.login_window = formatDuration(config.auth.login_window);
+  for (const setting of SETTINGS) {
+    if (setting.duration !== true) continue;
+    const keys = setting.path.split(".");
+    const parent = keys
+      .slice(0, -1)
+      .reduce<Record<string, unknown>>((node, key) => node[key] as Record<string, unknown>, shown);
+    const last = keys[keys.length - 1] ?? "";
+    parent[last] = shownValue(setting, parent[last]);
+  }
   return shown;
 }
 
-/** ms → a Go-style duration config.yaml reads back ("5m", "90s", "250ms"); forever → "-1". */
-function formatDuration(ms: number): string {
-  if (ms === Infinity) return "-1";
-  if (ms === 0) return "0";
-  for (const [unit, size] of [
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
+function describedJson(setting: SettingInfo): Record<string, unknown> {
+  return {
+    setting: setting.path,
+    env: setting.env ?? null,
+    flag: setting.flag ?? null,
+    default: setting.defaultValue === undefined ? null : shownValue(setting, setting.defaultValue),
+    secret: setting.secret === true,
+    description: setting.description,
+  };
+}
+
+function describeText(): string {
+  return SETTINGS.map((setting) => {
+    const ways = [setting.env, setting.flag].filter((way) => way !== undefined).join(", ");
+    const fallback =
+      setting.defaultValue === undefined
+        ? ""
+        : `  default ${JSON.stringify(shownValue(setting, setting.defaultValue))}`;
+    return `${setting.path}${ways === "" ? "" : ` (${ways})`}${fallback}\n    ${setting.description}${setting.secret === true ? " [secret]" : ""}${setting.list && setting.env !== undefined ? " [env: comma-separated]" : ""}`;
+  }).join("\n");
 }

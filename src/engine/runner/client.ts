@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { AppError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { runnerEnvironment } from "./child-env.js";
 import type {
   ChildMessage,
   GenerateSpec,
@@ -88,7 +89,9 @@ export class RunnerProcess {
     const { entry, execArgv } = runnerEntry();
     this.child = fork(entry, [], {
       execArgv,
-      env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+      // One libuv thread: the runner's compute threads are llama.cpp's own, and a larger pool
+      // competes with them for the cores.
+      env: runnerEnvironment(process.env, { UV_THREADPOOL_SIZE: "1" }),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
     });
