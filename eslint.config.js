@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { layersConfig } from "./eslint-rules/import-layers.js";
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "coverage/", ".tmp/"] },
@@ -22,8 +23,10 @@ export default tseslint.config(
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
     },
   },
+  // Which folder of src/ may import which: eslint-rules/import-layers.js, docs/architecture.md.
+  layersConfig,
   {
-    files: ["eslint.config.js"],
+    files: ["eslint.config.js", "eslint-rules/*.js"],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

@@ -1,7 +1,7 @@
 /**
  * The benchmark's baseline: node-llama-cpp in-process, no HTTP, no runner, no scheduler — the
  * fastest this library goes on this machine. Run as a child of bench/engine.ts with
- * UV_THREADPOOL_SIZE=1 in its environment (see engine-facts: without it 2-thread decode halves).
+ * UV_THREADPOOL_SIZE=1 in its environment (docs/engine.md: without it 2-thread decode halves).
  * Driven over the IPC channel so the model loads once and rounds interleave with the server's.
  */
 import { getLlama, type Token } from "node-llama-cpp";

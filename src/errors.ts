@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   model_load_failed: 500,
   /** An upstream model registry (or its CDN) failed or answered nonsense during a pull. */
   registry_error: 502,
+  /** The disk holding the model store is full (a pull keeps its partial file for a resume). */
+  insufficient_storage: 507,
   queue_full: 503,
   shutting_down: 503,
   /** The CLI found no aixcl server listening at the configured address. */

@@ -3,7 +3,6 @@
  * running server with the local admin token. Failures are AppErrors as in src/api/client.ts.
  */
 import { z } from "zod";
-import type { AuditEntry } from "../store/audit.js";
 import { createJsonRequest, type AdminClientOptions } from "./admin-request.js";
 
 /** Entries per page when the request names no `limit`. */
@@ -87,7 +86,22 @@ export interface AuditPageWire {
   next_before: number | null;
 }
 
-export function toAuditWire(entry: AuditEntry): AuditEntryWire {
+/**
+ * The fields of a stored entry the wire shows (structurally src/store/audit.ts AuditEntry: api/
+ * names no store type, and the server and the CLI's offline path both pass store entries).
+ */
+export interface AuditRecordLike {
+  id: number;
+  at: Date;
+  actorId: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  address: string | null;
+  details: unknown;
+}
+
+export function toAuditWire(entry: AuditRecordLike): AuditEntryWire {
   return {
     id: entry.id,
     at: entry.at.toISOString(),
@@ -101,7 +115,7 @@ export function toAuditWire(entry: AuditEntry): AuditEntryWire {
 }
 
 export function toAuditPageWire(page: {
-  entries: readonly AuditEntry[];
+  entries: readonly AuditRecordLike[];
   nextBefore: number | null;
 }): AuditPageWire {
   return { entries: page.entries.map(toAuditWire), next_before: page.nextBefore };

@@ -7,12 +7,12 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { AppError, type ErrorCode } from "../errors.js";
-import type { ShowInfo } from "../models/show-info.js";
 import type { ChatRequestWire, CreateRequestWire, GenerateRequestWire } from "./ollama/requests.js";
 import type {
   ChatChunkWire,
   GenerateChunkWire,
   PsResponseWire,
+  ShowResponseWire,
   StatusWire,
   TagsResponseWire,
   VersionResponseWire,
@@ -25,9 +25,6 @@ export interface ApiClientOptions {
   /** Sent as `Authorization: Bearer` when set (servers with `auth.api: required`). */
   apiKey?: string;
 }
-
-/** Body of /api/show as this server answers it. */
-export type ShowResponseWire = ShowInfo;
 
 /** Requests as the client sends them: `stream` is decided by the method, not the caller. */
 export type GenerateInput = Omit<GenerateRequestWire, "stream">;
@@ -99,6 +96,8 @@ export function codeForStatus(status: number, notFound: ErrorCode = "not_found")
       return "registry_error";
     case 503:
       return "queue_full";
+    case 507:
+      return "insufficient_storage";
     default:
       return "internal";
   }

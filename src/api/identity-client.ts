@@ -1,13 +1,10 @@
 /**
- * The wire of `GET /api/auth/local/identity` and the check the CLI runs before it sends this
- * home's local token to a listener: it sends a random challenge (no credential) and accepts the
+ * The wire of `GET /api/auth/local/identity`, and the request the CLI sends before it sends this
+ * home's local token to a listener: a random challenge, no credential. The CLI accepts the
  * listener only if the answer is the HMAC that the token's holder computes for that challenge and
- * the port it was reached on (src/auth/local-token.ts). Anything else — nothing listening, a
- * timeout, another program, another home's server — is "not this home's server".
+ * the port it was reached on (src/auth/local-token.ts, checked in src/cli/admin-session.ts).
  */
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { checkIdentityProof } from "../auth/local-token.js";
 
 /** Route of the challenge, relative to the server root. */
 export const IDENTITY_PATH = "/api/auth/local/identity";
@@ -23,17 +20,16 @@ export interface IdentityWire {
 /** How long the CLI waits for a listener to answer the challenge, ms. */
 const IDENTITY_TIMEOUT_MS = 5000;
 
-export type IdentityCheck =
-  { verified: true } | { verified: false; why: "unreachable" | "timeout" | "mismatch" };
+/** What a listener answered to a challenge, or why there is no answer to check. */
+export type IdentityAnswer = { proof: string } | { why: "unreachable" | "timeout" | "mismatch" };
 
 /**
- * Challenges whatever listens at `baseUrl` (an http URL with an explicit port) to prove it holds
- * `token`. The token is used only to compute the expected answer: it never leaves this process.
+ * Sends `challenge` to whatever listens at `baseUrl`, with no credential, and returns the proof
+ * it answered (the CLI checks it: src/cli/admin-session.ts). A refusal, a redirect or anything
+ * that is not this route's JSON is "mismatch": not an aixcl server of this version.
  */
-export async function checkServerIdentity(baseUrl: string, token: string): Promise<IdentityCheck> {
+export async function requestIdentityProof(baseUrl: string, challenge: string): Promise<IdentityAnswer> {
   const url = new URL(IDENTITY_PATH, baseUrl);
-  const port = Number(url.port || 80);
-  const challenge = randomBytes(32).toString("base64url");
   url.searchParams.set("challenge", challenge);
   let response: Response;
   try {
@@ -43,19 +39,14 @@ export async function checkServerIdentity(baseUrl: string, token: string): Promi
       signal: AbortSignal.timeout(IDENTITY_TIMEOUT_MS),
     });
   } catch (error) {
-    const name = (error as Error).name;
-    return { verified: false, why: name === "TimeoutError" ? "timeout" : "unreachable" };
+    return { why: (error as Error).name === "TimeoutError" ? "timeout" : "unreachable" };
   }
   const text = await response.text().catch(() => "");
-  if (response.status !== 200) return { verified: false, why: "mismatch" };
-  let proof: unknown;
+  if (response.status !== 200) return { why: "mismatch" };
   try {
-    proof = (JSON.parse(text) as Partial<IdentityWire>).proof;
+    const proof = (JSON.parse(text) as Partial<IdentityWire>).proof;
+    return typeof proof === "string" ? { proof } : { why: "mismatch" };
   } catch {
-    return { verified: false, why: "mismatch" };
+    return { why: "mismatch" };
   }
-  if (typeof proof !== "string" || !checkIdentityProof(token, challenge, port, proof)) {
-    return { verified: false, why: "mismatch" };
-  }
-  return { verified: true };
 }

@@ -18,7 +18,8 @@ import {
   type ApiKeyRecord,
 } from "../store/api-keys.js";
 import type { Queryable } from "../store/types.js";
-import { SCOPES, type Principal, type Role, type Scope } from "./types.js";
+import { SCOPES, type Role, type Scope } from "../store/roles.js";
+import type { Principal } from "./types.js";
 import { revokeOpenRequests } from "./revocation.js";
 import { findUser, recordAudit, type Actor } from "./users.js";
 

@@ -5,8 +5,9 @@
  * the home directory (database, vault files), so the token grants nothing new.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { writeFileAtomic } from "../lib/files.js";
 
 export interface LocalToken {
   /** Whether a presented bearer value is this token (constant time). */
@@ -21,26 +22,10 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }
 
-/**
- * Writes `text` to `path` (in run/, created 0700) atomically: a temp file created 0600 with
- * O_EXCL, fsynced, then renamed, so a reader sees the old content or the new, never half.
- */
+/** Writes `text` to `path` atomically (0600, see src/lib/files.ts), its directory (run/) 0700. */
 export async function writeRunFile(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const handle = await open(temp, "wx", 0o600);
-  try {
-    await handle.writeFile(text, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, text);
 }
 
 /**

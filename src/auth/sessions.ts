@@ -16,7 +16,8 @@ import {
 } from "../store/sessions.js";
 import type { Database, Queryable } from "../store/types.js";
 import { revokeOpenRequests } from "./revocation.js";
-import { SCOPES, type Principal, type Role, type Scope } from "./types.js";
+import { SCOPES, type Role, type Scope } from "../store/roles.js";
+import type { Principal } from "./types.js";
 
 /**
  * The session cookie. The `__Host-` prefix makes browsers refuse it unless it is Secure, Path=/

@@ -1,11 +1,5 @@
 /** Who a request acts as, resolved by the auth middleware from a session, an API key or a token. */
-
-export type Role = "admin" | "user";
-
-/** What an API key may do. `admin` implies the others; `models:write` covers pull/create/copy/delete. */
-export type Scope = "inference" | "models:write" | "admin";
-
-export const SCOPES: readonly Scope[] = ["inference", "models:write", "admin"];
+import type { Role, Scope } from "../store/roles.js";
 
 export interface Principal {
   /** The user acted as; undefined for the static `auth.api_key` and the local CLI token. */

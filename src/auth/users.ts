@@ -1,14 +1,15 @@
 /**
  * User accounts: the service the admin API, the CLI (directly on the database when no server
- * runs) and the vault share. Changes that reduce what an account may do (deletion, role change,
- * new password) end its sessions and cut its open requests at once, and every change is audited.
+ * runs) and the platform secrets (src/platform/) share. Changes that reduce what an account may
+ * do (deletion, role change, new password) end its sessions and cut its open requests at once,
+ * and every change is audited.
  */
 import { z } from "zod";
 import { AppError } from "../errors.js";
 import { hashPassword } from "./passwords.js";
 import { endUserSessions } from "./sessions.js";
 import { revokeOpenRequests } from "./revocation.js";
-import type { Role } from "./types.js";
+import type { Role } from "../store/roles.js";
 import {
   countActiveAdmins,
   deleteUserRow,

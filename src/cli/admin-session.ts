@@ -6,14 +6,14 @@
  *
  * The server is looked for where run/server.json says it listens (a server started with
  * `--port`), then at the configured address; a listener counts only once it has answered an
- * identity challenge with the token (src/api/identity-client.ts). The token is sent to nothing
+ * identity challenge with the token (checkServerIdentity). The token is sent to nothing
  * else: not to a stale address, not to another program on the configured port.
  */
 import { ServerUnreachableError } from "../api/client.js";
 import { localTokenPath, serverRecordPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Database } from "../store/types.js";
-import { clientUrl, serverUrl } from "./commands/models/connection.js";
+import { clientUrl, serverUrl } from "./connection.js";
 import { printErr } from "./output.js";
 
 /** A running server of this home and the token that makes the CLI its admin. */
@@ -46,12 +46,31 @@ const WHY = {
   mismatch: "something there did not prove it is this home's server (the local token was not sent to it)",
 } as const;
 
+export type IdentityCheck =
+  { verified: true } | { verified: false; why: "unreachable" | "timeout" | "mismatch" };
+
+/**
+ * Challenges whatever listens at `baseUrl` (an http URL) to prove it holds `token`. The token is
+ * used only to compute the expected answer: it never leaves this process.
+ */
+export async function checkServerIdentity(baseUrl: string, token: string): Promise<IdentityCheck> {
+  const [{ randomBytes }, { requestIdentityProof }, { checkIdentityProof }] = await Promise.all([
+    import("node:crypto"),
+    import("../api/identity-client.js"),
+    import("../auth/local-token.js"),
+  ]);
+  const challenge = randomBytes(32).toString("base64url");
+  const answer = await requestIdentityProof(baseUrl, challenge);
+  if ("why" in answer) return { verified: false, why: answer.why };
+  const port = Number(new URL(baseUrl).port || 80);
+  return checkIdentityProof(token, challenge, port, answer.proof)
+    ? { verified: true }
+    : { verified: false, why: "mismatch" };
+}
+
 /** Finds this home's running server (see the module comment); never sends the token unverified. */
 export async function findLocalServer(config: Readonly<Config>): Promise<LocalServerLookup> {
-  const [{ readServerRecord, processAlive }, { checkServerIdentity }] = await Promise.all([
-    import("../auth/server-record.js"),
-    import("../api/identity-client.js"),
-  ]);
+  const { readServerRecord, processAlive } = await import("../auth/server-record.js");
   const [token, read] = await Promise.all([readCliToken(config), readServerRecord(serverRecordPath(config))]);
   const record = read.state === "found" ? read.record : undefined;
   if (token === undefined) {

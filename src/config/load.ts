@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { AppError } from "../errors.js";
+import { isLoopbackHost } from "../lib/addresses.js";
+import { isNotFound } from "../lib/files.js";
 import { configSchema, type Config } from "./schema.js";
 import { SECRET_SETTINGS, SETTINGS } from "./settings.js";
 
@@ -15,6 +16,11 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = Object.fromEntries
   SETTINGS.flatMap((s) => (s.env === undefined || s.path === "home" ? [] : [[s.env, s.path] as const])),
 );
 const LIST_SETTINGS = new Set(SETTINGS.filter((s) => s.list).map((s) => s.path));
+/**
+ * The standard proxy variables are also read in lower case when the upper-case one is unset, as
+ * Ollama (Go's http.ProxyFromEnvironment) reads them.
+ */
+const LOWER_CASE_TOO = new Set(["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"]);
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */
@@ -46,15 +52,6 @@ function merge(base: Tree, over: Tree): Tree {
   return out;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  // Host names are case-insensitive: "LOCALHOST" is loopback too.
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (bare === "localhost") return true;
-  if (isIP(bare) === 4) return bare.startsWith("127.");
-  if (isIP(bare) === 6) return bare === "::1";
-  return false;
-}
-
 /** The config file path for a home directory. */
 export function configFilePath(home: string): string {
   return join(home, "config.yaml");
@@ -73,7 +70,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 
   const fromEnv: Tree = {};
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
-    const raw = env[name];
+    let raw = env[name];
+    if ((raw === undefined || raw === "") && LOWER_CASE_TOO.has(name)) raw = env[name.toLowerCase()];
     if (raw === undefined || raw === "") continue;
     const value = LIST_SETTINGS.has(path)
       ? raw
@@ -91,7 +89,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     try {
       text = readFileSync(file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      if (!isNotFound(error)) {
         throw new AppError("config_invalid", `cannot read ${file}: ${(error as Error).message}`);
       }
     }

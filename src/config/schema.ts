@@ -32,6 +32,19 @@ const positiveInt = integer(z.number().int().positive());
 const auto = <T extends z.ZodType>(inner: T) =>
   z.union([z.literal("auto"), inner], { error: `expected "auto" or a positive integer` });
 
+/** A proxy URL: http or https scheme (a bare `host:port` means http, as Go reads HTTPS_PROXY). */
+const proxyUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+      return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected an http:// or https:// proxy URL" },
+);
+
 /**
  * What a setting is, declared once beside its type: the description that `config show
  * --describe` and `--help` print, the `AIXCL_*` variable and command-line flag that set it (when
@@ -218,6 +231,20 @@ export const configSchema = z.strictObject({
       allow_private: setting(z.array(z.string().min(1)).default([]), {
         description:
           "registry and CDN hosts allowed to resolve to loopback or private addresses (otherwise refused: SSRF)",
+      }),
+      https_proxy: setting(proxyUrl.optional(), {
+        description:
+          "proxy for https registries and CDNs (http://[user:pass@]host:port, a CONNECT tunnel); HTTPS_PROXY or https_proxy",
+        env: "HTTPS_PROXY",
+      }),
+      http_proxy: setting(proxyUrl.optional(), {
+        description: "proxy for plain-http registries and CDNs; HTTP_PROXY or http_proxy",
+        env: "HTTP_PROXY",
+      }),
+      no_proxy: setting(z.array(z.string().min(1)).default([]), {
+        description:
+          "hosts that bypass the proxy: *, names (their subdomains too), addresses, CIDR ranges, host:port; NO_PROXY or no_proxy",
+        env: "NO_PROXY",
       }),
     })
     .prefault({}),

@@ -90,6 +90,20 @@ export class SlotScheduler {
     return this.restarts;
   }
 
+  /** See Engine.admit: refuses what acquire() would refuse for a full queue, before any work. */
+  admit(modelName: string): void {
+    if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
+    if (this.waiters.length < this.options.maxQueue) return;
+    // A request that can start at once is never queued, so a full queue does not refuse it: a
+    // free slot on its model (loading or ready, as tryGrant grants), or room to load it.
+    const wanted = modelName.toLowerCase();
+    const entry = [...this.entries.values()].find((e) => e.model.name.toLowerCase() === wanted);
+    const canStart = entry
+      ? entry.state !== "stopping" && entry.active < entry.slots
+      : this.entries.size < this.options.maxLoadedModels;
+    if (!canStart) throw this.queueFull();
+  }
+
   /**
    * Waits for a slot on a loaded runner for `model` with these load settings. Throws `queue_full`
    * (with retryAfter), `client_closed` on abort, `model_load_failed`, `shutting_down`.
@@ -123,11 +137,7 @@ export class SlotScheduler {
       this.waiters.push(waiter);
       this.pump();
       if (this.waiters.length > this.options.maxQueue && this.removeWaiter(waiter)) {
-        reject(
-          new AppError("queue_full", "server busy, too many requests waiting; retry later", {
-            retryAfter: this.retryAfter(),
-          }),
-        );
+        reject(this.queueFull());
       }
     });
     if (lease.entry.state !== "loading") return lease;
@@ -185,6 +195,12 @@ export class SlotScheduler {
     const spare = this.spare;
     this.spare = undefined;
     await Promise.all([...[...this.entries.values()].map((entry) => this.stopEntry(entry)), spare?.stop()]);
+  }
+
+  private queueFull(): AppError {
+    return new AppError("queue_full", "server busy, too many requests waiting; retry later", {
+      retryAfter: this.retryAfter(),
+    });
   }
 
   private retryAfter(): number {

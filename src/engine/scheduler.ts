@@ -52,6 +52,10 @@ export class Scheduler implements Engine {
     });
   }
 
+  admit(modelName: string): void {
+    this.slots.admit(modelName);
+  }
+
   async *generate(request: GenerateRequest): AsyncGenerator<GenerateEvent, void, undefined> {
     const started = process.hrtime.bigint();
     const { signal } = request;

@@ -1,6 +1,6 @@
 /**
  * Compute threads for a runner. Never node-llama-cpp's own default of max(4, cores): on a 2-core
- * machine its prebuilt build then collapses to under 1 tok/s (engine-facts.md). "auto" is the
+ * machine its prebuilt build then collapses to under 1 tok/s (docs/engine.md). "auto" is the
  * cores this process may really use (`os.availableParallelism()` honours CPU affinity).
  */
 import { availableParallelism } from "node:os";

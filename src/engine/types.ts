@@ -116,6 +116,14 @@ export interface EngineStats {
  * failure ends the iteration by throwing AppError `runner_crashed` (or `client_closed` on abort).
  */
 export interface Engine {
+  /**
+   * Throws AppError `queue_full` (with retryAfter) or `shutting_down` when a request for the model
+   * named `modelName` (its display name, e.g. `tiny:latest`) would be refused now: the queue is
+   * full and no loaded instance of it has a free slot. A cheap early check, so an overload is
+   * refused before the model's record is read and its prompt rendered; acquiring a slot checks
+   * again.
+   */
+  admit(modelName: string): void;
   generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
   embed(request: EmbedRequest): Promise<EmbedResult>;
   /** Loads (or refreshes keep-alive of) a model without generating. Returns load time in ns. */

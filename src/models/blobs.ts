@@ -1,20 +1,25 @@
 /**
- * Content-addressed blobs (`blobs/sha256-<hex>`) and atomic file writes. A blob is streamed into a
- * temp file in the same directory while being hashed (no second read of a multi-GB file), fsynced,
- * then renamed into place, so a reader sees either nothing or the whole verified blob.
+ * Content-addressed blobs (`blobs/sha256-<hex>`). A blob is streamed into a temp file in the same
+ * directory while being hashed (no second read of a multi-GB file), fsynced, then renamed into
+ * place, so a reader sees either nothing or the whole verified blob.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { rename, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { AppError } from "../errors.js";
+import {
+  isNotFound,
+  openExclusive,
+  removeQuietly,
+  syncDir,
+  tempPathFor,
+  writeFileAtomic,
+  type AtomicWriteOptions,
+} from "../lib/files.js";
 import { blobPath, digestHex, digestOf, type Digest } from "./manifest.js";
 
 /** Bytes gathered before one write(2): request bodies arrive in 16–64 KiB chunks. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
-
-function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-}
 
 export async function pathExists(path: string): Promise<boolean> {
   try {
@@ -26,62 +31,11 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
-/** Temp names start with a dot so nothing that scans `blobs/` mistakes them for blobs. */
-function tempPathFor(target: string): string {
-  return join(dirname(target), `.tmp-${basename(target)}-${randomUUID()}`);
-}
-
-/** Makes a rename durable: on ext4 and friends the directory entry needs its own fsync. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-}
-
 /**
- * Creates `path` exclusively, making its directory first. Retries when the directory vanishes in
- * between: deleting the last model of a namespace prunes empty directories concurrently.
+ * How the store writes its small files (manifests, config and template blobs): world-readable
+ * like Ollama's, creating the directory when missing (a new namespace or model).
  */
-async function openCreating(path: string, mode: number) {
-  for (let attempt = 0; ; attempt++) {
-    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-    try {
-      return await open(path, "wx", mode);
-    } catch (error) {
-      if (!isNotFound(error) || attempt >= 3) throw error;
-    }
-  }
-}
-
-/** Writes `data` to `path` via temp file + fsync + rename: readers never see a partial file. */
-export async function atomicWriteFile(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
-  const temp = tempPathFor(path);
-  try {
-    const handle = await openCreating(temp, mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await removeQuietly(temp);
-    throw error;
-  }
-  await syncDir(dirname(path));
-}
+export const STORE_FILE_WRITE: AtomicWriteOptions = { mode: 0o644, createDir: true };
 
 export interface BlobWriteResult {
   digest: Digest;
@@ -111,7 +65,7 @@ export async function writeBlobStream(
   const hash = createHash("sha256");
   let size = 0;
   try {
-    const handle = await openCreating(temp, 0o644);
+    const handle = await openExclusive(temp, 0o644, true);
     try {
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
@@ -151,7 +105,7 @@ export async function writeBlobBytes(root: string, data: Uint8Array): Promise<Bl
   const digest = digestOf(createHash("sha256").update(data).digest("hex"));
   const target = blobPath(root, digest);
   if (await pathExists(target)) return { digest, size: data.byteLength, created: false };
-  await atomicWriteFile(target, data);
+  await writeFileAtomic(target, data, STORE_FILE_WRITE);
   return { digest, size: data.byteLength, created: true };
 }
 

@@ -6,7 +6,8 @@
  */
 import { AppError } from "../errors.js";
 import type { GgufInfo } from "./gguf/types.js";
-import { atomicWriteFile, blobSize, writeBlobBytes, digestOfBytes } from "./blobs.js";
+import { blobSize, writeBlobBytes, digestOfBytes, STORE_FILE_WRITE } from "./blobs.js";
+import { writeFileAtomic } from "../lib/files.js";
 import type { BlobGuard } from "./gc.js";
 import {
   blobPath,
@@ -191,7 +192,11 @@ export async function executeCreate(
       if (status) onStatus({ status });
     }
     onStatus({ status: "writing manifest" });
-    await atomicWriteFile(manifestPath(deps.root, target), serializeManifest(config, layers));
+    await writeFileAtomic(
+      manifestPath(deps.root, target),
+      serializeManifest(config, layers),
+      STORE_FILE_WRITE,
+    );
 
     if (old) {
       const kept = new Set<string>([config.digest, ...layers.map((l) => l.digest)]);

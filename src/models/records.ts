@@ -6,6 +6,7 @@
  */
 import { open } from "node:fs/promises";
 import { AppError } from "../errors.js";
+import { isNotFound } from "../lib/files.js";
 import { formatParameterCount, quantizationName } from "./gguf/names.js";
 import { readGgufInfo } from "./gguf/reader.js";
 import type { GgufInfo } from "./gguf/types.js";
@@ -78,7 +79,7 @@ export async function readTextBlob(root: string, digest: Digest): Promise<string
   try {
     handle = await open(blobPath(root, digest), "r");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+    if (isNotFound(error)) {
       throw new AppError("blob_not_found", `blob ${digest} not found`);
     }
     throw error;
@@ -191,7 +192,7 @@ export async function buildRecord(
   try {
     summary = await gguf.summary(modelLayer.digest, record.modelPath);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+    if (isNotFound(error)) {
       throw new AppError("blob_not_found", `model blob ${modelLayer.digest} of ${record.name} is missing`);
     }
     throw error;

@@ -6,8 +6,9 @@
  */
 import { unlink } from "node:fs/promises";
 import { AppError } from "../errors.js";
+import { isNotFound, isTempName, writeFileAtomic } from "../lib/files.js";
 import { silentLogger, type Logger } from "../logger.js";
-import { hasBlobFile, atomicWriteFile, writeBlobStream } from "./blobs.js";
+import { hasBlobFile, STORE_FILE_WRITE, writeBlobStream } from "./blobs.js";
 import { executeCreate, planCreate } from "./create.js";
 import { createBlobGuard } from "./gc.js";
 import { readGgufInfo } from "./gguf/reader.js";
@@ -21,6 +22,7 @@ import {
   type ManifestFile,
 } from "./manifest.js";
 import { displayName, manifestPath, nameFromPathParts, nameKey, parseModelName } from "./names.js";
+import { createRecordCache, fileStamp, type RecordCacheStats } from "./record-cache.js";
 import { buildRecord, createGgufCache, type StoredModelRecord } from "./records.js";
 import { pruneEmptyParents, resolveManifest, walkManifests, type ResolvedManifest } from "./tree.js";
 import type { CreateModelRequest, ModelName, ModelStore, ProgressStatus } from "./types.js";
@@ -43,7 +45,9 @@ export interface LocalModelStore extends ModelStore {
    * blobs only the replaced manifest used are removed. Returns how many blobs were removed.
    */
   installManifest(name: string, bytes: Uint8Array): Promise<{ removed: number }>;
-  /** Drops cached GGUF facts. Idempotent; the store stays usable (it holds no open files). */
+  /** How many records were asked for and how many were read from disk (not cached). */
+  stats(): RecordCacheStats;
+  /** Drops cached GGUF facts and records. Idempotent; the store stays usable (it holds no open files). */
   close(): Promise<void>;
 }
 
@@ -51,15 +55,12 @@ function notFound(text: string): AppError {
   return new AppError("model_not_found", `model '${text}' not found`);
 }
 
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-}
-
 export function createModelStore(options: ModelStoreOptions): LocalModelStore {
   const { root } = options;
   const logger = options.logger ?? silentLogger();
   const readInfo = options.readGguf ?? readGgufInfo;
   const gguf = createGgufCache(readInfo);
+  const records = createRecordCache();
   const guard = createBlobGuard(root, logger);
   const names = createKeyedLock();
 
@@ -84,16 +85,34 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
 
   const get = async (text: string): Promise<StoredModelRecord> => {
     const name = parseModelName(text);
+    const key = nameKey(name);
+    const cached = await records.lookup(key, manifestPath(root, name));
+    if (cached) return cached;
     const found = await resolve(name);
     if (!found) throw notFound(text);
+    // Stamped before reading: a change racing this read leaves a stale stamp, so the next lookup
+    // reads again instead of trusting what this one got.
+    const stamp = await fileStamp(found.path);
+    if (stamp === undefined) throw notFound(text);
     let file: ManifestFile;
     try {
       file = await readManifestFile(found.path);
     } catch (error) {
-      if (isMissing(error)) throw notFound(text);
+      if (isNotFound(error)) throw notFound(text);
       throw error;
     }
-    return buildRecord(root, found.name, file, gguf);
+    const record = await buildRecord(root, found.name, file, gguf);
+    records.remember(key, found.path, stamp, record);
+    return record;
+  };
+
+  /** Runs a write of the manifests tree, then forgets every cached record (whatever it did). */
+  const writing = async <T>(write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } finally {
+      records.clear();
+    }
   };
 
   return {
@@ -103,7 +122,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
       const entries = await walkManifests(root);
       const records = await Promise.all(
         entries.map(async ({ parts, path }): Promise<StoredModelRecord | undefined> => {
-          if (parts[3].startsWith(".tmp-")) return undefined; // a manifest being written
+          if (isTempName(parts[3])) return undefined; // a manifest being written
           const name = nameFromPathParts(parts);
           if (!name) {
             logger.warn({ path }, "skipping manifest with an invalid model name");
@@ -112,7 +131,7 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
           try {
             return await buildRecord(root, name, await readManifestFile(path), gguf);
           } catch (error) {
-            if (!isMissing(error)) logger.warn({ path, err: error }, "skipping unreadable model");
+            if (!isNotFound(error)) logger.warn({ path, err: error }, "skipping unreadable model");
             return undefined;
           }
         }),
@@ -127,54 +146,58 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
     async copy(source, destination) {
       const src = parseModelName(source);
       const dst = parseModelName(destination);
-      await names.run(nameKey(dst), async () => {
-        const from = await resolve(src);
-        if (!from) throw notFound(source);
-        const { target, found } = await existing(dst);
-        if (found && found.path === from.path) return;
-        const old = await readIfPresent(found);
-        let file: ManifestFile;
-        try {
-          file = await readManifestFile(from.path);
-        } catch (error) {
-          if (isMissing(error)) throw notFound(source);
-          throw error;
-        }
-        // The same bytes, so the copy has the same digest (as `ollama cp` gives). Its blobs are
-        // pinned while the new manifest is written so a concurrent delete of the source keeps them.
-        const { release, missing } = await guard.acquire(manifestDigests(file.manifest));
-        try {
-          if (missing.length > 0)
-            throw new AppError("blob_not_found", `blob ${missing[0]} of '${source}' is missing`);
-          await atomicWriteFile(manifestPath(root, target), file.bytes);
-          if (old) {
-            const kept = manifestDigests(file.manifest);
-            await guard.collect([...manifestDigests(old.manifest)].filter((d) => !kept.has(d)));
+      await writing(() =>
+        names.run(nameKey(dst), async () => {
+          const from = await resolve(src);
+          if (!from) throw notFound(source);
+          const { target, found } = await existing(dst);
+          if (found && found.path === from.path) return;
+          const old = await readIfPresent(found);
+          let file: ManifestFile;
+          try {
+            file = await readManifestFile(from.path);
+          } catch (error) {
+            if (isNotFound(error)) throw notFound(source);
+            throw error;
           }
-        } finally {
-          release();
-        }
-      });
+          // The same bytes, so the copy has the same digest (as `ollama cp` gives). Its blobs are
+          // pinned while the new manifest is written so a concurrent delete of the source keeps them.
+          const { release, missing } = await guard.acquire(manifestDigests(file.manifest));
+          try {
+            if (missing.length > 0)
+              throw new AppError("blob_not_found", `blob ${missing[0]} of '${source}' is missing`);
+            await writeFileAtomic(manifestPath(root, target), file.bytes, STORE_FILE_WRITE);
+            if (old) {
+              const kept = manifestDigests(file.manifest);
+              await guard.collect([...manifestDigests(old.manifest)].filter((d) => !kept.has(d)));
+            }
+          } finally {
+            release();
+          }
+        }),
+      );
     },
 
     async delete(text) {
       const name = parseModelName(text);
-      await names.run(nameKey(name), async () => {
-        const found = await resolve(name);
-        if (!found) throw notFound(text);
-        const old = await readIfPresent(found);
-        try {
-          await unlink(found.path);
-        } catch (error) {
-          if (isMissing(error)) throw notFound(text);
-          throw error;
-        }
-        await pruneEmptyParents(root, found.path);
-        if (!old) return;
-        const removed = await guard.collect(manifestDigests(old.manifest));
-        for (const d of removed) gguf.forget(d);
-        logger.info({ model: displayName(found.name), removedBlobs: removed.length }, "model deleted");
-      });
+      await writing(() =>
+        names.run(nameKey(name), async () => {
+          const found = await resolve(name);
+          if (!found) throw notFound(text);
+          const old = await readIfPresent(found);
+          try {
+            await unlink(found.path);
+          } catch (error) {
+            if (isNotFound(error)) throw notFound(text);
+            throw error;
+          }
+          await pruneEmptyParents(root, found.path);
+          if (!old) return;
+          const removed = await guard.collect(manifestDigests(old.manifest));
+          for (const d of removed) gguf.forget(d);
+          logger.info({ model: displayName(found.name), removedBlobs: removed.length }, "model deleted");
+        }),
+      );
     },
 
     async hasBlob(digest) {
@@ -188,13 +211,21 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
     async create(request, onStatus) {
       // Everything the client sent is checked before the first byte is written.
       const plan = planCreate(request);
-      const record = await names.run(nameKey(plan.name), async () => {
-        const { target, found } = await existing(plan.name);
-        const old = await readIfPresent(found);
-        await executeCreate({ root, guard, gguf, readInfo, resolve }, plan, target, old?.manifest, onStatus);
-        // Read back under the lock: a delete queued behind us cannot pull it away first.
-        return buildRecord(root, target, await readManifestFile(manifestPath(root, target)), gguf);
-      });
+      const record = await writing(() =>
+        names.run(nameKey(plan.name), async () => {
+          const { target, found } = await existing(plan.name);
+          const old = await readIfPresent(found);
+          await executeCreate(
+            { root, guard, gguf, readInfo, resolve },
+            plan,
+            target,
+            old?.manifest,
+            onStatus,
+          );
+          // Read back under the lock: a delete queued behind us cannot pull it away first.
+          return buildRecord(root, target, await readManifestFile(manifestPath(root, target)), gguf);
+        }),
+      );
       onStatus({ status: "success" });
       return record;
     },
@@ -202,26 +233,35 @@ export function createModelStore(options: ModelStoreOptions): LocalModelStore {
     async installManifest(text, bytes) {
       const name = parseModelName(text);
       const manifest = parseManifest(bytes);
-      return names.run(nameKey(name), async () => {
-        const { target, found } = await existing(name);
-        const old = await readIfPresent(found);
-        const { release, missing } = await guard.acquire(manifestDigests(manifest));
-        try {
-          if (missing.length > 0) throw new AppError("blob_not_found", `blob ${missing[0]} is missing`);
-          await atomicWriteFile(manifestPath(root, target), bytes);
-          if (!old) return { removed: 0 };
-          const kept = manifestDigests(manifest);
-          const removed = await guard.collect([...manifestDigests(old.manifest)].filter((d) => !kept.has(d)));
-          for (const d of removed) gguf.forget(d);
-          return { removed: removed.length };
-        } finally {
-          release();
-        }
-      });
+      return writing(() =>
+        names.run(nameKey(name), async () => {
+          const { target, found } = await existing(name);
+          const old = await readIfPresent(found);
+          const { release, missing } = await guard.acquire(manifestDigests(manifest));
+          try {
+            if (missing.length > 0) throw new AppError("blob_not_found", `blob ${missing[0]} is missing`);
+            await writeFileAtomic(manifestPath(root, target), bytes, STORE_FILE_WRITE);
+            if (!old) return { removed: 0 };
+            const kept = manifestDigests(manifest);
+            const removed = await guard.collect(
+              [...manifestDigests(old.manifest)].filter((d) => !kept.has(d)),
+            );
+            for (const d of removed) gguf.forget(d);
+            return { removed: removed.length };
+          } finally {
+            release();
+          }
+        }),
+      );
+    },
+
+    stats() {
+      return records.stats();
     },
 
     async close() {
       gguf.clear();
+      records.clear();
     },
   };
 }

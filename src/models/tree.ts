@@ -5,6 +5,7 @@
  */
 import { readdir, rmdir } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
+import { isMissingPath } from "../lib/files.js";
 import { manifestDigests, readManifestFile } from "./manifest.js";
 import { manifestPath } from "./names.js";
 import type { ModelName } from "./types.js";
@@ -13,16 +14,11 @@ export function manifestsDir(root: string): string {
   return join(resolve(root), "manifests");
 }
 
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
 async function entries(dir: string) {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (isMissing(error)) return [];
+    if (isMissingPath(error)) return [];
     throw error;
   }
 }

@@ -11,7 +11,7 @@ import type { ModelStore } from "../models/types.js";
 import type { Database } from "../store/types.js";
 import type { Vault } from "../vault/types.js";
 
-/** The platform's identity machinery, built once by startPlatform (see server/platform.ts). */
+/** The platform's identity machinery, built once by startPlatform (see server/start.ts). */
 export interface AuthContext {
   /** Open requests by principal; revoking a credential cuts its streams. */
   hub: RevocationHub;

@@ -1,5 +1,5 @@
 /**
- * Helpers for streamed responses of both API families. The rule they serve (DESIGN.md): a failure
+ * Helpers for streamed responses of both API families. The rule they serve (docs/architecture.md): a failure
  * before the first byte is a real HTTP error; after it, one in-band error record ends the stream.
  */
 import type { AppError } from "../errors.js";
@@ -52,6 +52,31 @@ export function streamErrorRecord(
     "stream ended with an error",
   );
   return render(appError);
+}
+
+/**
+ * The abort signal of one generation: fires when the client goes away (the request's own
+ * signal, which @hono/node-server aborts when the socket closes early) or when the SSE stream is
+ * cancelled, for both API families. Aborting frees the engine slot at once; `dispose()` drops
+ * the listener on the request once the response is done.
+ */
+export interface RequestAbort {
+  readonly signal: AbortSignal;
+  /** Aborts the generation (with `reason`, or the default AbortError). */
+  readonly abort: (reason?: unknown) => void;
+  readonly dispose: () => void;
+}
+
+export function linkAbort(requestSignal: AbortSignal): RequestAbort {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(requestSignal.reason);
+  if (requestSignal.aborted) onAbort();
+  else requestSignal.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    abort: (reason?: unknown) => controller.abort(reason),
+    dispose: () => requestSignal.removeEventListener("abort", onAbort),
+  };
 }
 
 export interface LineStreamOptions<T> {

@@ -3,7 +3,7 @@
  * only its visible prefix and its SHA-256 (src/auth/api-keys.ts makes both) — so nothing here can
  * leak it. Every statement that reads or changes a key can be scoped to its owner.
  */
-import type { Role, Scope } from "../auth/types.js";
+import type { Role, Scope } from "./roles.js";
 import type { Queryable } from "./types.js";
 
 /** A key as listings show it: never the hash, never the key. */

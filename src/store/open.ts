@@ -1,4 +1,5 @@
-import { databasePath, isLoopbackHost } from "../config/load.js";
+import { databasePath } from "../config/load.js";
+import { isLoopbackHost } from "../lib/addresses.js";
 import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import { migrate } from "./migrate.js";

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
-import { AppError } from "../errors.js";
+import { AppError, isAppError } from "../errors.js";
+import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
 
 export interface PgliteOptions {
@@ -8,11 +9,33 @@ export interface PgliteOptions {
   dataDir?: string;
 }
 
-function wrap(target: Pick<PGlite, "query">): Queryable {
+/**
+ * The error to throw for a failed PGlite call: database_error when the database itself is gone —
+ * closed or closing (`ready` is false then), the WASM instance aborted (a RuntimeError), a file
+ * system error while syncing the data directory (ENOSPC, EIO), or a SQLSTATE of an unavailable
+ * server (out of memory) — and the error itself otherwise (SQL and constraint errors).
+ */
+function translate(pg: PGlite, error: unknown): unknown {
+  if (isAppError(error)) return error;
+  const state = sqlState(error);
+  if (state !== undefined) return isUnavailableState(state) ? databaseUnavailable(error) : error;
+  if (!pg.ready || isSystemError(error)) return databaseUnavailable(error);
+  // WebAssembly.RuntimeError (an aborted instance) and Emscripten's file system ErrnoError are
+  // named, not exported by anything this project can import a class from.
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === "RuntimeError" || name === "ErrnoError") return databaseUnavailable(error);
+  return error;
+}
+
+function wrap(pg: PGlite, target: Pick<PGlite, "query">): Queryable {
   return {
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query<T>(sql, params as unknown[]);
-      return { rows: result.rows, rowCount: result.affectedRows ?? 0 };
+      try {
+        const result = await target.query<T>(sql, params as unknown[]);
+        return { rows: result.rows, rowCount: result.affectedRows ?? 0 };
+      } catch (error) {
+        throw translate(pg, error);
+      }
     },
   };
 }
@@ -78,14 +101,24 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
     await unlock();
     throw error;
   }
-  const base = wrap(pg);
+  const base = wrap(pg, pg);
   let closed: Promise<void> | undefined;
   return {
     engine: "pglite",
     query: base.query,
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    async transaction(fn) {
+      try {
+        return await pg.transaction((tx) => fn(wrap(pg, tx)));
+      } catch (error) {
+        throw translate(pg, error);
+      }
+    },
     async exec(sql) {
-      await pg.exec(sql);
+      try {
+        await pg.exec(sql);
+      } catch (error) {
+        throw translate(pg, error);
+      }
     },
     close() {
       closed ??= pg.close().finally(unlock);

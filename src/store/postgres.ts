@@ -1,5 +1,6 @@
 import pg from "pg";
 import { AppError } from "../errors.js";
+import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
 
 export interface PostgresOptions {
@@ -22,13 +23,17 @@ const types = {
       : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
-function wrap(client: pg.Pool | pg.PoolClient): Queryable {
-  return {
-    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await client.query(sql, params as unknown[]);
-      return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
-    },
-  };
+/**
+ * A checked-out connection whose statements translate unavailability errors (see ./errors.ts) and
+ * which remembers that its connection broke, so it is destroyed on release, never reused.
+ */
+interface Session extends Queryable {
+  readonly client: pg.PoolClient;
+  broken: Error | undefined;
+}
+
+function toRows<T>(result: pg.QueryResult): QueryResult<T> {
+  return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
 }
 
 /**
@@ -56,6 +61,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on("error", () => undefined);
+  // Connections that ended or failed. The pool listens for errors only on idle clients: without a
+  // listener of ours, a connection lost while checked out (between two statements of a
+  // transaction) would be an unhandled 'error' event, which ends the process.
+  const lost = new WeakSet<pg.PoolClient>();
+  pool.on("connect", (client) => {
+    client.on("error", () => lost.add(client));
+    client.on("end", () => lost.add(client));
+  });
   try {
     await pool.query("SELECT 1");
   } catch (error) {
@@ -64,27 +77,82 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       cause: error,
     });
   }
-  const base = wrap(pool);
+
+  /**
+   * The driver's error, or database_error when the database (not the statement) failed: a
+   * SQLSTATE of an unavailable server, a socket error, or any error on a connection that has
+   * ended (node-postgres reports a dropped connection as a plain Error without a code).
+   */
+  const translate = async (error: unknown, client: pg.PoolClient): Promise<unknown> => {
+    const state = sqlState(error);
+    if (state !== undefined) return isUnavailableState(state) ? databaseUnavailable(error) : error;
+    if (isSystemError(error) || pool.ending) return databaseUnavailable(error);
+    // The client's 'end' event follows a lost connection's error by a tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    return lost.has(client) ? databaseUnavailable(error) : error;
+  };
+
+  /** A pooled connection; failing to get one (refused, too many clients, shut down) is always 503. */
+  const checkout = async (): Promise<Session> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw databaseUnavailable(error);
+    }
+    const session: Session = {
+      client,
+      broken: undefined,
+      async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+        try {
+          return toRows<T>(await client.query(sql, params as unknown[]));
+        } catch (error) {
+          const translated = await translate(error, client);
+          if (translated !== error) session.broken = error as Error;
+          throw translated;
+        }
+      },
+    };
+    return session;
+  };
+
+  const release = (session: Session): void => {
+    // A broken connection is destroyed (release with an error), not handed to the next request.
+    session.client.release(session.broken ?? lost.has(session.client));
+  };
+
+  const once = async <T>(fn: (session: Session) => Promise<T>): Promise<T> => {
+    const session = await checkout();
+    try {
+      return await fn(session);
+    } finally {
+      release(session);
+    }
+  };
+
   let closed: Promise<void> | undefined;
   return {
     engine: "postgres",
-    query: base.query,
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await fn(wrap(client));
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
+    query: (sql, params) => once((session) => session.query(sql, params)),
+    transaction: (fn) =>
+      once(async (session) => {
+        await session.query("BEGIN");
+        try {
+          const result = await fn(session);
+          await session.query("COMMIT");
+          return result;
+        } catch (error) {
+          if (session.broken === undefined) {
+            // A connection whose ROLLBACK failed is in an unknown state: destroy it.
+            await session.query("ROLLBACK").catch((rollback: unknown) => {
+              session.broken ??= rollback instanceof Error ? rollback : new Error("ROLLBACK failed");
+            });
+          }
+          throw error;
+        }
+      }),
     async exec(sql) {
-      await pool.query(sql);
+      await once((session) => session.query(sql));
     },
     close() {
       closed ??= pool.end();

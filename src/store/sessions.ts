@@ -4,7 +4,7 @@
  * `expires_at` is pushed to now + ttl whenever the session is seen (at most once a minute, so a
  * busy client does not write a row per request).
  */
-import type { Role } from "../auth/types.js";
+import type { Role } from "./roles.js";
 import type { Queryable } from "./types.js";
 
 /** How stale `last_seen_at` may get before a request refreshes it, seconds. */

@@ -3,7 +3,7 @@
  * `users_username_key` index on lower(username)), so every lookup goes through lower().
  * The password hash leaves this module only through `findUserCredentials`, for login.
  */
-import type { Role } from "../auth/types.js";
+import type { Role } from "./roles.js";
 import type { Queryable } from "./types.js";
 
 export type UserStatus = "active" | "pending" | "disabled";

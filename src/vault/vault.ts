@@ -29,7 +29,8 @@ import {
   type KdfParams,
   type SealedBox,
 } from "./crypto.js";
-import { ensurePrivateDir, readIfExists, removeFile, removeStaleTemps, writeFileAtomic } from "./files.js";
+import { isNotFound, writeFileAtomic } from "../lib/files.js";
+import { ensurePrivateDir, readIfExists, removeFile, removeStaleTemps } from "./files.js";
 import { ENTRY_NAME, type Vault, type VaultInitOptions, type VaultMode, type VaultStatus } from "./types.js";
 
 export interface CreateVaultOptions {
@@ -116,7 +117,7 @@ export function createVault(options: CreateVaultOptions): Vault {
     try {
       text = readFileSync(metaPath, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
     return parseMeta(text);
@@ -133,7 +134,7 @@ export function createVault(options: CreateVaultOptions): Vault {
     try {
       files = readdirSync(entriesDir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if (isNotFound(error)) return [];
       throw error;
     }
     const names: string[] = [];
@@ -170,7 +171,7 @@ export function createVault(options: CreateVaultOptions): Vault {
       try {
         bytes = readFileSync(keyPath);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        if (!isNotFound(error)) throw error;
       }
       key = checkKeyFile(bytes, meta);
     }

@@ -16,7 +16,7 @@ import {
   revokeApiKey,
   verifyApiKey,
 } from "../../src/auth/api-keys.js";
-import type { Role } from "../../src/auth/types.js";
+import type { Role } from "../../src/store/roles.js";
 import { migrate } from "../../src/store/migrate.js";
 import { openPglite } from "../../src/store/pglite.js";
 import type { Queryable } from "../../src/store/types.js";

@@ -4,8 +4,9 @@
  * and the port it arrived on, and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkServerIdentity, IDENTITY_PATH } from "../../src/api/identity-client.js";
+import { IDENTITY_PATH } from "../../src/api/identity-client.js";
 import { checkIdentityProof } from "../../src/auth/local-token.js";
+import { checkServerIdentity } from "../../src/cli/admin-session.js";
 import { localAdminToken } from "../support/auth-http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 

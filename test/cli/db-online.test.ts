@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.js";
 import { findUser } from "../../src/auth/users.js";
 import { silentLogger } from "../../src/logger.js";
-import { verifyBackup } from "../../src/store/backup/restore.js";
+import { verifyBackup } from "../../src/backup/restore.js";
 import { openPglite } from "../../src/store/pglite.js";
 import type { Database } from "../../src/store/types.js";
 import { createVault } from "../../src/vault/vault.js";
@@ -18,7 +18,7 @@ import { bearer, localAdminToken, loginCookie } from "../support/auth-http.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { LONG_SCRIPT, longModel } from "../support/scripted-models.js";
 import { ndjsonRecords, openStreamBody } from "../support/streams.js";
-import { HOSTILE, run, seedDatabase, snapshot } from "../store/backup-support.js";
+import { HOSTILE, run, seedDatabase, snapshot } from "../backup/backup-support.js";
 import { cliEnv, runCli } from "./run-cli.js";
 
 const SECRET_NAME = "app.online-token";

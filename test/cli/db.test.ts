@@ -2,17 +2,17 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBackup } from "../../src/store/backup/backup.js";
+import { createBackup } from "../../src/backup/backup.js";
 import { migrate } from "../../src/store/migrate.js";
 import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database } from "../../src/store/types.js";
 import { silentLogger } from "../../src/logger.js";
-import { DATABASE_PASSWORD } from "../../src/vault/database-password.js";
+import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../store/backup-support.js";
+import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../backup/backup-support.js";
 import { cliEnv, runCli, runCliWithInput } from "./run-cli.js";
 
 /** psql's aligned output of `SELECT count(*) …` answering `n`. */

@@ -15,7 +15,7 @@ import { verifyPassword } from "../../src/auth/passwords.js";
 import { loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
-import { startPlatform, type Platform } from "../../src/server/platform.js";
+import { startPlatform, type Platform } from "../../src/server/start.js";
 import { openDatabase } from "../../src/store/open.js";
 import { findUserCredentials } from "../../src/store/users.js";
 import { createVault } from "../../src/vault/vault.js";

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isLoopbackHost, loadConfig, modelsPath, redactConfig } from "../../src/config/load.js";
+import { loadConfig, modelsPath, redactConfig } from "../../src/config/load.js";
+import { isLoopbackHost } from "../../src/lib/addresses.js";
 import { isAppError } from "../../src/errors.js";
 
 const homes: string[] = [];

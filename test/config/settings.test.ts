@@ -40,6 +40,8 @@ describe("settings declared once in the schema", () => {
       "engine.keep_alive": "7m",
       "engine.gpu": "off",
       "log.level": "warn",
+      "registry.https_proxy": "http://proxy.example:3128",
+      "registry.http_proxy": "proxy.example:3128",
     };
     for (const [env, path] of Object.entries(ENV_SETTINGS)) {
       const setting = SETTINGS.find((s) => s.path === path);

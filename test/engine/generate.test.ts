@@ -81,8 +81,8 @@ describe("generate", () => {
     expect(loaded?.sizeBytes).toBeGreaterThan(0);
     expect(loaded?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
 
-    // The runner must start with a one-thread libuv pool (a larger one competes with llama.cpp's
-    // compute threads), and without the server's secrets (set at the top of this file).
+    // The runner must start with a one-thread libuv pool (docs/engine.md: a larger one competes with
+    // llama.cpp's compute threads), and without the server's secrets (set at the top of this file).
     if (process.platform === "linux") {
       const environ = (await readFile(`/proc/${loaded?.pid ?? 0}/environ`, "latin1")).split("\0");
       expect(environ).toContain("UV_THREADPOOL_SIZE=1");

@@ -20,7 +20,7 @@ import { rejectedAppError } from "../support/app-error.js";
 import { startRegistry, type LoopbackRegistry } from "../support/registry.js";
 import { tinyModel } from "../support/test-models.js";
 
-const PARTS = { multipartThreshold: 64 * 1024, partSize: 32 * 1024, concurrency: 2 };
+const PARTS = { minPartSize: 32 * 1024, maxPartSize: 32 * 1024, concurrency: 2, attempts: 1, backoffMs: 1 };
 const MODEL = "application/vnd.ollama.image.model";
 
 let registry: LoopbackRegistry;
@@ -102,7 +102,7 @@ describe("puller", () => {
     expect(second).toBeLessThan(ggufSize);
     // Only parts in flight at the cut (at most `concurrency` parts) are fetched twice.
     expect(first + second).toBeGreaterThanOrEqual(ggufSize);
-    expect(first + second).toBeLessThanOrEqual(ggufSize + PARTS.concurrency * PARTS.partSize);
+    expect(first + second).toBeLessThanOrEqual(ggufSize + PARTS.concurrency * PARTS.maxPartSize);
     const [record] = await store.list();
     expect(record?.modelDigest).toBe(ggufDigest);
     expect(await readFile(record?.modelPath ?? "")).toEqual(await readFile(gguf));
@@ -113,7 +113,13 @@ describe("puller", () => {
     // Over WORKER_HASH_MIN, so the hash runs on the worker thread, fed from shared blocks while
     // downloading and from disk reads for the parts kept by the first run.
     const data = randomBytes(WORKER_HASH_MIN + 3 * 1024 * 1024 + 17);
-    const big = { multipartThreshold: 1024 * 1024, partSize: 1024 * 1024, concurrency: 2 };
+    const big = {
+      minPartSize: 1024 * 1024,
+      maxPartSize: 1024 * 1024,
+      concurrency: 2,
+      attempts: 1,
+      backoffMs: 1,
+    };
     const layer = await registry.addBlob({ mediaType: MODEL, data });
     registry.setManifest("library/large", "latest", { schemaVersion: 2, config: layer, layers: [layer] });
     const { puller, root } = await setup(allowed(), big);

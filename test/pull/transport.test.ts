@@ -15,14 +15,16 @@ import { createServer as createTlsServer } from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { createHostPolicy } from "../../src/models/pull/policy.js";
-import { rawGet, type BodySink, type RawResponse } from "../../src/models/pull/transport.js";
+import { createTransport, type BodySink, type RawResponse } from "../../src/models/pull/transport.js";
 import { rejectedAppError } from "../support/app-error.js";
 
 const servers: Server[] = [];
 const dirs: string[] = [];
 const policy = createHostPolicy({ insecure: [], allowPrivate: ["127.0.0.1"] });
+const transport = createTransport({ lookupFor: (url) => policy.lookupFor(url) });
 
 afterAll(async () => {
+  transport.close();
   for (const server of servers) server.close();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
@@ -45,7 +47,7 @@ async function serve(answer: (socket: Socket) => void): Promise<URL> {
 }
 
 function get(url: URL, signal = new AbortController().signal): Promise<RawResponse> {
-  return rawGet(url, { headers: {}, signal, lookup: policy.lookupFor(url) });
+  return transport.get(url, {}, signal);
 }
 
 /** A sink that hands out small, uneven windows of one buffer, so reads cross window edges. */

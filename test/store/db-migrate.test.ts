@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/logger.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/migrations.js";
 import { openPglite } from "../../src/store/pglite.js";
-import { DATABASE_PASSWORD } from "../../src/vault/database-password.js";
+import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
 import { cliEnv, runCli } from "../cli/run-cli.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";

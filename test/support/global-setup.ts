@@ -5,7 +5,7 @@
  * real PostgreSQL server of this run, whose superuser test files reach through `inject("postgres")`.
  */
 import type { TestProject } from "vitest/node";
-import { startPostgres, type PostgresAdmin } from "./postgres.js";
+import { adminOf, startPostgres, type PostgresAdmin } from "./postgres.js";
 import { scriptedModel, tinyModel } from "./test-models.js";
 
 declare module "vitest" {
@@ -23,7 +23,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw error;
   }
   const server = await starting;
-  const { stop, ...admin } = server;
-  project.provide("postgres", admin);
-  return stop;
+  project.provide("postgres", adminOf(server));
+  return server.stop;
 }

@@ -10,7 +10,7 @@ import { loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ServerDeps } from "../../src/server/context.js";
-import { startPlatform } from "../../src/server/platform.js";
+import { startPlatform } from "../../src/server/start.js";
 import type { Database } from "../../src/store/types.js";
 import { installModel } from "./test-models.js";
 

@@ -31,6 +31,19 @@ export interface PostgresAdmin {
 export interface PostgresServer extends PostgresAdmin {
   /** Stops the server and deletes its directory. Idempotent. */
   stop: () => Promise<void>;
+  /**
+   * Shuts the server down as an administrator would (`pg_ctl stop -m fast`: open sessions get
+   * 57P01, new connections are refused) and keeps its data for resume().
+   */
+  halt: () => Promise<void>;
+  /** Starts a halted server again, on the same port. */
+  resume: () => Promise<void>;
+}
+
+/** The serializable part of a server (what test files get through inject). */
+export function adminOf(server: PostgresServer): PostgresAdmin {
+  const { host, port, user, password, socketDir, binDir, version } = server;
+  return { host, port, user, password, socketDir, binDir, version };
 }
 
 const ROOTS = ["/usr/lib/postgresql"];
@@ -116,16 +129,26 @@ export async function startPostgres(): Promise<PostgresServer> {
   const password = randomBytes(18).toString("base64url");
   let stopped: Promise<void> | undefined;
   let started = false;
+  const pgCtlStart = () =>
+    run(join(binDir, "pg_ctl"), ["start", "-D", dataDir, "-l", join(dir, "server.log"), "-w", "-t", "60"], {
+      asOsUser,
+    });
+  const pgCtlStop = () =>
+    run(join(binDir, "pg_ctl"), ["stop", "-D", dataDir, "-m", "fast", "-w"], { asOsUser });
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      if (started) {
-        await run(join(binDir, "pg_ctl"), ["stop", "-D", dataDir, "-m", "fast", "-w"], { asOsUser }).catch(
-          () => undefined,
-        );
-      }
+      if (started) await pgCtlStop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     })();
     return stopped;
+  };
+  const halt = async (): Promise<void> => {
+    await pgCtlStop();
+    started = false;
+  };
+  const resume = async (): Promise<void> => {
+    await pgCtlStart();
+    started = true;
   };
   try {
     const pwfile = join(dir, "pwfile");
@@ -169,15 +192,20 @@ export async function startPostgres(): Promise<PostgresServer> {
         ].join("\n"),
       );
       try {
-        await run(
-          join(binDir, "pg_ctl"),
-          ["start", "-D", dataDir, "-l", join(dir, "server.log"), "-w", "-t", "60"],
-          {
-            asOsUser,
-          },
-        );
+        await pgCtlStart();
         started = true;
-        return { host: "127.0.0.1", port, user: "postgres", password, socketDir: dir, binDir, version, stop };
+        return {
+          host: "127.0.0.1",
+          port,
+          user: "postgres",
+          password,
+          socketDir: dir,
+          binDir,
+          version,
+          stop,
+          halt,
+          resume,
+        };
       } catch (error) {
         // Another process may have taken the free port between our probe and the server's bind.
         const log = await readFile(join(dir, "server.log"), "utf8").catch(() => "");

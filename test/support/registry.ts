@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 const MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json";
 
@@ -40,8 +40,14 @@ export interface LoopbackRegistry {
   addModel(repo: string, tag: string, layers: LayerInput[]): Promise<Buffer>;
   /** Overrides the token realm URL the 401 challenge names (to point it at another host). */
   setRealm(url: string | undefined): void;
-  /** After `bytes` more bytes of `digest` are served, every transfer of it is cut (once). */
-  cutAfter(digest: string, bytes: number): void;
+  /**
+   * After `bytes` more bytes of `digest` are served, every transfer of it is cut (once); with
+   * `times`, again after each further `bytes` bytes, that many times in all. The bytes before a cut
+   * are flushed first; `reset` ends the connection with a TCP RST instead of a FIN.
+   */
+  cutAfter(digest: string, bytes: number, options?: { times?: number; reset?: boolean }): void;
+  /** Answers the next `times` CDN requests for `digest` with `status` (e.g. 503). */
+  failNext(digest: string, status: number, times: number): void;
   /** Serves `digest` with one byte flipped (its content no longer matches the digest). */
   corrupt(digest: string, enabled: boolean): void;
   /** Holds every CDN transfer of `digest` (after its headers) until the returned function is called. */
@@ -52,6 +58,10 @@ export interface LoopbackRegistry {
   cdnRequests: { path: string; authorization: string | undefined; range: string | undefined }[];
   /** Token requests the realm received. */
   tokenRequests: number;
+  /** Connections accepted by the registry and by the CDN. */
+  accepted: { registry: number; cdn: number };
+  /** Remote `address:port` of every connection the registry or the CDN accepted. */
+  peers: string[];
   close(): Promise<void>;
 }
 
@@ -70,7 +80,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
   const manifests = new Map<string, Buffer>();
   const served = new Map<string, number>();
   const corrupted = new Set<string>();
-  const cuts = new Map<string, number>();
+  const cuts = new Map<string, { left: number; every: number; times: number; reset: boolean }>();
+  const failures = new Map<string, { status: number; times: number }>();
   const active = new Map<string, Set<ServerResponse>>();
   const holds = new Map<string, Promise<void>>();
   const token = randomBytes(16).toString("hex");
@@ -80,12 +91,25 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
   const registry = createServer((req, res) => serveRegistry(req, res));
   const cdnHost = await listen(cdn);
   const host = await listen(registry);
+  const accepted = { registry: 0, cdn: 0 };
+  const peers: string[] = [];
+  for (const [server, kind] of [
+    [registry, "registry"],
+    [cdn, "cdn"],
+  ] as const) {
+    server.on("connection", (socket: Socket) => {
+      accepted[kind]++;
+      peers.push(`${socket.remoteAddress}:${socket.remotePort}`);
+    });
+  }
 
   const state: LoopbackRegistry = {
     host,
     cdnHost,
     cdnRequests: [],
     tokenRequests: 0,
+    accepted,
+    peers,
     async addBlob(input) {
       let source: Source;
       let hex: string;
@@ -125,8 +149,16 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
     setRealm(url) {
       realm = url;
     },
-    cutAfter(digest, bytes) {
-      cuts.set(digest, bytes);
+    cutAfter(digest, bytes, options = {}) {
+      cuts.set(digest, {
+        left: bytes,
+        every: bytes,
+        times: options.times ?? 1,
+        reset: options.reset === true,
+      });
+    },
+    failNext(digest, status, times) {
+      failures.set(digest, { status, times });
     },
     corrupt(digest, enabled) {
       if (enabled) corrupted.add(digest);
@@ -215,6 +247,12 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
       res.writeHead(404).end();
       return;
     }
+    const failure = failures.get(digest);
+    if (failure && failure.times > 0) {
+      failure.times--;
+      res.writeHead(failure.status, { "Content-Type": "text/plain" }).end("unavailable");
+      return;
+    }
     const size = sourceSize(source);
     let start = 0;
     let end = size - 1;
@@ -260,16 +298,24 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
           chunk = Buffer.from(chunk);
           chunk[flipAt - offset] = (chunk[flipAt - offset] as number) ^ 0xff;
         }
-        const budget = cuts.get(digest);
-        if (budget !== undefined && chunk.length >= budget) {
-          // Send what the budget allows, then drop every transfer of this blob mid-body.
-          cuts.delete(digest);
-          res.write(chunk.subarray(0, budget));
+        const cut = cuts.get(digest);
+        if (cut !== undefined && chunk.length >= cut.left) {
+          // Send what the budget allows, then drop every transfer of this blob mid-body. The
+          // response's bytes are flushed first (Node corks them until the next tick), so the
+          // client really received every byte counted as served.
+          const budget = cut.left;
+          cut.times--;
+          cut.left = cut.every;
+          if (cut.times <= 0) cuts.delete(digest);
           served.set(digest, (served.get(digest) ?? 0) + budget);
-          for (const other of set) other.destroy();
+          await new Promise<void>((resolve) => res.write(chunk.subarray(0, budget), () => resolve()));
+          for (const other of set) {
+            if (cut.reset) other.socket?.resetAndDestroy();
+            else other.destroy();
+          }
           return;
         }
-        if (budget !== undefined) cuts.set(digest, budget - chunk.length);
+        if (cut !== undefined) cut.left -= chunk.length;
         served.set(digest, (served.get(digest) ?? 0) + chunk.length);
         offset += chunk.length;
         if (!res.write(chunk)) {

@@ -16,9 +16,9 @@ import type { Config } from "../../src/config/schema.js";
 import { isAppError } from "../../src/errors.js";
 import { createLogger, silentLogger, type Logger } from "../../src/logger.js";
 import type { AppEnv } from "../../src/server/app-env.js";
-import { startPlatform, type Platform } from "../../src/server/platform.js";
+import { startPlatform, type Platform } from "../../src/server/start.js";
 import { vaultRoutes } from "../../src/server/routes/vault.js";
-import { ADMIN_PASSWORD, ADMIN_USERNAME, SESSION_SECRET } from "../../src/vault/platform-secrets.js";
+import { ADMIN_PASSWORD, ADMIN_USERNAME, SESSION_SECRET } from "../../src/platform/secrets.js";
 import { createVault } from "../../src/vault/vault.js";
 import { jsonFetch, localAdminToken, loginCookie, meStatus, postLogin } from "../support/auth-http.js";
 

@@ -2,7 +2,6 @@
  * Ollama response bodies, in the wire's spelling. Durations are nanoseconds; times are RFC 3339
  * strings with nanosecond precision, as Go's time.Time marshals them.
  */
-import type { ModelDetails } from "../../models/types.js";
 
 export type OllamaDoneReason = "stop" | "length" | "load" | "unload";
 
@@ -50,13 +49,23 @@ export interface EmbeddingsResponseWire {
   embedding: number[];
 }
 
+/** `details` of a model in /api/tags, /api/ps and /api/show (Ollama's api.ModelDetails). */
+export interface ModelDetailsWire {
+  parent_model: string;
+  format: string;
+  family: string;
+  families: string[] | null;
+  parameter_size: string;
+  quantization_level: string;
+}
+
 export interface ModelEntryWire {
   name: string;
   model: string;
   modified_at: string;
   size: number;
   digest: string;
-  details: ModelDetails;
+  details: ModelDetailsWire;
 }
 
 export interface TagsResponseWire {
@@ -68,7 +77,7 @@ export interface RunningModelWire {
   model: string;
   size: number;
   digest: string;
-  details: ModelDetails;
+  details: ModelDetailsWire;
   expires_at: string;
   size_vram: number;
   context_length: number;
@@ -87,6 +96,25 @@ export interface StatusWire {
 
 export interface VersionResponseWire {
   version: string;
+}
+
+/** Body of /api/show as this server answers it (Ollama's api.ShowResponse). */
+export interface ShowResponseWire {
+  license: string;
+  modelfile: string;
+  parameters: string;
+  template: string;
+  system: string;
+  details: ModelDetailsWire;
+  /** GGUF metadata; arrays are null unless verbose. */
+  model_info: Record<string, unknown>;
+  capabilities: string[];
+  /** RFC 3339 time of the manifest. */
+  modified_at: string;
+  /** Preset messages, only when the model has some. */
+  messages?: { role: string; content: string }[];
+  /** Tensor list, only when verbose. */
+  tensors?: { name: string; type: string; shape: number[] }[];
 }
 
 export interface ErrorResponseWire {

@@ -18,7 +18,7 @@ import type { Database } from "../../store/types.js";
 import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
-import { table } from "./models/list.js";
+import { table } from "../format.js";
 
 function integerIn(min: number, max: number, what: string): (value: string) => number {
   return (value) => {

@@ -17,7 +17,7 @@ import type { Database } from "../../store/types.js";
 import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
-import { relativeTime, table } from "./models/list.js";
+import { relativeTime, table } from "../format.js";
 
 const SCOPE_NAMES = ["inference", "models:write", "admin"];
 const DAY_MS = 86_400_000;

@@ -5,7 +5,7 @@ import { printErr } from "../output.js";
 import { createProgressView } from "../progress.js";
 import { formatStats, streamReply } from "../run/chat.js";
 import { runRepl } from "../run/repl.js";
-import { modelNameArg, openSession } from "./models/connection.js";
+import { modelNameArg, openSession } from "../connection.js";
 
 /** Writes to stdout and resolves once the OS has the bytes (tokens appear as they arrive). */
 function writeOut(text: string): Promise<void> {

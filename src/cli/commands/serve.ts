@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadConfig } from "../../config/load.js";
 import { createLogger, type Logger } from "../../logger.js";
-import type { Platform } from "../../server/platform.js";
+import type { Platform } from "../../server/start.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flags.js";
 import { printErr, printOut } from "../output.js";
@@ -32,7 +32,7 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
   try {
     // Loaded here, not at the top: `config show` and `version` then start without pulling in
     // the server, the engine and llama.cpp bindings.
-    const { startPlatform } = await import("../../server/platform.js");
+    const { startPlatform } = await import("../../server/start.js");
     platform = await startPlatform({ config, logger });
   } catch (error) {
     stopped.dispose();

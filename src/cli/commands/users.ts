@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { createUsersClient, toUserWire, type UsersClient, type UserWire } from "../../api/users-client.js";
 import { checkPasswordPolicy } from "../../auth/passwords.js";
 import { checkUsername, isRole, type Actor } from "../../auth/users.js";
-import type { Role } from "../../auth/types.js";
+import type { Role } from "../../store/roles.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { AppError, isAppError } from "../../errors.js";
@@ -18,7 +18,7 @@ import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
-import { relativeTime, table } from "./models/list.js";
+import { relativeTime, table } from "../format.js";
 
 /** What the commands do, whichever way they reach the accounts. */
 type UserOps = Pick<UsersClient, "list" | "create" | "remove" | "setRole" | "setPassword" | "activate">;

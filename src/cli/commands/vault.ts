@@ -230,7 +230,7 @@ function credentialsCommand(run: RunCommand): Command {
         try {
           await unsealLocally(vault, options);
           const { ADMIN_PASSWORD, ADMIN_USERNAME, managedDatabaseUrl } =
-            await import("../../vault/platform-secrets.js");
+            await import("../../platform/secrets.js");
           const username = await vault.get(ADMIN_USERNAME);
           const password = await vault.get(ADMIN_PASSWORD);
           const url = await managedDatabaseUrl(config, vault);
@@ -260,7 +260,7 @@ async function rotateLocally(config: Readonly<Config>, options: PassphraseOption
   const vault = await openLocalVault(config);
   try {
     await unsealLocally(vault, options);
-    const { rotateOnDatabase } = await import("../../vault/rotate.js");
+    const { rotateOnDatabase } = await import("../../platform/rotate.js");
     const report = await rotateOnDatabase({ config, vault, logger: silentLogger(), actor: { name: "cli" } });
     return {
       admin_user: report.adminUser ?? null,

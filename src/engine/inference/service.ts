@@ -1,6 +1,7 @@
 import type { Config } from "../../config/schema.js";
 import { AppError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { displayName, parseModelName } from "../../models/names.js";
 import type { ModelRecord, ModelStore } from "../../models/types.js";
 import type { Engine, GenerateEvent, LoadOptions } from "../types.js";
 import { createModelTraitsCache, type ModelTraits } from "./model-traits.js";
@@ -131,7 +132,15 @@ export function createInference(options: InferenceOptions): Inference {
   const { engine, store, logger } = options;
   const traitsCache = createModelTraitsCache();
 
+  /**
+   * Refuses the request when the engine could not take it anyway (queue full), before the model
+   * record is read and the prompt rendered: an overloaded server should not spend CPU on requests
+   * it is going to refuse.
+   */
+  const admit = (name: string): void => engine.admit(displayName(parseModelName(name)));
+
   const resolve = async (name: string): Promise<{ model: ModelRecord; traits: ModelTraits }> => {
+    admit(name);
     const model = await store.get(name);
     return { model, traits: await traitsCache.get(model) };
   };
@@ -231,6 +240,7 @@ export function createInference(options: InferenceOptions): Inference {
           param: "dimensions",
         });
       }
+      admit(request.model);
       const model = await store.get(request.model);
       const result = await engine.embed({
         model,
@@ -255,6 +265,7 @@ export function createInference(options: InferenceOptions): Inference {
 
     async load(name: string, load: LoadOptions, keepAliveMs?: number) {
       const started = process.hrtime.bigint();
+      admit(name);
       const model = await store.get(name);
       const { loadNs } = await engine.load(model, loadOptions(model, load), keepAliveMs);
       return { model, loadNs, totalNs: Number(process.hrtime.bigint() - started) };

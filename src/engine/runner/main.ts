@@ -1,6 +1,6 @@
 /**
  * Runner child process entry: owns one llama.cpp model and its context, serves the parent over
- * IPC. It must be started with UV_THREADPOOL_SIZE=1 in its environment (engine-facts.md: with
+ * IPC. It must be started with UV_THREADPOOL_SIZE=1 in its environment (docs/engine.md, Threads: with
  * Node's default pool of 4, llama.cpp's per-decode helper thread fights the computing thread and
  * 2-thread decode speed halves). A llama.cpp abort kills only this process; the parent notices.
  */

@@ -1,25 +1,31 @@
 /**
  * Downloads one blob into `blobs/sha256-<hex>-partial`, then renames it into place once its
- * SHA-256 matches. A large blob is fetched as parallel `Range` parts written at their offsets; a
- * small JSON next to the partial file lists the finished parts, so an interrupted pull resumes and
- * transfers only the rest. The hash is computed while downloading, in file order: the part at the
- * head of the file is hashed as its bytes arrive, later parts are held (at most `window` parts)
- * until the head reaches them. Parts finished by an earlier run are hashed from disk once.
+ * SHA-256 matches. The blob is fetched as Range parts (parts.ts sizes them), a few at once, each
+ * written at its offset; a part cut by a reset, a timeout or a 5xx is tried again from the byte it
+ * reached, after a growing pause. The JSON beside the partial file records how far each part got,
+ * so a pull interrupted for good (a full disk, a killed process) resumes at those bytes too.
+ *
+ * The hash is computed in file order while downloading (part-hash.ts).
  */
-import { open, readFile, rename, stat, unlink, writeFile, mkdir, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
 import { blobPath, digestHex, type Digest } from "../manifest.js";
-import { createHasher, sharedBlock } from "./hasher.js";
+import { TransientError } from "./connection.js";
+import { createPartHasher } from "./part-hash.js";
+import { isNoSpace, loadState, planParts, saveState, type Part, type PartSizing } from "./parts.js";
+import { partSink } from "./part-sink.js";
 import type { RegistrySession } from "./registry.js";
 
-export interface PartOptions {
-  /** Blobs at least this large are fetched as parallel Range parts, bytes. */
-  multipartThreshold: number;
-  /** Size of one Range part, bytes. */
-  partSize: number;
+export interface PartOptions extends PartSizing {
   /** Parts downloading at once. */
   concurrency: number;
+  /** Tries per part before the pull fails, the first included. */
+  attempts: number;
+  /** Pause before the first retry of a part, ms; doubled for each further one, up to 32×. */
+  backoffMs: number;
 }
 
 export interface DownloadRequest extends PartOptions {
@@ -28,118 +34,86 @@ export interface DownloadRequest extends PartOptions {
   size: number;
   session: RegistrySession;
   signal: AbortSignal;
-  /** Bytes of the blob now on disk (finished parts plus bytes received). */
+  logger: Logger;
+  /** The store's directory as messages name it (relative to the aixcl home). */
+  storeLabel: string;
+  /** Bytes of the blob now received (kept from earlier runs included). */
   onProgress(completed: number): void;
 }
 
 /**
- * Received bytes are copied into blocks of this size; each full block is one pwrite and one
- * hash update (responses arrive in 16–256 KiB reads).
+ * Memory for received blocks of parts ahead of the hash, bytes (the head part's are not counted:
+ * they are hashed at once). Past it, blocks are read back from the file when hashed.
  */
-const BLOCK = 4 * 1024 * 1024;
-/** Disk read size when hashing parts finished by an earlier run. */
-const READ_CHUNK = 4 * 1024 * 1024;
-
-interface PartState {
-  size: number;
-  partSize: number;
-  done: number[];
-}
-
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-}
+const HASH_AHEAD_BUDGET = 128 * 1024 * 1024;
+/** Least time between two saves of the state file while bytes arrive, ms. */
+const SAVE_INTERVAL_MS = 1000;
 
 async function removeQuietly(path: string): Promise<void> {
   await unlink(path).catch((error: unknown) => {
-    if (!isMissing(error)) throw error;
+    if ((error as NodeJS.ErrnoException | undefined)?.code !== "ENOENT") throw error;
   });
 }
 
-/** One part's received blocks waiting to be hashed, in order. */
-class ChunkQueue {
-  private chunks: Buffer[] = [];
-  private ended = false;
-  private failed: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.notify();
-  }
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-  fail(error: Error): void {
-    this.failed = error;
-    this.notify();
-  }
-  private notify(): void {
-    this.wake?.();
-    this.wake = undefined;
-  }
-  /** Next chunk, or undefined once the part has ended. */
-  async next(): Promise<Buffer | undefined> {
-    for (;;) {
-      if (this.failed !== undefined) throw this.failed;
-      const chunk = this.chunks.shift();
-      if (chunk) return chunk;
-      if (this.ended) return undefined;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-}
-
-async function loadState(path: string, size: number, partSize: number, parts: number): Promise<Set<number>> {
-  try {
-    const state = JSON.parse(await readFile(path, "utf8")) as Partial<PartState>;
-    if (state.size !== size || state.partSize !== partSize || !Array.isArray(state.done)) return new Set();
-    return new Set(state.done.filter((i) => Number.isInteger(i) && i >= 0 && i < parts));
-  } catch {
-    // Missing or unreadable: start over; the digest check guards against anything stale.
-    return new Set();
+/** pwrite may write less than asked (a disk filling up): the rest is written, or fails. */
+async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let at = 0; at < data.length;) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at, position + at);
+    at += bytesWritten;
   }
 }
 
 export async function downloadBlob(request: DownloadRequest): Promise<void> {
-  const { root, digest, size, session } = request;
+  const { root, digest, size, session, logger } = request;
   const target = blobPath(root, digest);
   const partial = `${target}-partial`;
   const statePath = `${partial}.json`;
-  const multipart = size >= request.multipartThreshold;
-  const partSize = multipart ? request.partSize : Math.max(size, 1);
-  const count = Math.max(1, Math.ceil(size / partSize));
-  const window = request.concurrency * 2;
-  const range = (i: number) => ({ start: i * partSize, end: Math.min(size, (i + 1) * partSize) - 1 });
+  const parts = planParts(size, request);
+  const ranged = parts.length > 1;
+  const noSpace = (cause?: unknown) => {
+    const left = parts.reduce((sum, p) => sum + p.length - p.written, 0);
+    return new AppError(
+      "insufficient_storage",
+      `pull: the disk holding ${request.storeLabel} is full (${left} more bytes needed for ${digest}); ` +
+        "free space and pull again to resume",
+      { cause },
+    );
+  };
+  const asError = (error: unknown): Error => {
+    if (isNoSpace(error)) return noSpace(error);
+    return error instanceof Error
+      ? error
+      : new AppError("internal", "pull: download failed", { cause: error });
+  };
 
-  await mkdir(dirname(partial), { recursive: true });
-  let done = await loadState(statePath, size, partSize, count);
-  const existing = await stat(partial).catch(() => undefined);
-  if (!existing?.isFile() || existing.size !== size) done = new Set();
   let handle: FileHandle;
-  if (done.size > 0) {
-    handle = await open(partial, "r+");
-  } else {
-    handle = await open(partial, "w");
-    await handle.truncate(size);
+  try {
+    await mkdir(dirname(partial), { recursive: true });
+    await loadState(statePath, size, parts);
+    const existing = await stat(partial).catch(() => undefined);
+    if (!existing?.isFile() || existing.size !== size) for (const p of parts) p.written = p.received = 0;
+    const kept = parts.reduce((sum, p) => sum + p.written, 0);
+    // Refuse up front what cannot fit rather than fill the disk and fail near the end.
+    const space = await statfs(dirname(partial));
+    if (space.blocks > 0 && space.bavail * space.bsize < size - kept) throw noSpace();
+    if (kept > 0) {
+      handle = await open(partial, "r+");
+    } else {
+      // Read as well: bytes of parts behind the hash are read back from the file.
+      handle = await open(partial, "w+");
+      await handle.truncate(size);
+    }
+    // Written before any data, so it can be rewritten in place once the disk is full (parts.ts).
+    await saveState(statePath, size, parts);
+  } catch (error) {
+    throw asError(error);
   }
-  const resumed = new Set(done);
 
   let saving = Promise.resolve();
-  const saveState = () => {
-    const body = JSON.stringify({
-      size,
-      partSize,
-      done: [...done].sort((a, b) => a - b),
-    } satisfies PartState);
-    // Temp + rename without fsync: a lost state file only costs a re-download, and the digest
-    // check catches parts whose bytes did not reach the disk.
-    saving = saving.then(async () => {
-      const temp = `${statePath}.tmp`;
-      await writeFile(temp, body);
-      await rename(temp, statePath);
-    });
+  let lastSave = Date.now();
+  const persist = () => {
+    lastSave = Date.now();
+    saving = saving.then(() => saveState(statePath, size, parts)).catch(() => undefined);
     return saving;
   };
 
@@ -148,28 +122,29 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
   if (request.signal.aborted) onAbort();
   request.signal.addEventListener("abort", onAbort, { once: true });
 
-  let completed = [...resumed].reduce((sum, i) => sum + range(i).end - range(i).start + 1, 0);
-  if (size === 0) completed = 0;
+  let completed = parts.reduce((sum, p) => sum + p.received, 0);
   request.onProgress(completed);
 
-  const queues = new Map<number, ChunkQueue>();
-  let hashIndex = 0;
-  let nextPart = 0;
-  let running = 0;
   let failure: Error | undefined;
-  const asError = (error: unknown): Error =>
-    error instanceof Error ? error : new AppError("internal", "pull: download failed", { cause: error });
-  const tasks: Promise<void>[] = [];
-  let wakeScheduler: (() => void) | undefined;
+  const writes = new Set<Promise<void>>();
+  const hash = createPartHasher(size, parts, handle, HASH_AHEAD_BUDGET);
+  const fail = (error: unknown) => {
+    failure ??= asError(error);
+    hash.fail(failure);
+    controller.abort(failure);
+  };
 
-  const fetchPart = async (i: number, queue: ChunkQueue) => {
-    const { start, end } = range(i);
-    const expected = size === 0 ? 0 : end - start + 1;
-    const response = await session.blob(digest, multipart ? { start, end } : undefined, controller.signal);
-    if (multipart) {
+  /** Fetches the rest of `part`, from the byte it reached. */
+  const fetchRest = async (part: Part) => {
+    const from = part.start + part.received;
+    const last = part.start + part.length - 1;
+    const expected = part.length - part.received;
+    const range = ranged || part.received > 0 ? { start: from, end: last } : undefined;
+    const response = await session.blob(digest, range, controller.signal);
+    if (range) {
       const header = response.headers["content-range"] ?? "";
       const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header);
-      if (!match || Number(match[1]) !== start || Number(match[2]) !== end) {
+      if (!match || Number(match[1]) !== from || Number(match[2]) !== last) {
         response.discard();
         throw new AppError("registry_error", `pull: wrong Content-Range ${JSON.stringify(header)}`);
       }
@@ -179,127 +154,83 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
       response.discard();
       throw new AppError("registry_error", `pull: blob ${digest} is ${declared} bytes, not ${expected}`);
     }
-    let received = 0;
-    const overflow = Buffer.allocUnsafe(1);
-    let block: Buffer | undefined;
-    let filled = 0;
-    let position = start;
-    // Writes stay in flight while the next bytes arrive; a part's blocks are bounded by its size
-    // and the parts ahead of the hash by `window`.
-    const writes: Promise<void>[] = [];
-    const submit = () => {
-      if (block === undefined || filled === 0) return;
-      const data = filled === block.length ? block : block.subarray(0, filled);
-      const write = handle.write(data, 0, data.length, position).then(() => undefined);
-      write.catch(() => undefined); // awaited below; this only marks it handled meanwhile
-      writes.push(write);
-      queue.push(data);
-      position += data.length;
-      block = undefined;
-      filled = 0;
-    };
+    const sink = partSink(part, digest, {
+      write(data, position) {
+        const write = writeFully(handle, data, position);
+        writes.add(write);
+        write.catch(fail).finally(() => writes.delete(write));
+        return write;
+      },
+      offer: (data) => hash.offer(part, data),
+      received(length) {
+        completed += length;
+        request.onProgress(completed);
+      },
+      written() {
+        hash.changed();
+        if (Date.now() - lastSave >= SAVE_INTERVAL_MS) void persist();
+      },
+    });
     try {
-      await response.read({
-        space() {
-          // Past the part's end only a misbehaving server sends more: read it aside, commit refuses it.
-          if (position + filled > end) return overflow;
-          block ??= sharedBlock(Math.min(BLOCK, end + 1 - position));
-          return block.subarray(filled);
-        },
-        commit(length) {
-          received += length;
-          if (received > expected) {
-            throw new AppError("registry_error", `pull: blob ${digest} is longer than its declared size`);
-          }
-          filled += length;
-          if (filled === block?.length) submit();
-          completed += length;
-          request.onProgress(completed);
-        },
-      });
-      submit();
-      await Promise.all(writes);
-    } catch (error) {
-      // The handle must not be closed under a write still running.
-      await Promise.allSettled(writes);
-      throw error;
+      await response.read(sink);
+    } finally {
+      // Bytes received before a cut are good: they count, and a retry starts after them.
+      sink.flush();
     }
-    if (received !== expected) {
-      throw new AppError(
-        "registry_error",
-        `pull: blob ${digest} ended after ${received} of ${expected} bytes`,
-      );
+    if (part.received !== part.length) {
+      throw new TransientError(`pull: blob ${digest} ended after ${part.received} of ${part.length} bytes`);
     }
-    queue.end();
-    done.add(i);
-    await saveState();
+    hash.complete(part);
   };
 
-  const schedule = () => {
-    while (failure === undefined && running < request.concurrency && nextPart < count) {
-      if (resumed.has(nextPart)) {
-        nextPart++;
-        continue;
-      }
-      if (nextPart >= hashIndex + window) break;
-      const i = nextPart++;
-      const queue = new ChunkQueue();
-      queues.set(i, queue);
-      running++;
-      tasks.push(
-        fetchPart(i, queue)
-          .catch((error: unknown) => {
-            failure ??= asError(error);
-            queue.fail(failure);
-            controller.abort(error);
-          })
-          .finally(() => {
-            running--;
-            schedule();
-            wakeScheduler?.();
-          }),
-      );
-    }
-  };
-
-  const hash = createHasher(size);
-  const hashAll = async () => {
-    for (hashIndex = 0; hashIndex < count; hashIndex++) {
-      schedule();
-      if (resumed.has(hashIndex)) {
-        const { start, end } = range(hashIndex);
-        for (let pos = start; pos <= end;) {
-          // A fresh block per read: the hasher may still be reading the previous one.
-          const buffer = sharedBlock(Math.min(READ_CHUNK, end - pos + 1));
-          const length = buffer.length;
-          const { bytesRead } = await handle.read(buffer, 0, length, pos);
-          if (bytesRead === 0) throw new AppError("internal", "pull: partial file shrank");
-          hash.update(buffer.subarray(0, bytesRead));
-          pos += bytesRead;
+  const runPart = async (part: Part) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fetchRest(part);
+        return;
+      } catch (error) {
+        if (!(error instanceof TransientError) || attempt >= request.attempts || controller.signal.aborted) {
+          throw error;
         }
-        continue;
+        const delay = request.backoffMs * 2 ** Math.min(attempt - 1, 5);
+        logger.warn(
+          {
+            digest,
+            part: part.index,
+            attempt,
+            resumeAt: part.start + part.received,
+            delayMs: delay,
+            err: error,
+          },
+          "pull: part failed, retrying from the byte reached",
+        );
+        await sleep(delay, undefined, { signal: controller.signal });
       }
-      while (!queues.has(hashIndex)) {
-        if (failure !== undefined) throw failure;
-        await new Promise<void>((resolve) => (wakeScheduler = resolve));
-      }
-      const queue = queues.get(hashIndex) as ChunkQueue;
-      for (let chunk = await queue.next(); chunk; chunk = await queue.next()) hash.update(chunk);
-      queues.delete(hashIndex);
+    }
+  };
+
+  let next = 0;
+  const worker = async () => {
+    for (let part = parts[next++]; part && failure === undefined; part = parts[next++]) {
+      if (part.received < part.length) await runPart(part);
     }
   };
 
   try {
-    try {
-      await hashAll();
-    } catch (error) {
-      failure ??= asError(error);
-      controller.abort(failure);
+    const workers = Array.from({ length: Math.min(request.concurrency, parts.length) }, () =>
+      worker().catch(fail),
+    );
+    const actual = await hash.run().catch((error: unknown) => {
+      fail(error);
+      return "";
+    });
+    await Promise.allSettled(workers);
+    while (writes.size > 0) await Promise.allSettled([...writes]);
+    if (failure !== undefined) {
+      // Keep what a resume needs: every part's bytes up to its last completed write.
+      await persist();
+      throw failure;
     }
-    await Promise.allSettled(tasks);
-    await saving.catch(() => undefined);
-    if (failure !== undefined) throw failure;
-    const actual = await hash.digest();
     if (actual !== digestHex(digest)) {
       await handle.close();
       await removeQuietly(partial);
@@ -316,9 +247,12 @@ export async function downloadBlob(request: DownloadRequest): Promise<void> {
     await removeQuietly(statePath);
     const dir = await open(dirname(target), "r");
     await dir.sync().finally(() => dir.close());
+  } catch (error) {
+    throw asError(error);
   } finally {
     request.signal.removeEventListener("abort", onAbort);
     hash.close();
+    await saving;
     await handle.close().catch(() => undefined);
   }
 }

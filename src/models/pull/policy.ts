@@ -6,8 +6,9 @@
  * answer and connect with another (DNS rebinding).
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from "node:dns";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import { AppError } from "../../errors.js";
+import { isPrivateAddress } from "../../lib/addresses.js";
 
 export interface HostPolicyOptions {
   /** Hosts (`host` or `host:port`) allowed over http. */
@@ -23,43 +24,6 @@ export interface HostPolicy {
   isInsecureHost(url: URL): boolean;
   /** A `lookup` for http.request that refuses private answers for hosts not allowed them. */
   lookupFor(url: URL): LookupFunction;
-}
-
-const PRIVATE = new BlockList();
-for (const [net, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, "ipv4");
-}
-for (const [net, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, "ipv6");
-}
-
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (family === 6) {
-    // IPv4-mapped (::ffff:127.0.0.1) is the v4 address in disguise.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped?.[1]) return PRIVATE.check(mapped[1], "ipv4");
-    return PRIVATE.check(address, "ipv6");
-  }
-  return PRIVATE.check(address, "ipv4");
 }
 
 function bareHostname(url: URL): string {

@@ -3,6 +3,7 @@
  * while downloading) → manifest installed atomically by the store. Used by `POST /api/pull` and
  * by `aixcl models add` when no server runs. Progress lines are Ollama's, in Ollama's order.
  */
+import { isAbsolute, relative } from "node:path";
 import type { Config } from "../../config/schema.js";
 import type { Logger } from "../../logger.js";
 import { blobSize } from "../blobs.js";
@@ -12,6 +13,7 @@ import type { LocalModelStore } from "../store.js";
 import type { ModelName, ProgressStatus } from "../types.js";
 import { downloadBlob, type PartOptions } from "./download.js";
 import { createHostPolicy } from "./policy.js";
+import { createProxySelector } from "./proxy.js";
 import { createRegistryClient, type RegistrySession } from "./registry.js";
 import { createSharedRuns } from "./shared.js";
 
@@ -35,16 +37,22 @@ export interface PullerOptions {
   config: Readonly<Config>;
   logger: Logger;
   /**
-   * Range-part tuning. Defaults: blobs ≥ 32 MiB are fetched in 16 MiB parts, 4 at once. Tests
-   * lower them to exercise parts and resume on small models.
+   * Range-part tuning. Defaults: a blob is split in about 16 parts of 64–256 MiB (as Ollama),
+   * 4 downloading at once, each tried up to 6 times with pauses from 1 s. Tests lower them to
+   * exercise parts, retries and resume on small models.
    */
   parts?: Partial<PartOptions>;
+  /** Connections per host, and the silence after which one fails (ms). Defaults 8 and 30000. */
+  connections?: { max?: number; timeoutMs?: number };
 }
 
+const MIB = 1024 * 1024;
 const DEFAULT_PARTS: PartOptions = {
-  multipartThreshold: 32 * 1024 * 1024,
-  partSize: 16 * 1024 * 1024,
+  minPartSize: 64 * MIB,
+  maxPartSize: 256 * MIB,
   concurrency: 4,
+  attempts: 6,
+  backoffMs: 1000,
 };
 /** Least time between two progress lines of one layer, ms (the last line is always sent). */
 const PROGRESS_INTERVAL_MS = 100;
@@ -66,7 +74,24 @@ export function createPuller(options: PullerOptions): Puller {
     insecure: config.registry.insecure,
     allowPrivate: config.registry.allow_private,
   });
-  const client = createRegistryClient(policy);
+  const client = createRegistryClient({
+    policy,
+    proxyFor: createProxySelector({
+      httpsProxy: config.registry.https_proxy,
+      httpProxy: config.registry.http_proxy,
+      noProxy: config.registry.no_proxy,
+    }),
+    maxConnections: options.connections?.max,
+    timeoutMs: options.connections?.timeoutMs,
+  });
+  // Messages name the store as the user configured it, never by an absolute path.
+  const fromHome = relative(config.home, store.root);
+  const storeLabel =
+    fromHome === ""
+      ? "the aixcl home"
+      : fromHome.startsWith("..") || isAbsolute(fromHome)
+        ? "models.path"
+        : fromHome;
   const closing = new AbortController();
   const models = createSharedRuns<ProgressStatus>((s) => s.digest ?? s.status);
   const blobs = createSharedRuns<number>(() => "completed");
@@ -92,6 +117,8 @@ export function createPuller(options: PullerOptions): Puller {
           digest: layer.digest,
           size: layer.size,
           session,
+          logger,
+          storeLabel,
           signal: shared,
           onProgress: report,
         }),

@@ -4,13 +4,13 @@
  * registry's own host only), and blob GETs whose `307` redirects are followed by hand so each
  * target is re-checked and credentials never leave the registry host.
  */
-import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from "node:http";
-import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { AppError } from "../../errors.js";
 import { MAX_MANIFEST_BYTES, MEDIA_TYPE_MANIFEST } from "../manifest.js";
 import type { ModelName } from "../types.js";
+import { TransientError } from "./connection.js";
 import type { HostPolicy } from "./policy.js";
-import { rawGet, type RawResponse } from "./transport.js";
+import type { ProxySelector } from "./proxy.js";
+import { createTransport, readAll, type RawResponse, type TransportOptions } from "./transport.js";
 
 /** Redirects followed per request (a registry redirects once, to its CDN). */
 const MAX_REDIRECTS = 5;
@@ -52,28 +52,9 @@ export function parseChallenge(header: string): Challenge | undefined {
   return { realm: params.realm, service: params.service, scope: params.scope };
 }
 
-async function readCapped(response: IncomingMessage, limit: number, what: string): Promise<Buffer> {
-  const declared = Number(response.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) {
-    response.destroy();
-    throw new AppError("invalid_request", `${what} larger than ${limit} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      response.destroy();
-      throw new AppError("invalid_request", `${what} larger than ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** One answered request, whichever client made it: what the redirect and auth logic looks at. */
-interface Hop<T> {
-  response: T;
+interface Hop {
+  response: RawResponse;
   status: number;
   location: string | undefined;
   wwwAuthenticate: string | undefined;
@@ -81,59 +62,37 @@ interface Hop<T> {
   discard(): void;
 }
 
-type Fetch<T> = (url: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<Hop<T>>;
+type Fetch = (url: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<Hop>;
 
-function upstreamError(hop: Hop<unknown>, url: URL, what: string): AppError {
+function upstreamError(hop: Hop, url: URL, what: string): AppError {
   hop.discard();
   const status = hop.status;
   if (status === 404) return new AppError("model_not_found", `pull ${what}: file does not exist`);
   if (status === 401 || status === 403)
     return new AppError("unauthorized", `pull ${what}: ${url.host} answered ${status}`);
+  // A 5xx is the server's trouble of the moment: the downloader tries the part again.
+  if (status >= 500) return new TransientError(`pull ${what}: ${url.host} answered ${status}`);
   return new AppError("registry_error", `pull ${what}: ${url.host} answered ${status}`);
 }
 
-export function createRegistryClient(policy: HostPolicy): RegistryClient {
-  // Keep-alive: a large blob is many Range requests to the same CDN host.
-  const httpAgent = new HttpAgent({ keepAlive: true });
-  const httpsAgent = new HttpsAgent({ keepAlive: true });
+export interface RegistryClientOptions extends Pick<TransportOptions, "maxConnections" | "timeoutMs"> {
+  policy: HostPolicy;
+  proxyFor?: ProxySelector;
+}
 
-  const send = (url: URL, headers: Record<string, string>, signal: AbortSignal) =>
-    new Promise<IncomingMessage>((resolve, reject) => {
-      const https = url.protocol === "https:";
-      const req = (https ? httpsRequest : httpRequest)(url, {
-        method: "GET",
-        headers: { "User-Agent": "aixcl", ...headers },
-        agent: https ? httpsAgent : httpAgent,
-        lookup: policy.lookupFor(url),
-        signal,
-      });
-      req.on("response", resolve);
-      req.on("error", (error) => {
-        if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : error);
-        if (error instanceof AppError) return reject(error);
-        reject(
-          new AppError("registry_error", `pull: cannot fetch from ${url.host}: ${error.message}`, {
-            cause: error,
-          }),
-        );
-      });
-      req.end();
-    });
+export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  const { policy } = options;
+  // One transport for manifests, tokens and blobs: connections are kept alive per host, and a
+  // proxy applies to all of them alike.
+  const transport = createTransport({
+    lookupFor: (url) => policy.lookupFor(url),
+    ...(options.proxyFor ? { proxyFor: options.proxyFor } : {}),
+    ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
 
-  /** Manifests and tokens: small bodies, Node's http client. */
-  const viaHttp: Fetch<IncomingMessage> = async (url, headers, signal) => {
-    const response = await send(url, headers, signal);
-    return {
-      response,
-      status: response.statusCode ?? 0,
-      location: response.headers.location,
-      wwwAuthenticate: response.headers["www-authenticate"],
-      discard: () => response.resume(),
-    };
-  };
-  /** Blob bytes: the reused-buffer transport (see transport.ts for why). */
-  const viaRaw: Fetch<RawResponse> = async (url, headers, signal) => {
-    const response = await rawGet(url, { headers, signal, lookup: policy.lookupFor(url) });
+  const fetch: Fetch = async (url, headers, signal) => {
+    const response = await transport.get(url, headers, signal);
     return {
       response,
       status: response.statusCode,
@@ -152,12 +111,11 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
       let token: string | undefined;
 
       /** GET with redirects followed by hand; Authorization only ever goes to the registry host. */
-      const get = async <T>(
+      const get = async (
         url: URL,
         headers: Record<string, string>,
         signal: AbortSignal,
-        fetch: Fetch<T>,
-      ): Promise<{ hop: Hop<T>; url: URL }> => {
+      ): Promise<{ hop: Hop; url: URL }> => {
         let current = url;
         for (let count = 0; ; count++) {
           policy.check(current, insecure);
@@ -177,7 +135,7 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
         }
       };
 
-      const authenticate = async (answered: Hop<unknown>, signal: AbortSignal) => {
+      const authenticate = async (answered: Hop, signal: AbortSignal) => {
         answered.discard();
         const challenge = parseChallenge(answered.wwwAuthenticate ?? "");
         if (!challenge) throw new AppError("unauthorized", `pull: ${registryHost} requires authentication`);
@@ -197,9 +155,9 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
         if (challenge.service) realm.searchParams.set("service", challenge.service);
         if (challenge.scope) realm.searchParams.set("scope", challenge.scope);
         token = undefined;
-        const { hop, url } = await get(realm, { Accept: "application/json" }, signal, viaHttp);
+        const { hop, url } = await get(realm, { Accept: "application/json" }, signal);
         if (hop.status !== 200) throw upstreamError(hop, url, "token");
-        const body = await readCapped(hop.response, MAX_TOKEN_BYTES, "token response");
+        const body = await readAll(hop.response, MAX_TOKEN_BYTES, "token response");
         let parsed: unknown;
         try {
           parsed = JSON.parse(body.toString("utf8"));
@@ -215,20 +173,20 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
       };
 
       /** A GET that answers a bearer challenge once, then retries with the token. */
-      const authorized = async <T>(
-        path: string,
-        headers: Record<string, string>,
-        signal: AbortSignal,
-        fetch: Fetch<T>,
-      ) => {
+      const authorized = async (path: string, headers: Record<string, string>, signal: AbortSignal) => {
         const url = new URL(path, base);
-        let result = await get(url, headers, signal, fetch);
+        let result = await get(url, headers, signal);
         if (result.hop.status === 401) {
           await authenticate(result.hop, signal);
-          result = await get(url, headers, signal, fetch);
+          result = await get(url, headers, signal);
         }
         return result;
       };
+      /**
+       * Where each blob's bytes were last served from (the CDN URL the registry redirected to):
+       * later parts go there directly, as Ollama does, instead of asking the registry each time.
+       */
+      const located = new Map<string, URL>();
 
       return {
         async manifest(signal) {
@@ -236,15 +194,22 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
             `/v2/${repo}/manifests/${name.tag}`,
             { Accept: MEDIA_TYPE_MANIFEST },
             signal,
-            viaHttp,
           );
           if (hop.status !== 200) throw upstreamError(hop, url, "model manifest");
-          return readCapped(hop.response, MAX_MANIFEST_BYTES, "manifest");
+          return readAll(hop.response, MAX_MANIFEST_BYTES, "manifest");
         },
 
         async blob(digest, range, signal) {
           const headers: Record<string, string> = range ? { Range: `bytes=${range.start}-${range.end}` } : {};
-          const { hop, url } = await authorized(`/v2/${repo}/blobs/${digest}`, headers, signal, viaRaw);
+          const cached = located.get(digest);
+          let answered = cached ? await get(cached, headers, signal) : undefined;
+          if (answered && answered.hop.status !== (range ? 206 : 200)) {
+            // Expired or refused: ask the registry for a fresh location.
+            answered.hop.discard();
+            answered = undefined;
+          }
+          answered ??= await authorized(`/v2/${repo}/blobs/${digest}`, headers, signal);
+          const { hop, url } = answered;
           const status = hop.status;
           if (range ? status !== 206 : status !== 200) {
             if (status === 200 || status === 206) {
@@ -253,14 +218,14 @@ export function createRegistryClient(policy: HostPolicy): RegistryClient {
             }
             throw upstreamError(hop, url, `blob ${digest}`);
           }
+          located.set(digest, url);
           return hop.response;
         },
       };
     },
 
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      transport.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../../errors.js";
 import type { AppEnv } from "../app-env.js";
+import { scanJson } from "./json-scan.js";
 
 export interface BodyLimits {
   /** Most bytes a JSON body may have (config `server.body_limit`). */
@@ -56,26 +57,11 @@ async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): 
 }
 
 /**
- * Nesting depth of a JSON text, scanned without parsing (so a 100k-deep `[[[[...` never reaches
- * JSON.parse's recursion). Stops as soon as `max` is passed.
+ * Whether a JSON text nests deeper than `max`, scanned without parsing (so a 100k-deep `[[[[...`
+ * never reaches JSON.parse's recursion).
  */
 export function jsonDepthExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 0x5c)
-        i++; // backslash: skip the escaped char
-      else if (ch === 0x22) inString = false;
-      continue;
-    }
-    if (ch === 0x22) inString = true;
-    else if (ch === 0x7b || ch === 0x5b) {
-      if (++depth > max) return true;
-    } else if (ch === 0x7d || ch === 0x5d) depth--;
-  }
-  return false;
+  return scanJson(text, max).tooDeep;
 }
 
 async function parse(c: Context, limits: BodyLimits): Promise<unknown> {
@@ -83,21 +69,32 @@ async function parse(c: Context, limits: BodyLimits): Promise<unknown> {
   const bytes = body === null ? Buffer.alloc(0) : await readLimited(body, limits.maxBytes);
   const text = bytes.toString("utf8");
   if (text.trim() === "") throw new AppError("invalid_request", "missing request body");
-  if (jsonDepthExceeds(text, limits.maxDepth)) {
+  const scan = scanJson(text, limits.maxDepth);
+  if (scan.tooDeep) {
     throw new AppError("json_too_deep", `request body nested too deeply (limit ${limits.maxDepth})`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     // The parser's message quotes the input; say where the problem is, not what it was.
     throw new AppError("invalid_request", "invalid request: body is not valid JSON");
   }
+  if (scan.duplicateKey !== undefined) {
+    // Checked after JSON.parse so that text which is not JSON at all is named as such.
+    throw new AppError(
+      "invalid_request",
+      `invalid request: key ${JSON.stringify(scan.duplicateKey.slice(0, 64))} appears twice in one object`,
+    );
+  }
+  return value;
 }
 
 /**
  * Parses the request body as JSON whatever its Content-Type: Ollama's documented
  * `curl -d '{...}'` sends `application/x-www-form-urlencoded`. Enforces the size limit while
- * streaming and the nesting limit before parsing. Calling it twice returns the same value.
+ * streaming and the nesting limit before parsing, and refuses a key repeated within one object
+ * (see json-scan.ts). Calling it twice returns the same value.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routes of both families call it with their own Env
 export function readJsonBody(c: Context<any>): Promise<unknown> {

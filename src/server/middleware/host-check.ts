@@ -1,7 +1,7 @@
 import { networkInterfaces } from "node:os";
 import { isIP } from "node:net";
 import type { MiddlewareHandler } from "hono";
-import { isLoopbackHost } from "../../config/load.js";
+import { isLoopbackHost, isPrivateAddress } from "../../lib/addresses.js";
 import { AppError } from "../../errors.js";
 import type { AppEnv } from "../app-env.js";
 
@@ -25,22 +25,6 @@ export function hostOnly(header: string): string {
   return value;
 }
 
-function isPrivateIPv4(ip: string): boolean {
-  const [a = 0, b = 0] = ip.split(".").map(Number);
-  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a === 0;
-}
-
-function isPrivateIPv6(ip: string): boolean {
-  const lower = ip.toLowerCase();
-  if (lower === "::1" || lower === "::") return true;
-  if (lower.startsWith("::ffff:")) {
-    const v4 = lower.slice(7);
-    return isIP(v4) === 4 && isPrivateIPv4(v4);
-  }
-  // fc00::/7 unique local addresses (Go's netip IsPrivate).
-  return /^f[cd][0-9a-f]{0,2}:/.test(lower);
-}
-
 function isLocalInterfaceAddress(ip: string): boolean {
   for (const list of Object.values(networkInterfaces())) {
     for (const entry of list ?? []) if (entry.address.toLowerCase() === ip.toLowerCase()) return true;
@@ -50,7 +34,7 @@ function isLocalInterfaceAddress(ip: string): boolean {
 
 /**
  * Whether a Host header names this machine. Follows Ollama's allowedHostsMiddleware: IP literals
- * that are loopback, private, unspecified or one of this machine's addresses pass (rebinding
+ * that are not public (loopback, private, link-local, unspecified…) or one of this machine's addresses pass (rebinding
  * needs a *name* the attacker controls, so literals are safe); names must be localhost,
  * *.localhost, or configured. Everything else is a DNS-rebinding attempt until proven otherwise.
  */
@@ -58,9 +42,7 @@ export function isAllowedHost(header: string | undefined, allowedHosts: Readonly
   // HTTP/1.0 clients may send no Host at all; there is then no name to rebind.
   if (header === undefined || header === "") return true;
   const host = hostOnly(header);
-  const family = isIP(host);
-  if (family === 4) return isPrivateIPv4(host) || isLocalInterfaceAddress(host);
-  if (family === 6) return isPrivateIPv6(host) || isLocalInterfaceAddress(host);
+  if (isIP(host) !== 0) return isPrivateAddress(host) || isLocalInterfaceAddress(host);
   if (host === "localhost" || host.endsWith(".localhost")) return true;
   return allowedHosts.has(host);
 }

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from "../../config/load.js";
+import { isLoopbackHost } from "../../lib/addresses.js";
 
 /**
  * Which browser origins may call the API: loopback origins on any port (http or https, like

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { expandScopes } from "../../auth/api-keys.js";
-import type { Scope } from "../../auth/types.js";
+import type { Scope } from "../../store/roles.js";
 import { AppError } from "../../errors.js";
 import type { AppEnv } from "../app-env.js";
 

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { loadConfig, vaultPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
-import type { BackupResult } from "../../../store/backup/backup.js";
+import type { BackupResult } from "../../../backup/backup.js";
 import { VERSION } from "../../../version.js";
 import { serverElseLocal, type LocalServer } from "../../admin-session.js";
 import type { ExitCode, RunCommand } from "../../command.js";
@@ -49,7 +49,7 @@ async function backupDirectly(
   target: string,
   includeKey: boolean,
 ): Promise<BackupResult> {
-  const { createBackup } = await import("../../../store/backup/backup.js");
+  const { createBackup } = await import("../../../backup/backup.js");
   await refuseRunningPgliteServer(config, "back up");
   const db = await openForDbCommand(config);
   try {
@@ -69,14 +69,14 @@ async function backupDirectly(
 async function backupThroughServer(server: LocalServer, target: string): Promise<BackupResult> {
   const [{ downloadBackup }, { saveBackup }] = await Promise.all([
     import("../../../api/backup-client.js"),
-    import("../../../store/backup/backup.js"),
+    import("../../../backup/backup.js"),
   ]);
   return saveBackup(target, () => downloadBackup({ baseUrl: server.baseUrl, token: server.token }));
 }
 
 async function backup(file: string | undefined, flags: BackupFlags): Promise<ExitCode> {
   const config = loadConfig();
-  const { defaultBackupName } = await import("../../../store/backup/backup.js");
+  const { defaultBackupName } = await import("../../../backup/backup.js");
   const target = resolve(file ?? defaultBackupName());
   const includeKey = flags.includeKey === true;
   let result: BackupResult;

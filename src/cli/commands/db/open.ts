@@ -43,7 +43,7 @@ async function managedPassword(
   if (!config.database.managed || config.database.url === undefined)
     return { close: () => Promise.resolve() };
   const [{ openPlatformSecrets }, { silentLogger }] = await Promise.all([
-    import("../../../vault/platform-secrets.js"),
+    import("../../../platform/secrets.js"),
     import("../../../logger.js"),
   ]);
   const secrets = await openPlatformSecrets({ config, logger: silentLogger() });

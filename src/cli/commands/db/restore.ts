@@ -49,7 +49,7 @@ async function confirm(question: string): Promise<boolean> {
 async function keepManagedPassword(config: Readonly<Config>, password: string): Promise<void> {
   const [{ createVault }, { DATABASE_PASSWORD }, { silentLogger }] = await Promise.all([
     import("../../../vault/vault.js"),
-    import("../../../vault/database-password.js"),
+    import("../../../platform/database-password.js"),
     import("../../../logger.js"),
   ]);
   const vault = createVault({ dir: vaultPath(config), logger: silentLogger() });
@@ -70,7 +70,7 @@ async function keepManagedPassword(config: Readonly<Config>, password: string): 
 async function restore(file: string, flags: RestoreFlags): Promise<ExitCode> {
   const config = loadConfig();
   const path = resolve(file);
-  const { restoreBackup, verifyBackup } = await import("../../../store/backup/restore.js");
+  const { restoreBackup, verifyBackup } = await import("../../../backup/restore.js");
   // Checked before asking anything: a bad archive needs no confirmation to be refused.
   const manifest = await verifyBackup(path);
   const target = config.database.url === undefined ? "the embedded database" : "the PostgreSQL database";

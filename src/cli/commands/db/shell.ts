@@ -52,7 +52,7 @@ async function shell(args: string[]): Promise<ExitCode> {
       "psql not found on PATH: install the PostgreSQL client (package postgresql-client on Debian/Ubuntu)",
     );
   }
-  const { postgresConnection, servePgliteForShell } = await import("../../../store/backup/shell.js");
+  const { postgresConnection, servePgliteForShell } = await import("../../../store/shell.js");
   let connection: Record<string, string>;
   let close = async (): Promise<void> => undefined;
   if (config.database.url !== undefined) {

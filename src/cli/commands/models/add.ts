@@ -2,7 +2,7 @@ import { Command } from "commander";
 import type { StatusWire } from "../../../api/ollama/responses.js";
 import type { RunCommand } from "../../command.js";
 import { createProgressView } from "../../progress.js";
-import { modelNameArg, openSession, openStore } from "./connection.js";
+import { modelNameArg, openSession, openStore } from "../../connection.js";
 
 /**
  * `aixcl models add NAME [--insecure]`: pulls from the Ollama registry or `hf.co/...`. Through

@@ -7,7 +7,7 @@ import type { StatusWire } from "../../../api/ollama/responses.js";
 import type { RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
 import { createProgressView } from "../../progress.js";
-import { modelNameArg, openSession, serverOrStore } from "./connection.js";
+import { modelNameArg, openSession, serverOrStore } from "../../connection.js";
 
 /** `sha256:<hex>` of a file, read as a stream (model files are gigabytes). */
 async function fileDigest(path: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
-import { modelNameArg, openSession, serverOrStore } from "./connection.js";
+import { modelNameArg, openSession, serverOrStore } from "../../connection.js";
 
 function rmCommand(run: RunCommand): Command {
   return new Command("rm")

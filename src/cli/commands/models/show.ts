@@ -1,8 +1,8 @@
 import { Command } from "commander";
-import type { ShowResponseWire } from "../../../api/client.js";
+import type { ShowResponseWire } from "../../../api/ollama/responses.js";
 import type { RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
-import { modelNameArg, openSession, serverOrStore } from "./connection.js";
+import { modelNameArg, openSession, serverOrStore } from "../../connection.js";
 
 /** The sections `ollama show` prints, from the /api/show body. */
 export function formatShow(info: ShowResponseWire): string {

@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { recordAudit } from "../../../auth/users.js";
 import { localTokenPath, vaultPath } from "../../../config/load.js";
 import { AppError } from "../../../errors.js";
-import { openBackupArchive } from "../../../store/backup/backup.js";
+import { openBackupArchive } from "../../../backup/backup.js";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { actorOf } from "../auth/request-info.js";

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { isLoopbackHost } from "../../../config/load.js";
+import { isLoopbackHost } from "../../../lib/addresses.js";
 import { SESSION_COOKIE } from "../../../auth/sessions.js";
 import type { AppEnv } from "../../app-env.js";
 

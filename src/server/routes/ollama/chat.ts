@@ -10,9 +10,9 @@ import { AppError } from "../../../errors.js";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
-import { primeIterator } from "../../streaming.js";
+import { linkAbort, primeIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
-import { finalStats, keepAliveMs, linkedAbort, loadOrUnload, outputFormat } from "./common.js";
+import { finalStats, keepAliveMs, loadOrUnload, outputFormat } from "./common.js";
 import { ndjsonResponse } from "./ndjson.js";
 import { nowRfc3339Nano } from "./time.js";
 
@@ -85,7 +85,7 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
     }
 
     // Fires when the client's socket closes (@hono/node-server aborts Request.signal then).
-    const abort = linkedAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal);
     const request: ChatRequest = {
       model: wire.model,
       messages: wire.messages.map(toChatMessage),
@@ -121,7 +121,8 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
     let callsSent = 0;
     return ndjsonResponse<InferenceEvent>(c, events, {
       logger: deps.logger,
-      onCancel: abort.abort,
+      onCancel: () => abort.abort(),
+      onEnd: abort.dispose,
       render: (event): ChatChunkWire => {
         switch (event.type) {
           case "text":

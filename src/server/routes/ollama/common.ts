@@ -42,12 +42,6 @@ export function finalStats(stats: GenerateStats): FinalStatsWire {
   };
 }
 
-/** An abort that fires when the client disconnects or when the route gives up on the stream. */
-export function linkedAbort(clientSignal: AbortSignal): { signal: AbortSignal; abort: () => void } {
-  const local = new AbortController();
-  return { signal: AbortSignal.any([clientSignal, local.signal]), abort: () => local.abort() };
-}
-
 /**
  * What an empty /api/generate or /api/chat does: unloads the model with `keep_alive: 0`, loads
  * it otherwise. Returns the `done_reason` the answer carries.

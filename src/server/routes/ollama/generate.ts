@@ -8,9 +8,9 @@ import { AppError } from "../../../errors.js";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
-import { primeIterator } from "../../streaming.js";
+import { linkAbort, primeIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
-import { finalStats, keepAliveMs, linkedAbort, loadOrUnload, outputFormat } from "./common.js";
+import { finalStats, keepAliveMs, loadOrUnload, outputFormat } from "./common.js";
 import { ndjsonResponse } from "./ndjson.js";
 import { nowRfc3339Nano } from "./time.js";
 
@@ -53,7 +53,7 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
     }
 
     // Fires when the client's socket closes (@hono/node-server aborts Request.signal then).
-    const abort = linkedAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal);
     const request: CompletionRequest = {
       model: wire.model,
       prompt: wire.prompt ?? "",
@@ -86,7 +86,8 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
 
     return ndjsonResponse<InferenceEvent>(c, events, {
       logger: deps.logger,
-      onCancel: abort.abort,
+      onCancel: () => abort.abort(),
+      onEnd: abort.dispose,
       render: (event): GenerateChunkWire | undefined => {
         switch (event.type) {
           case "text":

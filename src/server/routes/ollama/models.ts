@@ -1,6 +1,6 @@
 import type { Handler } from "hono";
 import { copyRequestSchema, deleteRequestSchema, showRequestSchema } from "../../../api/ollama/requests.js";
-import type { PsResponseWire, TagsResponseWire } from "../../../api/ollama/responses.js";
+import type { PsResponseWire, ShowResponseWire, TagsResponseWire } from "../../../api/ollama/responses.js";
 import { showInfo } from "../../../models/show-info.js";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
@@ -34,7 +34,8 @@ export function showRoute(deps: ServerDeps): Handler<AppEnv> {
   return async (c) => {
     const wire = parseWire(showRequestSchema, await readJsonBody(c));
     const record = await deps.store.get(wire.model);
-    return c.json(await showInfo(record, { verbose: wire.verbose ?? false }));
+    const body: ShowResponseWire = await showInfo(record, { verbose: wire.verbose ?? false });
+    return c.json(body);
   };
 }
 

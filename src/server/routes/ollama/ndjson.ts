@@ -9,6 +9,8 @@ export interface NdjsonOptions<T> {
   render(item: T): object | undefined;
   /** Abort the work behind `items` (client went away). */
   onCancel: () => void;
+  /** Called once when the stream ends for any reason (release what links it to the request). */
+  onEnd?: () => void;
   logger: Logger;
 }
 
@@ -30,6 +32,7 @@ export function ndjsonResponse<T>(c: Context, items: AsyncIterator<T>, options: 
         (appError) => `${JSON.stringify({ error: appError.message })}\n`,
       ),
     onCancel: options.onCancel,
+    ...(options.onEnd ? { onEnd: options.onEnd } : {}),
   });
   return c.body(stream, 200, { "Content-Type": NDJSON, "Cache-Control": "no-store" });
 }

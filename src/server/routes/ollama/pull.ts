@@ -7,7 +7,7 @@ import type { ProgressStatus } from "../../../models/types.js";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
-import { primeIterator, progressIterator } from "../../streaming.js";
+import { linkAbort, primeIterator, progressIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
 import { ndjsonResponse } from "./ndjson.js";
 
@@ -30,18 +30,18 @@ export function pullRoute(deps: ServerDeps): Handler<AppEnv> {
       await puller.pull(wire.model, options, () => undefined);
       return c.json(SUCCESS);
     }
-    const controller = new AbortController();
+    const abort = linkAbort(c.req.raw.signal);
     const statuses = progressIterator<ProgressStatus>((emit) =>
-      puller.pull(
-        wire.model,
-        { ...options, signal: AbortSignal.any([c.req.raw.signal, controller.signal]) },
-        emit,
-      ),
+      puller.pull(wire.model, { ...options, signal: abort.signal }, emit),
     );
-    const primed = await primeIterator(statuses);
+    const primed = await primeIterator(statuses).catch((error: unknown) => {
+      abort.dispose();
+      throw error;
+    });
     return ndjsonResponse<ProgressStatus>(c, primed, {
       logger: deps.logger,
-      onCancel: () => controller.abort(new AppError("client_closed", "client closed the connection")),
+      onCancel: () => abort.abort(new AppError("client_closed", "client closed the connection")),
+      onEnd: abort.dispose,
       render: (status): StatusWire => status,
     });
   };

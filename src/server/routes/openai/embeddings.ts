@@ -4,7 +4,7 @@ import { embeddingRequestSchema } from "../../../api/openai/embeddings.js";
 import type { EmbedServiceRequest } from "../../../engine/inference/types.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
-import { linkAbort } from "./stream.js";
+import { linkAbort } from "../../streaming.js";
 import { parseBody } from "./validate.js";
 
 /** OpenAI's base64 encoding: the vector's little-endian float32 bytes. */

@@ -43,6 +43,7 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "runner_crashed":
     case "model_load_failed":
     case "registry_error":
+    case "insufficient_storage":
     case "server_unreachable":
     case "queue_full":
     case "shutting_down":

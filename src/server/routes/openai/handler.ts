@@ -4,7 +4,8 @@ import type { InferenceEvent } from "../../../engine/inference/types.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
 import { completionId, noDone, nowSeconds } from "./response.js";
-import { linkAbort, sseResponse } from "./stream.js";
+import { linkAbort } from "../../streaming.js";
+import { sseResponse } from "./stream.js";
 import { parseBody } from "./validate.js";
 
 /** The inference events of one generation, as the service yields them. */

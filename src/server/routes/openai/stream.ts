@@ -1,29 +1,6 @@
 import type { Logger } from "../../../logger.js";
-import { lineStream, streamErrorRecord } from "../../streaming.js";
+import { lineStream, streamErrorRecord, type RequestAbort } from "../../streaming.js";
 import { toOpenAIError } from "./errors.js";
-
-/**
- * The abort signal of one generation: fires when the client goes away (the request's own
- * signal, which @hono/node-server aborts when the socket closes early) or when the SSE stream is
- * cancelled. Aborting frees the engine slot at once. `dispose()` drops the listener.
- */
-export interface RequestAbort {
-  readonly signal: AbortSignal;
-  abort(): void;
-  dispose(): void;
-}
-
-export function linkAbort(requestSignal: AbortSignal): RequestAbort {
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
-  if (requestSignal.aborted) controller.abort();
-  else requestSignal.addEventListener("abort", onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    abort: onAbort,
-    dispose: () => requestSignal.removeEventListener("abort", onAbort),
-  };
-}
 
 /** Marks the normal end of an SSE stream: written as OpenAI's `data: [DONE]`. */
 const DONE = Symbol("done");

@@ -1,0 +1,96 @@
+/**
+ * File-system helpers shared by every part that writes state to disk (vault, model store, pulls,
+ * run files). One implementation of each, because each is easy to get subtly wrong:
+ * - an atomic write goes to a temp file in the same directory (created with O_EXCL), is fsynced,
+ *   renamed over the target, and the directory is fsynced: a `kill -9` or power loss at any
+ *   moment leaves either the old file or the new one, never a torn one;
+ * - temp files are named `.<name>.<random>.tmp`, so a directory scan can tell them from entries.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/** True for "no such file or directory" (ENOENT). */
+export function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+}
+
+/** True for a path that is missing, or runs through something that is not a directory. */
+export function isMissingPath(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** Makes a rename or removal in `dir` durable: the directory entry needs its own fsync. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Removes a file; false when it did not exist. */
+export async function removeQuietly(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** A temp path beside `target` (see the module comment for the naming). */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+}
+
+/** A writer's temp file name (see tempPathFor): never an entry of the directory it is in. */
+export const isTempName = (name: string): boolean => name.startsWith(".") && name.endsWith(".tmp");
+
+export interface AtomicWriteOptions {
+  /** Mode of the new file. Default 0o600. */
+  mode?: number;
+  /**
+   * Create the directory (0755) when missing, retrying when it vanishes in between (a concurrent
+   * delete pruning empty directories). Default false: the directory must exist.
+   */
+  createDir?: boolean;
+}
+
+/** Creates `path` exclusively, making its directory first when asked (see AtomicWriteOptions). */
+export async function openExclusive(path: string, mode: number, createDir: boolean) {
+  for (let attempt = 0; ; attempt++) {
+    if (createDir) await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    try {
+      return await open(path, "wx", mode);
+    } catch (error) {
+      if (!createDir || !isNotFound(error) || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Replaces `path` with `data` atomically and durably (see the module comment). */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const temp = tempPathFor(path);
+  try {
+    const handle = await openExclusive(temp, options.mode ?? 0o600, options.createDir === true);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDir(dirname(path));
+}

@@ -1,0 +1,141 @@
+import { createLocalToken, type LocalToken } from "../auth/local-token.js";
+import { createLoginRateLimiter } from "../auth/rate-limit.js";
+import { bindRevocationHub, createRevocationHub, unbindRevocationHub } from "../auth/revocation.js";
+import type { Config } from "../config/schema.js";
+import { writeServerRecord } from "../auth/server-record.js";
+import { localTokenPath, modelsPath, serverRecordPath } from "../config/load.js";
+import { createEngine } from "../engine/create-engine.js";
+import { createInference } from "../engine/inference/service.js";
+import type { Logger } from "../logger.js";
+import { createMetrics } from "../metrics/registry.js";
+import { createPuller } from "../models/pull/puller.js";
+import { createModelStore } from "../models/store.js";
+import { openDatabase } from "../store/open.js";
+import { purgeExpiredSessions } from "../store/sessions.js";
+import type { Database } from "../store/types.js";
+import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
+import { VERSION } from "../version.js";
+import type { AuthContext, ServerDeps } from "./context.js";
+import { createServer, type CreateServerOptions } from "./create-server.js";
+
+export interface PlatformOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Server tuning (drain timeout). */
+  server?: CreateServerOptions;
+  /**
+   * An open, migrated database to use instead of opening the configured one (tests share one
+   * per file). The caller keeps ownership: close() does not close it. Ignored in profile core.
+   */
+  database?: Database;
+}
+
+export interface Platform {
+  url: string;
+  port: number;
+  deps: ServerDeps;
+  /** Drains and closes the server, then the engine (runners), the store and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the platform — database (profiles bld/sys), engine, model store, inference service,
+ * metrics, identity (sessions, revocation, login limits, the local CLI token), HTTP server — each
+ * from its factory, and starts listening. The CLI's `aixcl serve` calls this and owns signals.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const { config, logger } = options;
+  // Reverse order of construction: nothing new arrives once the server is closed, then runners
+  // stop, then the store lets go of its caches, and the database goes last (requests use it).
+  const steps: [string, () => Promise<void>][] = [];
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      for (const [name, step] of steps.reverse()) {
+        try {
+          await step();
+        } catch (error) {
+          logger.error({ err: error, part: name }, "error while closing");
+        }
+      }
+    })();
+    return closed;
+  };
+
+  try {
+    let db: Database | undefined;
+    // The vault first: a managed database role authenticates with the password it holds.
+    const secrets = config.profile === "core" ? undefined : await openPlatformSecrets({ config, logger });
+    if (secrets) steps.push(["vault", () => secrets.close()]);
+    if (config.profile !== "core") {
+      if (options.database) {
+        db = options.database;
+      } else {
+        const password = secrets?.databasePassword;
+        const opened = await openDatabase(config, password ? { password } : {});
+        db = opened;
+        steps.push(["database", () => opened.close()]);
+      }
+      await purgeExpiredSessions(db);
+      await secrets?.attach(db);
+    }
+
+    const hub = createRevocationHub();
+    if (db) {
+      const bound = db;
+      bindRevocationHub(bound, hub);
+      steps.push(["revocation", async () => unbindRevocationHub(bound, hub)]);
+    }
+    const localToken: LocalToken = await createLocalToken(localTokenPath(config));
+    steps.push(["local token", () => localToken.close()]);
+    const auth: AuthContext = {
+      hub,
+      revokeRequests: (match) => hub.revokeRequests(match),
+      loginLimiter: createLoginRateLimiter({
+        perAccount: config.auth.login_attempts_per_account,
+        perAddress: config.auth.login_attempts_per_address,
+        windowMs: config.auth.login_window,
+      }),
+      sessionTtlMs: config.auth.session_ttl,
+      sessionSecret: async () => (secrets ? await secrets.vault.get(SESSION_SECRET) : undefined),
+      localToken,
+    };
+
+    const store = createModelStore({ root: modelsPath(config), logger });
+    steps.push(["store", () => store.close()]);
+    const puller = createPuller({ store, config, logger });
+    steps.push(["puller", async () => puller.close()]);
+    const engine = createEngine({ config, logger });
+    steps.push(["engine", () => engine.close()]);
+    const inference = createInference({ engine, store, config, logger });
+    const metrics = createMetrics({ engine });
+    const deps: ServerDeps = {
+      config,
+      engine,
+      store,
+      inference,
+      metrics,
+      logger,
+      puller,
+      version: VERSION,
+      ...(db ? { db } : {}),
+      auth,
+      ...(secrets ? { vault: secrets.vault } : {}),
+    };
+    const server = createServer(deps, options.server);
+    steps.push(["server", () => server.close()]);
+
+    const address = await server.listen();
+    // Written once the port is known, removed first at close: the CLI finds this server by it.
+    const record = await writeServerRecord(serverRecordPath(config), {
+      url: address.url,
+      host: config.server.host,
+      port: address.port,
+    });
+    steps.push(["server record", () => record.close()]);
+    return { url: address.url, port: address.port, deps, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
