@@ -4,6 +4,7 @@
  * stream) costs one event per pull instead of one per token.
  */
 import type { AppError } from "../errors.js";
+import { Wakeup } from "../lib/async-queue.js";
 import type { GenerateEvent, GenerateStats } from "./types.js";
 
 export class EventStream {
@@ -11,7 +12,7 @@ export class EventStream {
   private stats: GenerateStats | undefined;
   private error: AppError | undefined;
   private ended = false;
-  private wake: (() => void) | undefined;
+  private readonly wakeup = new Wakeup();
 
   /** True once done or failed: nothing more will arrive. */
   get settled(): boolean {
@@ -53,13 +54,11 @@ export class EventStream {
         return { type: "done", stats };
       }
       if (this.ended) return undefined;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.wakeup.wait();
     }
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    this.wakeup.notify();
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { AppError } from "../errors.js";
 import { toAppError } from "../errors.js";
+import { AsyncQueue } from "../lib/async-queue.js";
 import type { Logger } from "../logger.js";
 
 /**
@@ -151,47 +152,10 @@ export function lineStream<T>(
 export function progressIterator<T>(
   run: (emit: (item: T) => void) => Promise<void>,
 ): AsyncIterableIterator<T> {
-  const queue: T[] = [];
-  let finished = false;
-  let failure: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  run((item) => {
-    queue.push(item);
-    notify();
-  }).then(
-    () => {
-      finished = true;
-      notify();
-    },
-    (error: unknown) => {
-      failure = { error };
-      finished = true;
-      notify();
-    },
+  const queue = new AsyncQueue<T>();
+  run((item) => queue.push(item)).then(
+    () => queue.close(),
+    (error: unknown) => queue.fail(error),
   );
-  const iterator: AsyncIterableIterator<T> = {
-    async next(): Promise<IteratorResult<T>> {
-      for (;;) {
-        const item = queue.shift();
-        if (item !== undefined) return { done: false, value: item };
-        if (finished) {
-          if (failure) {
-            const { error } = failure;
-            failure = undefined;
-            throw error;
-          }
-          return { done: true, value: undefined };
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+  return queue;
 }

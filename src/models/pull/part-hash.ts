@@ -8,6 +8,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { AppError } from "../../errors.js";
+import { AsyncQueue, Wakeup } from "../../lib/async-queue.js";
 import { createHasher, sharedBlock } from "./hasher.js";
 import type { Part } from "./parts.js";
 
@@ -16,43 +17,29 @@ const READ_CHUNK = 4 * 1024 * 1024;
 
 /** Consecutive blocks of one part waiting to be hashed; the next one is at part offset `from`. */
 class ChunkQueue {
-  private chunks: Buffer[] = [];
-  private failed: Error | undefined;
-  private wake: (() => void) | undefined;
-  /** False once a block was refused: the queue ends after what it holds. */
-  accepting = true;
+  private readonly queue = new AsyncQueue<Buffer>();
 
   constructor(public from: number) {}
 
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.notify();
+  /** False once a block was refused or the part is complete: the queue ends after what it holds. */
+  get accepting(): boolean {
+    return !this.queue.ended;
   }
-  /** Takes no more blocks (budget spent, or the part is complete). */
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+  }
   close(): void {
-    this.accepting = false;
-    this.notify();
+    this.queue.close();
   }
   fail(error: Error): void {
-    this.failed = error;
-    this.notify();
-  }
-  private notify(): void {
-    this.wake?.();
-    this.wake = undefined;
+    this.queue.fail(error);
   }
   /** Next block, or undefined once the queue takes no more and is empty. */
   async next(): Promise<Buffer | undefined> {
-    for (;;) {
-      if (this.failed !== undefined) throw this.failed;
-      const chunk = this.chunks.shift();
-      if (chunk) {
-        this.from += chunk.length;
-        return chunk;
-      }
-      if (!this.accepting) return undefined;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+    const result = await this.queue.next();
+    if (result.done) return undefined;
+    this.from += result.value.length;
+    return result.value;
   }
 }
 
@@ -81,11 +68,8 @@ export function createPartHasher(
   let queued = 0;
   let head = 0;
   let failure: Error | undefined;
-  let wake: (() => void) | undefined;
-  const changed = () => {
-    wake?.();
-    wake = undefined;
-  };
+  const wakeup = new Wakeup();
+  const changed = () => wakeup.notify();
 
   const hashPart = async (part: Part) => {
     let hashed = 0;
@@ -114,7 +98,7 @@ export function createPartHasher(
         // Caught up with the network: from here this part is hashed from memory as it arrives.
         queues.set(part.index, new ChunkQueue(hashed));
       } else {
-        await new Promise<void>((resolve) => (wake = resolve));
+        await wakeup.wait();
       }
     }
   };
