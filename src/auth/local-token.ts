@@ -4,13 +4,16 @@
  * the Docker socket's permissions grant `docker` access. Whoever can read the file already owns
  * the home directory (database, vault files), so the token grants nothing new.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { writeFileAtomic } from "../lib/files.js";
 
 export interface LocalToken {
   /** Whether a presented bearer value is this token (constant time). */
   matches(presented: string): boolean;
+  /** Answers the CLI's identity challenge for a request received on `port` (see identityProof). */
+  prove(challenge: string, port: number): string;
   /** Deletes the file if it still holds this token (another server may have replaced it). Idempotent. */
   close(): Promise<void>;
 }
@@ -19,32 +22,38 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }
 
+/** Writes `text` to `path` atomically (0600, see src/lib/files.ts), its directory (run/) 0700. */
+export async function writeRunFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, text);
+}
+
 /**
- * Writes a fresh token (32 random bytes, base64url) to `path` atomically: a temp file created
- * 0600 with O_EXCL, fsynced, then renamed, so a reader sees the old token or the new, never half.
+ * The answer to an identity challenge: HMAC-SHA256 keyed by the token over the challenge and the
+ * port the server was reached on, so a listener that relays the challenge to the real server
+ * from another port gets an answer the CLI rejects. The token itself never goes on the wire.
  */
+export function identityProof(token: string, challenge: string, port: number): string {
+  return createHmac("sha256", token)
+    .update(`aixcl-server-identity/1\nport=${port}\nchallenge=${challenge}`, "utf8")
+    .digest("base64url");
+}
+
+/** Whether `proof` answers `challenge` for `token` at `port` (constant time). */
+export function checkIdentityProof(token: string, challenge: string, port: number, proof: string): boolean {
+  return timingSafeEqual(digest(identityProof(token, challenge, port)), digest(proof));
+}
+
+/** Writes a fresh token (32 random bytes, base64url) to `path` with writeRunFile. */
 export async function createLocalToken(path: string): Promise<LocalToken> {
   const token = randomBytes(32).toString("base64url");
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const handle = await open(temp, "wx", 0o600);
-  try {
-    await handle.writeFile(token, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeRunFile(path, token);
 
   const expected = digest(token);
   let closed: Promise<void> | undefined;
   return {
     matches: (presented) => timingSafeEqual(digest(presented), expected),
+    prove: (challenge, port) => identityProof(token, challenge, port),
     close() {
       closed ??= (async () => {
         const current = await readLocalToken(path);

@@ -32,8 +32,11 @@ export interface LoginRateLimiter {
   recordSuccess(account: string): void;
 }
 
-/** Failure timestamps per key, oldest first; Map order doubles as LRU for the memory bound. */
-class Window {
+/**
+ * Failure timestamps per key within a sliding window, at most `limit` kept per key, oldest
+ * first; Map order doubles as LRU for the memory bound (`maxKeys`).
+ */
+export class FailureWindow {
   private readonly hits = new Map<string, number[]>();
 
   constructor(
@@ -49,6 +52,11 @@ class Window {
     if (fresh.length === 0) this.hits.delete(key);
     else this.hits.set(key, fresh);
     return fresh;
+  }
+
+  /** Failures of the key still in the window (at most the limit). */
+  count(key: string, now: number): number {
+    return this.live(key, now).length;
   }
 
   /** Seconds until the key may try again, or 0 when it is under its limit. */
@@ -81,8 +89,8 @@ class Window {
 export function createLoginRateLimiter(options: LoginRateLimitOptions): LoginRateLimiter {
   const now = options.now ?? Date.now;
   const maxKeys = options.maxKeys ?? 10_000;
-  const accounts = new Window(options.perAccount, options.windowMs, maxKeys);
-  const addresses = new Window(options.perAddress, options.windowMs, maxKeys);
+  const accounts = new FailureWindow(options.perAccount, options.windowMs, maxKeys);
+  const addresses = new FailureWindow(options.perAddress, options.windowMs, maxKeys);
   const accountKey = (account: string) => account.toLowerCase();
 
   const refuse = (wait: number) => {

@@ -1,14 +1,20 @@
 /**
- * How the admin commands (`users`, `keys`, `vault`) reach the platform: through this home's
- * running server with the local token it wrote (run/admin.token) — so what a change ends
- * (sessions, open streams) is cut in that server — or, when no server answers, on the files and
- * the database directly.
+ * How the admin commands (`users`, `keys`, `vault`, `audit`, `db backup`) reach the platform:
+ * through this home's running server with the local token it wrote (run/admin.token) — so what a
+ * change ends (sessions, open streams) is cut in that server — or, when no server of this home
+ * answers, on the files and the database directly.
+ *
+ * The server is looked for where run/server.json says it listens (a server started with
+ * `--port`), then at the configured address; a listener counts only once it has answered an
+ * identity challenge with the token (checkServerIdentity). The token is sent to nothing
+ * else: not to a stale address, not to another program on the configured port.
  */
 import { ServerUnreachableError } from "../api/http.js";
-import { localTokenPath } from "../config/load.js";
+import { localTokenPath, serverRecordPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Database } from "../store/types.js";
-import { serverUrl } from "./connection.js";
+import { clientUrl, serverUrl } from "./connection.js";
+import { printErr } from "./output.js";
 
 /** A running server of this home and the token that makes the CLI its admin. */
 export interface LocalServer {
@@ -17,28 +23,106 @@ export interface LocalServer {
   token: string;
 }
 
+export type LocalServerLookup =
+  | { running: true; server: LocalServer }
+  | {
+      running: false;
+      /**
+       * Why a server that the run/ files suggest is not used (stale file, nothing listening,
+       * another program at the address); undefined when nothing suggested one.
+       */
+      note?: string;
+    };
+
 /** The local token of this home's server, or undefined when none was written (or it is unreadable). */
 export async function readCliToken(config: Readonly<Config>): Promise<string | undefined> {
   const { readLocalToken } = await import("../auth/local-token.js");
   return readLocalToken(localTokenPath(config));
 }
 
+const WHY = {
+  unreachable: "nothing listens there",
+  timeout: "no answer within 5 s",
+  mismatch: "something there did not prove it is this home's server (the local token was not sent to it)",
+} as const;
+
+export type IdentityCheck =
+  { verified: true } | { verified: false; why: "unreachable" | "timeout" | "mismatch" };
+
 /**
- * Runs `viaServer` when the local token exists and the server answers, else `locally`: a token
- * left by a crashed server is no reason to fail.
+ * Challenges whatever listens at `baseUrl` (an http URL) to prove it holds `token`. The token is
+ * used only to compute the expected answer: it never leaves this process.
+ */
+export async function checkServerIdentity(baseUrl: string, token: string): Promise<IdentityCheck> {
+  const [{ randomBytes }, { requestIdentityProof }, { checkIdentityProof }] = await Promise.all([
+    import("node:crypto"),
+    import("../api/identity-client.js"),
+    import("../auth/local-token.js"),
+  ]);
+  const challenge = randomBytes(32).toString("base64url");
+  const answer = await requestIdentityProof(baseUrl, challenge);
+  if ("why" in answer) return { verified: false, why: answer.why };
+  const port = Number(new URL(baseUrl).port || 80);
+  return checkIdentityProof(token, challenge, port, answer.proof)
+    ? { verified: true }
+    : { verified: false, why: "mismatch" };
+}
+
+/** Finds this home's running server (see the module comment); never sends the token unverified. */
+export async function findLocalServer(config: Readonly<Config>): Promise<LocalServerLookup> {
+  const { readServerRecord, processAlive } = await import("../auth/server-record.js");
+  const [token, read] = await Promise.all([readCliToken(config), readServerRecord(serverRecordPath(config))]);
+  const record = read.state === "found" ? read.record : undefined;
+  if (token === undefined) {
+    if (read.state === "absent") return { running: false };
+    return { running: false, note: "run/server.json is stale: there is no run/admin.token" };
+  }
+
+  const problems: string[] = [];
+  const recorded = record !== undefined ? clientUrl(record.host, record.port) : undefined;
+  if (record !== undefined && recorded !== undefined) {
+    if (!processAlive(record.pid)) {
+      problems.push(`run/server.json names ${recorded}, but its process ${record.pid} is gone`);
+    } else {
+      const check = await checkServerIdentity(recorded, token);
+      if (check.verified) return { running: true, server: { baseUrl: recorded, token } };
+      problems.push(`run/server.json names ${recorded}: ${WHY[check.why]}`);
+    }
+  } else if (read.state === "invalid") {
+    problems.push("run/server.json is unreadable");
+  }
+
+  const configured = serverUrl(config);
+  if (configured !== recorded) {
+    const check = await checkServerIdentity(configured, token);
+    if (check.verified) return { running: true, server: { baseUrl: configured, token } };
+    problems.push(`at the configured ${configured}: ${WHY[check.why]}`);
+  }
+  return { running: false, note: `no server of this home answers (${problems.join("; ")})` };
+}
+
+/**
+ * Runs `viaServer` when this home's server answers, else `locally` (after saying on stderr why
+ * a server that the run/ files suggest was not used): a token left by a crashed server is no
+ * reason to fail.
  */
 export async function serverElseLocal<T>(
   config: Readonly<Config>,
   viaServer: (server: LocalServer) => Promise<T>,
   locally: () => Promise<T>,
 ): Promise<T> {
-  const token = await readCliToken(config);
-  if (token !== undefined) {
+  const found = await findLocalServer(config);
+  if (found.running) {
     try {
-      return await viaServer({ baseUrl: serverUrl(config), token });
+      return await viaServer(found.server);
     } catch (error) {
+      // It stopped between the check and the call: its files are free now.
       if (!(error instanceof ServerUnreachableError)) throw error;
     }
+  } else if (found.note !== undefined) {
+    // A server that hangs still holds PGlite's lock (src/store/pglite.ts): the direct path then
+    // refuses on its own.
+    await printErr(`aixcl: note: ${found.note}; working on this home's files directly`);
   }
   return locally();
 }

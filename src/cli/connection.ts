@@ -20,13 +20,18 @@ export interface CliSession {
   client: ApiClient;
 }
 
-/** The URL a client uses for `server.host`/`server.port`: a wildcard bind is reached on loopback. */
-export function serverUrl(config: Readonly<Config>): string {
-  let host = config.server.host;
+/** The URL a client uses for a server bound to `host`:`port`: a wildcard bind is reached on loopback. */
+export function clientUrl(bindHost: string, port: number): string {
+  let host = bindHost;
   if (host === "0.0.0.0") host = "127.0.0.1";
   else if (host === "::" || host === "[::]") host = "::1";
   if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
-  return `http://${host}:${config.server.port}`;
+  return `http://${host}:${port}`;
+}
+
+/** The URL a client uses for `server.host`/`server.port`. */
+export function serverUrl(config: Readonly<Config>): string {
+  return clientUrl(config.server.host, config.server.port);
 }
 
 export function openSession(): CliSession {

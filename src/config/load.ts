@@ -186,6 +186,14 @@ export function localTokenPath(config: Config): string {
   return join(config.home, "run", "admin.token");
 }
 
+/**
+ * Where the running server of this home listens (`$AIXCL_HOME/run/server.json`, 0600): how the CLI
+ * finds a server started with `--port` (see src/auth/server-record.ts).
+ */
+export function serverRecordPath(config: Config): string {
+  return join(config.home, "run", "server.json");
+}
+
 /** The model store directory a config resolves to. */
 export function modelsPath(config: Config): string {
   return config.models.path ?? join(config.home, "models");

@@ -22,6 +22,7 @@ import { openaiRoutes } from "./routes/openai/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { ownKeyRoutes } from "./routes/admin/keys.js";
 import { authRoutes } from "./routes/auth/index.js";
+import { localIdentityRoutes } from "./routes/auth/local-identity.js";
 import { vaultRoutes } from "./routes/vault.js";
 
 export interface CreateServerOptions {
@@ -108,6 +109,7 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
     return c.body(body, 200, { "Content-Type": contentType });
   });
   const { db, auth: identity } = deps;
+  if (identity?.localToken) app.route("/api/auth/local", localIdentityRoutes(identity.localToken));
   if (db) app.route("/api/auth/keys", ownKeyRoutes(deps));
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps));

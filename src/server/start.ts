@@ -2,7 +2,8 @@ import { createLocalToken, type LocalToken } from "../auth/local-token.js";
 import { createLoginRateLimiter } from "../auth/rate-limit.js";
 import { bindRevocationHub, createRevocationHub, unbindRevocationHub } from "../auth/revocation.js";
 import type { Config } from "../config/schema.js";
-import { localTokenPath, modelsPath } from "../config/load.js";
+import { writeServerRecord } from "../auth/server-record.js";
+import { localTokenPath, modelsPath, serverRecordPath } from "../config/load.js";
 import { createEngine, type CreateEngineOptions } from "../engine/create-engine.js";
 import { createInference } from "../engine/inference/service.js";
 import type { Logger } from "../logger.js";
@@ -127,6 +128,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     steps.push(["server", () => server.close()]);
 
     const address = await server.listen();
+    // Written once the port is known, removed first at close: the CLI finds this server by it.
+    const record = await writeServerRecord(serverRecordPath(config), {
+      url: address.url,
+      host: config.server.host,
+      port: address.port,
+    });
+    steps.push(["server record", () => record.close()]);
     return { url: address.url, port: address.port, deps, close };
   } catch (error) {
     await close();

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -61,10 +61,14 @@ describe("aixcl serve", () => {
       expect(
         ((await (await fetch(`${served.url}/api/tags`)).json()) as { models: { name: string }[] }).models,
       ).toEqual([expect.objectContaining({ name: MODEL })]);
+      // Where the CLI finds it (a random port here): written at start, removed at stop.
+      const record = JSON.parse(await readFile(join(home, "run", "server.json"), "utf8")) as object;
+      expect(record).toMatchObject({ pid: served.child.pid, url: served.url, port: Number(url.port) });
     } finally {
       served.child.kill("SIGTERM");
     }
     expect(await served.exited).toEqual({ code: 0, signal: null });
+    await expect(stat(join(home, "run", "server.json"))).rejects.toThrow(/ENOENT/);
 
     const log = await readFile(join(home, "logs", "aixcl.log"), "utf8");
     const records = log

@@ -6,6 +6,7 @@
  */
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,6 +79,41 @@ async function filesContaining(dir: string, needle: string): Promise<string[]> {
     if ((await readFile(path)).includes(Buffer.from(needle))) hits.push(path);
   }
   return hits;
+}
+
+/** One client connection (keep-alive, one socket): one caller, as the unseal throttle sees it. */
+function connection(port: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const ports = new Set<number>();
+  const unseal = (passphrase: string) =>
+    new Promise<{ status: number; retryAfter?: string; body: unknown }>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/vault/unseal",
+          method: "POST",
+          agent,
+          headers: { "Content-Type": "application/json" },
+        },
+        (res) => {
+          if (res.socket.localPort !== undefined) ports.add(res.socket.localPort);
+          let text = "";
+          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          res.on("end", () => {
+            const retryAfter = res.headers["retry-after"];
+            resolve({
+              status: res.statusCode ?? 0,
+              ...(retryAfter !== undefined ? { retryAfter } : {}),
+              body: JSON.parse(text) as unknown,
+            });
+          });
+        },
+      );
+      req.once("error", reject);
+      req.end(JSON.stringify({ passphrase }));
+    });
+  return { unseal, ports: () => ports, close: () => agent.destroy() };
 }
 
 async function logText(home: string, until: string): Promise<string> {
@@ -255,18 +291,41 @@ describe("vault on a running platform, passphrase mode", () => {
     expect(((await sealed.json()) as { sealed: boolean }).sealed).toBe(true);
   });
 
-  it("rate limits wrong passphrases with 429 and Retry-After", async () => {
-    const { platform } = started();
-    const statuses: number[] = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const response = await post(platform.url, "/api/vault/unseal", { passphrase: `wrong ${attempt}` });
-      statuses.push(response.status);
-      await response.arrayBuffer();
+  it("throttles a caller that keeps guessing, yet its right passphrase still unseals; others are not locked out", async () => {
+    const { platform, token } = started();
+    const a = connection(platform.port);
+    const b = connection(platform.port);
+    try {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 7; attempt++) {
+        statuses.push((await a.unseal(`wrong ${attempt}`)).status);
+      }
+      // Five wrong passphrases per caller, then 429: its guesses are slowed and refused as such.
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const limited = await a.unseal("wrong again");
+      expect(limited.status).toBe(429);
+      expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+
+      // Another caller is not locked out by the first.
+      expect((await b.unseal("b is wrong too")).status).toBe(401);
+
+      // The throttled caller's right passphrase is still checked, and unseals.
+      const right = await a.unseal(passphrase);
+      expect(right.status).toBe(200);
+      expect(right.body).toMatchObject({ sealed: false });
+
+      // Success reset its counter: sealed again, a wrong guess is a plain 401.
+      await (
+        await post(platform.url, "/api/vault/seal", {}, { Authorization: `Bearer ${token}` })
+      ).arrayBuffer();
+      expect((await a.unseal("wrong after success")).status).toBe(401);
+      // One connection each: the throttle told them apart by it.
+      expect(a.ports().size).toBe(1);
+      expect(b.ports().size).toBe(1);
+      expect([...a.ports()][0]).not.toBe([...b.ports()][0]);
+    } finally {
+      a.close();
+      b.close();
     }
-    // One failure is left over from the previous test: the limit is five per window.
-    expect(statuses).toEqual([401, 401, 401, 401, 429]);
-    const limited = await post(platform.url, "/api/vault/unseal", { passphrase });
-    expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

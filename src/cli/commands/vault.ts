@@ -1,29 +1,24 @@
 /**
  * `aixcl vault init|status|unseal|seal|credentials|rotate`. A running server is driven through
- * `/api/vault` (seal and rotate with the local token from run/admin.token), so it switches at
- * once; without one the vault and the database are used directly. Passphrases are read from the
- * terminal without echo, from stdin when it is not a terminal, or from `--passphrase-file`:
- * never from argv, which every local user can read in /proc.
+ * `/api/vault` (with the local token from run/admin.token, once the server has proved it is this
+ * home's: see admin-session.ts), so it switches at once; without one the vault and the database
+ * are used directly, and seal/unseal fail (non-zero): there is nothing to switch. Passphrases
+ * are read from the terminal without echo, from stdin when it is not a terminal, or from
+ * `--passphrase-file`: never from argv, which every local user can read in /proc.
  */
 import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import { ServerUnreachableError } from "../../api/http.js";
-import {
-  createVaultClient,
-  type RotationWire,
-  type VaultClient,
-  type VaultStatusWire,
-} from "../../api/vault-client.js";
+import { createVaultClient, type RotationWire, type VaultStatusWire } from "../../api/vault-client.js";
 import { loadConfig, vaultPath } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { AppError } from "../../errors.js";
 import { silentLogger } from "../../logger.js";
 import type { Vault } from "../../vault/types.js";
-import { readCliToken, serverElseLocal } from "../admin-session.js";
+import { findLocalServer, serverElseLocal, type LocalServer } from "../admin-session.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
-import { serverUrl } from "../connection.js";
 
 interface PassphraseOptions {
   passphraseFile?: string;
@@ -64,23 +59,29 @@ async function unsealLocally(vault: Vault, options: PassphraseOptions): Promise<
   await vault.unseal(passphrase);
 }
 
-/**
- * A client for the configured server, with the local token when there is one: seal and rotate
- * need an admin, and with `auth.api: required` every route needs a principal.
- */
-async function vaultClient(config: Readonly<Config>): Promise<VaultClient> {
-  const token = await readCliToken(config);
-  return createVaultClient({ baseUrl: serverUrl(config), ...(token !== undefined ? { token } : {}) });
+interface ServerView {
+  /** This home's server and its vault status; undefined when none answers. */
+  found?: { server: LocalServer; status: VaultStatusWire };
+  /** Why a server the run/ files suggest is not used (see findLocalServer). */
+  note?: string;
 }
 
-/** The running server's vault status, or undefined when no server answers. */
-async function serverStatus(config: Readonly<Config>): Promise<VaultStatusWire | undefined> {
+/** The vault status of this home's running server, when one proves it is (see admin-session.ts). */
+async function serverView(config: Readonly<Config>): Promise<ServerView> {
+  const found = await findLocalServer(config);
+  if (!found.running) return found.note !== undefined ? { note: found.note } : {};
   try {
-    return await (await vaultClient(config)).status();
+    return { found: { server: found.server, status: await createVaultClient(found.server).status() } };
   } catch (error) {
-    if (error instanceof ServerUnreachableError) return undefined;
+    if (error instanceof ServerUnreachableError) return { note: `${found.server.baseUrl} stopped answering` };
     throw error;
   }
+}
+
+/** The error for seal/unseal when no server of this home runs: the operation did not happen. */
+function noServer(view: ServerView, what: string): AppError {
+  const why = view.note === undefined ? "" : ` (${view.note})`;
+  return new AppError("server_unreachable", `no aixcl server of this home is running${why}: ${what}`);
 }
 
 const yesNo = (value: boolean) => (value ? "yes" : "no");
@@ -127,12 +128,13 @@ function statusCommand(run: RunCommand): Command {
         const vault = await openLocalVault(config);
         const local = vault.status();
         await vault.close();
-        const remote = await serverStatus(config);
+        const view = await serverView(config);
         // A running server's view wins: it is the process that holds (or lacks) the key.
-        const status = remote ?? { ...local, mode: local.mode ?? null };
-        const server = remote ? serverUrl(config) : null;
+        const status = view.found?.status ?? { ...local, mode: local.mode ?? null };
+        const server = view.found?.server.baseUrl ?? null;
         if (options.json === true) {
-          await printOut(JSON.stringify({ ...status, path: vault.dir, server }, null, 2));
+          const note = view.note !== undefined ? { server_note: view.note } : {};
+          await printOut(JSON.stringify({ ...status, path: vault.dir, server, ...note }, null, 2));
           return 0;
         }
         await printOut(
@@ -142,7 +144,7 @@ function statusCommand(run: RunCommand): Command {
             `mode:        ${status.mode ?? "-"}`,
             `sealed:      ${yesNo(status.sealed)}`,
             `entries:     ${status.entries}`,
-            `server:      ${server ?? "not running"}`,
+            `server:      ${server ?? `not running${view.note === undefined ? "" : ` (${view.note})`}`}`,
           ].join("\n"),
         );
         return 0;
@@ -162,8 +164,8 @@ function unsealCommand(run: RunCommand): Command {
           const status = vault.status();
           if (!status.initialized)
             throw new AppError("conflict", "vault not initialized (run `aixcl vault init`)");
-          const remote = await serverStatus(config);
-          if (remote && !remote.sealed) {
+          const view = await serverView(config);
+          if (view.found && !view.found.status.sealed) {
             await printOut("vault already unsealed");
             return 0;
           }
@@ -171,18 +173,19 @@ function unsealCommand(run: RunCommand): Command {
           if (status.mode === "passphrase" && passphrase === undefined) {
             throw new AppError("invalid_request", "no passphrase given");
           }
-          if (remote) {
-            await (await vaultClient(config)).unseal(passphrase);
+          if (view.found) {
+            await createVaultClient(view.found.server).unseal(passphrase);
             await printOut("vault unsealed");
             return 0;
           }
+          // Still worth checking here (a wrong passphrase says so), but nothing was unsealed.
           await vault.unseal(passphrase);
-          await printOut(
+          throw noServer(
+            view,
             status.mode === "passphrase"
-              ? "passphrase accepted (no server is running: unseal it once `aixcl serve` runs)"
-              : "the key file unseals the vault (no server is running)",
+              ? "nothing was unsealed (the passphrase is correct: unseal again once `aixcl serve` runs)"
+              : "nothing was unsealed (the key file unseals the vault when `aixcl serve` starts)",
           );
-          return 0;
         } finally {
           await vault.close();
         }
@@ -195,15 +198,10 @@ function sealCommand(run: RunCommand): Command {
     .description("seal the running server's vault: anything needing a secret answers 503 until unsealed")
     .action(() =>
       run(async () => {
-        const message = await serverElseLocal(
-          loadConfig(),
-          async (server) => {
-            await createVaultClient(server).seal();
-            return "vault sealed";
-          },
-          () => Promise.resolve("no aixcl server is running: no process holds the vault key"),
-        );
-        await printOut(message);
+        const view = await serverView(loadConfig());
+        if (!view.found) throw noServer(view, "nothing was sealed (no process holds the vault key)");
+        await createVaultClient(view.found.server).seal();
+        await printOut("vault sealed");
         return 0;
       }),
     );
@@ -225,7 +223,7 @@ function credentialsCommand(run: RunCommand): Command {
         if (owner !== undefined && process.getuid !== undefined && owner !== process.getuid()) {
           throw new AppError("forbidden", "the vault belongs to another user: run this as its owner");
         }
-        if ((await serverStatus(config))?.sealed === true) {
+        if ((await serverView(config)).found?.status.sealed === true) {
           throw new AppError("vault_sealed", "vault sealed (run `aixcl vault unseal`)");
         }
         const vault = await openLocalVault(config);

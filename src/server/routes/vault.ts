@@ -1,10 +1,12 @@
 /**
  * `/api/vault`: status (public: it holds no secret), unseal (the passphrase is the credential, so
- * no principal is needed, but only from loopback and rate limited), seal and rotate (admins).
+ * no principal is needed, but only from loopback and throttled per caller without ever refusing
+ * the right passphrase: src/auth/unseal-throttle.ts), seal and rotate (admins).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { Hono, type Context } from "hono";
 import { unsealRequestSchema, type RotationWire, type VaultStatusWire } from "../../api/vault-client.js";
-import { createLoginRateLimiter } from "../../auth/rate-limit.js";
+import { createUnsealThrottle } from "../../auth/unseal-throttle.js";
 import { isLoopbackHost } from "../../lib/addresses.js";
 import { AppError } from "../../errors.js";
 import { ensurePlatformSecrets } from "../../platform/secrets.js";
@@ -15,12 +17,6 @@ import type { ServerDeps } from "../context.js";
 import { readJsonBody } from "../middleware/body.js";
 import { parseWire } from "../validate.js";
 
-/** Wrong passphrases allowed per window before 429 (each costs an argon2id run of 64 MiB). */
-const UNSEAL_ATTEMPTS = 5;
-const UNSEAL_WINDOW_MS = 5 * 60_000;
-/** The one limiter key: every caller is local, so the limit is on the vault, not on an address. */
-const UNSEAL_KEY = "vault";
-
 function statusWire(vault: Vault): VaultStatusWire {
   const status = vault.status();
   return { ...status, mode: status.mode ?? null };
@@ -28,6 +24,16 @@ function statusWire(vault: Vault): VaultStatusWire {
 
 function peerAddress(c: Context<AppEnv>): string | undefined {
   return c.env?.incoming?.socket.remoteAddress;
+}
+
+/**
+ * Who is unsealing, for the throttle: the connection (address and port). Unseal answers loopback
+ * peers only, where every process shares one address, so the port is what tells callers apart; a
+ * caller that reconnects per attempt is slowed by the throttle's global part instead.
+ */
+function callerKey(c: Context<AppEnv>): string {
+  const socket = c.env?.incoming?.socket;
+  return `${socket?.remoteAddress ?? "?"}|${socket?.remotePort ?? "?"}`;
 }
 
 function isLoopbackPeer(address: string | undefined): boolean {
@@ -50,11 +56,7 @@ function requireAdmin(c: Context<AppEnv>): void {
 export function vaultRoutes(deps: ServerDeps & { vault: Vault }): Hono<AppEnv> {
   const { vault, logger } = deps;
   const app = new Hono<AppEnv>();
-  const limiter = createLoginRateLimiter({
-    perAccount: UNSEAL_ATTEMPTS,
-    perAddress: UNSEAL_ATTEMPTS,
-    windowMs: UNSEAL_WINDOW_MS,
-  });
+  const throttle = createUnsealThrottle();
   // One unseal at a time: each attempt holds 64 MiB for the KDF, so parallel attempts must queue.
   let unsealing: Promise<unknown> = Promise.resolve();
 
@@ -65,17 +67,27 @@ export function vaultRoutes(deps: ServerDeps & { vault: Vault }): Hono<AppEnv> {
       throw new AppError("forbidden", "forbidden: the vault is unsealed from this machine only");
     }
     const { passphrase } = parseWire(unsealRequestSchema, await readJsonBody(c));
+    if (!vault.status().sealed) return c.json(statusWire(vault));
+    const caller = callerKey(c);
+    // Waited out before joining the queue: a throttled caller slows itself, not the next one.
+    await sleep(throttle.delayMs(caller));
     const attempt = unsealing.then(async () => {
       if (!vault.status().sealed) return;
-      limiter.check(UNSEAL_KEY, UNSEAL_KEY);
+      // Never refused before the check: the right passphrase must unseal even from a caller
+      // that is throttled. The check itself is the KDF plus AES-GCM's authentication of the
+      // wrapped key (src/vault/vault.ts), whose tag comparison is constant time.
       try {
         await vault.unseal(passphrase);
       } catch (error) {
-        if (error instanceof AppError && error.code === "unauthorized")
-          limiter.recordFailure(UNSEAL_KEY, UNSEAL_KEY);
+        if (error instanceof AppError && error.code === "unauthorized") {
+          const retryAfter = throttle.recordFailure(caller);
+          if (retryAfter > 0) {
+            throw new AppError("rate_limited", "too many wrong passphrases; try again later", { retryAfter });
+          }
+        }
         throw error;
       }
-      limiter.recordSuccess(UNSEAL_KEY);
+      throttle.recordSuccess();
       await ensurePlatformSecrets(vault, deps.db, logger);
     });
     unsealing = attempt.catch(() => undefined);

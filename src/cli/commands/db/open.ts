@@ -3,24 +3,19 @@
  * never beside a running server on embedded PGlite, and with the vault's password for a role
  * aixcl manages (`database.managed`), as `serve` finds it.
  */
-import { createApiClient } from "../../../api/client.js";
 import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
 import type { Database } from "../../../store/types.js";
-import { readCliToken } from "../../admin-session.js";
-import { serverUrl } from "../../connection.js";
+import { findLocalServer } from "../../admin-session.js";
 
 /**
  * The address of this home's running server, or undefined when none runs: a running server is
- * one whose local token exists and that answers at the configured address (a token left by a
- * crashed server does not count).
+ * one that proves it holds this home's local token (src/cli/admin-session.ts). One that hangs
+ * still holds PGlite's lock, which refuses a second opener (src/store/pglite.ts).
  */
 export async function runningServerUrl(config: Readonly<Config>): Promise<string | undefined> {
-  const token = await readCliToken(config);
-  if (token === undefined) return undefined;
-  const client = createApiClient({ baseUrl: serverUrl(config), apiKey: token });
-  // Any answer, even a refusal, means a server is there.
-  return (await client.reachable().catch(() => true)) ? serverUrl(config) : undefined;
+  const found = await findLocalServer(config);
+  return found.running ? found.server.baseUrl : undefined;
 }
 
 /**
