@@ -44,7 +44,6 @@ export const auditQuerySchema = z.object({
     .refine((value) => !value.includes("\0"), { error: "must not contain NUL characters" })
     .optional(),
 });
-export type AuditQueryWire = z.infer<typeof auditQuerySchema>;
 
 /** What the client asks for (numbers already parsed). */
 export interface AuditQuery {
@@ -101,7 +100,7 @@ export interface AuditRecordLike {
   details: unknown;
 }
 
-export function toAuditWire(entry: AuditRecordLike): AuditEntryWire {
+function toAuditWire(entry: AuditRecordLike): AuditEntryWire {
   return {
     id: entry.id,
     at: entry.at.toISOString(),
@@ -122,7 +121,7 @@ export function toAuditPageWire(page: {
 }
 
 /** `?limit=&before=&action=` for a query (absent fields left out). */
-export function auditSearch(query: AuditQuery): string {
+function auditSearch(query: AuditQuery): string {
   const params = new URLSearchParams();
   if (query.limit !== undefined) params.set("limit", String(query.limit));
   if (query.before !== undefined) params.set("before", String(query.before));

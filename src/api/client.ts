@@ -28,11 +28,11 @@ export interface ApiClientOptions {
 }
 
 /** Requests as the client sends them: `stream` is decided by the method, not the caller. */
-export type GenerateInput = Omit<GenerateRequestWire, "stream">;
-export type ChatInput = Omit<ChatRequestWire, "stream">;
-export type CreateInput = Omit<CreateRequestWire, "stream">;
+type GenerateInput = Omit<GenerateRequestWire, "stream">;
+type ChatInput = Omit<ChatRequestWire, "stream">;
+type CreateInput = Omit<CreateRequestWire, "stream">;
 
-export interface PullInput {
+interface PullInput {
   model: string;
   /** Allow plain http for this pull (the server still checks its registry.insecure list). */
   insecure?: boolean;

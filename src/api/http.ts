@@ -50,7 +50,7 @@ export function codeForStatus(status: number, notFound: ErrorCode = "not_found")
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN"]);
 
 /** fetch fails with TypeError("fetch failed") whose cause (or its AggregateError parts) has the code. */
-export function isUnreachable(error: unknown): boolean {
+function isUnreachable(error: unknown): boolean {
   const cause = (error as { cause?: unknown } | undefined)?.cause as
     { code?: unknown; errors?: { code?: unknown }[] } | undefined;
   if (!cause) return false;
@@ -58,7 +58,7 @@ export function isUnreachable(error: unknown): boolean {
   return (cause.errors ?? []).some((e) => typeof e.code === "string" && UNREACHABLE_CODES.has(e.code));
 }
 
-export async function errorMessage(response: Response): Promise<string> {
+async function errorMessage(response: Response): Promise<string> {
   const text = await response.text().catch(() => "");
   try {
     const body = JSON.parse(text) as { error?: unknown };

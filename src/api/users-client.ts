@@ -10,12 +10,11 @@ import { createJsonRequest, type AdminClientOptions } from "./admin-request.js";
 const MAX_FIELD = 4096;
 const role = z.enum(["admin", "user"]);
 
-export const loginRequestSchema = z.object({
+/** Login and sign-up both take a username and a password. */
+export const credentialsRequestSchema = z.object({
   username: z.string().min(1).max(MAX_FIELD),
   password: z.string().min(1).max(MAX_FIELD),
 });
-
-export const signupRequestSchema = loginRequestSchema;
 
 export const createUserRequestSchema = z.object({
   username: z.string().min(1).max(MAX_FIELD),

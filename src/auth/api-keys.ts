@@ -35,14 +35,9 @@ const KEY_PATTERN = new RegExp(
 const PREFIX_PATTERN = new RegExp(`^[0-9A-Za-z]{${PREFIX_LENGTH}}$`);
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Longest key name (the table's CHECK). */
-export const MAX_KEY_NAME_LENGTH = 128;
+const MAX_KEY_NAME_LENGTH = 128;
 /** last_used_at is written at most this often per key: a busy key must not cost a write per request. */
 const TOUCH_INTERVAL_SECONDS = 60;
-
-/** Whether a presented credential looks like an aixcl API key (the authenticate middleware asks). */
-export function isApiKeyFormat(value: string): boolean {
-  return value.startsWith(KEY_PREFIX);
-}
 
 /** `length` base62 characters, unbiased: bytes ≥ 248 (= 4 × 62) are dropped, not folded. */
 function randomBase62(length: number): string {

@@ -33,7 +33,7 @@ export async function writeRunFile(path: string, text: string): Promise<void> {
  * port the server was reached on, so a listener that relays the challenge to the real server
  * from another port gets an answer the CLI rejects. The token itself never goes on the wire.
  */
-export function identityProof(token: string, challenge: string, port: number): string {
+function identityProof(token: string, challenge: string, port: number): string {
   return createHmac("sha256", token)
     .update(`aixcl-server-identity/1\nport=${port}\nchallenge=${challenge}`, "utf8")
     .digest("base64url");

@@ -6,7 +6,7 @@ import { hash, verify, type Options } from "@node-rs/argon2";
 import { AppError } from "../errors.js";
 
 /** Shortest password accepted, in characters. */
-export const MIN_PASSWORD_LENGTH = 8;
+const MIN_PASSWORD_LENGTH = 8;
 /** Longest password accepted, in UTF-8 bytes (checked before any hashing). */
 export const MAX_PASSWORD_BYTES = 1024;
 

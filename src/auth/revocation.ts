@@ -19,7 +19,7 @@ export interface RevocationMatch {
 }
 
 /** What a revocation does to a request: in the server, destroy its Node response. */
-export interface Cuttable {
+interface Cuttable {
   destroy(): void;
 }
 

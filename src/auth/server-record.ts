@@ -12,7 +12,7 @@ import { z } from "zod";
 import { writeRunFile } from "./local-token.js";
 
 /** The identity check a server of this version answers (`GET /api/auth/local/identity`). */
-export const IDENTITY_SCHEME = "hmac-sha256-port/1";
+const IDENTITY_SCHEME = "hmac-sha256-port/1";
 
 const serverRecordSchema = z.object({
   pid: z.number().int().positive(),
@@ -25,7 +25,7 @@ const serverRecordSchema = z.object({
   instance: z.string().min(1),
 });
 
-export type ServerRecord = z.infer<typeof serverRecordSchema>;
+type ServerRecord = z.infer<typeof serverRecordSchema>;
 
 export interface ServerRecordHandle {
   readonly record: ServerRecord;

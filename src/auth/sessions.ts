@@ -29,13 +29,13 @@ export const SESSION_COOKIE = "__Host-aixcl_session";
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** The row key of a session id: HMAC-SHA256 under `secret` (the vault's session.secret). */
-export function hashSessionId(id: string, secret: string | undefined): string {
+function hashSessionId(id: string, secret: string | undefined): string {
   const mac = secret === undefined ? createHash("sha256") : createHmac("sha256", secret);
   return mac.update(id, "utf8").digest("hex");
 }
 
 /** What a session may do: an admin everything, a user inference only. */
-export function scopesForRole(role: Role): readonly Scope[] {
+function scopesForRole(role: Role): readonly Scope[] {
   return role === "admin" ? SCOPES : ["inference"];
 }
 

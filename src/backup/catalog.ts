@@ -6,7 +6,7 @@
 import { AppError } from "../errors.js";
 import type { Queryable } from "../store/types.js";
 
-export interface ColumnInfo {
+interface ColumnInfo {
   name: string;
   /** `quote_ident(name)`: as pg_dump writes it. */
   ident: string;

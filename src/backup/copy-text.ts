@@ -17,7 +17,7 @@ const ESCAPES: Record<string, string> = {
 };
 
 /** One field in COPY text format; `null` is `\N`. */
-export function copyEscape(value: string | null): string {
+function copyEscape(value: string | null): string {
   if (value === null) return "\\N";
   return value.replace(/[\\\n\r\t\b\f\v]/g, (char) => ESCAPES[char] ?? char);
 }

@@ -52,7 +52,7 @@ SET row_security = off;
 const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE schema_migrations ${SCHEMA_MIGRATIONS_COLUMNS};\n`;
 
 /** The schema version a database records; refuses a database without aixcl's schema or a newer one. */
-export async function dumpableVersion(db: Queryable): Promise<number> {
+async function dumpableVersion(db: Queryable): Promise<number> {
   const version = await schemaVersion(db);
   if (version === 0) {
     throw new AppError("schema_mismatch", "the database holds no aixcl schema yet (run `aixcl db migrate`)");

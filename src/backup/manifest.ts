@@ -35,7 +35,7 @@ const entrySchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-export const manifestSchema = z.strictObject({
+const manifestSchema = z.strictObject({
   format: z.literal("aixcl-backup"),
   format_version: z.number().int().positive(),
   aixcl_version: z.string(),

@@ -35,7 +35,7 @@ export type LocalServerLookup =
     };
 
 /** The local token of this home's server, or undefined when none was written (or it is unreadable). */
-export async function readCliToken(config: Readonly<Config>): Promise<string | undefined> {
+async function readCliToken(config: Readonly<Config>): Promise<string | undefined> {
   const { readLocalToken } = await import("../auth/local-token.js");
   return readLocalToken(localTokenPath(config));
 }

@@ -53,7 +53,7 @@ function merge(base: Tree, over: Tree): Tree {
 }
 
 /** The config file path for a home directory. */
-export function configFilePath(home: string): string {
+function configFilePath(home: string): string {
   return join(home, "config.yaml");
 }
 

@@ -21,7 +21,7 @@ import { blobPath, digestHex, digestOf, type Digest } from "./manifest.js";
 /** Bytes gathered before one write(2): request bodies arrive in 16–64 KiB chunks. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
-export async function pathExists(path: string): Promise<boolean> {
+async function pathExists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;

@@ -34,14 +34,14 @@ export const LayerType = {
  */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Most layers accepted in one manifest. */
-export const MAX_LAYERS = 4096;
+const MAX_LAYERS = 4096;
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
 /** A digest known to be `sha256:` + 64 lowercase hex (only `parseDigest` makes one). */
 export type Digest = string & { readonly __digest: unique symbol };
 
-export function isDigest(value: unknown): value is Digest {
+function isDigest(value: unknown): value is Digest {
   return typeof value === "string" && DIGEST_RE.test(value);
 }
 
@@ -61,7 +61,7 @@ export function digestOf(hex: string): Digest {
   return parseDigest(`sha256:${hex}`);
 }
 
-export function blobsDir(root: string): string {
+function blobsDir(root: string): string {
   return join(resolve(root), "blobs");
 }
 
@@ -84,7 +84,7 @@ const layerSchema = z.object({
   name: z.string().max(1024).optional(),
 });
 
-export const manifestSchema = z.object({
+const manifestSchema = z.object({
   schemaVersion: z.literal(2),
   mediaType: z.string().max(256).optional(),
   config: layerSchema,

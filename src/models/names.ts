@@ -7,9 +7,9 @@ import { join, resolve, sep } from "node:path";
 import { AppError } from "../errors.js";
 import type { ModelName } from "./types.js";
 
-export const DEFAULT_HOST = "registry.ollama.ai";
-export const DEFAULT_NAMESPACE = "library";
-export const DEFAULT_TAG = "latest";
+const DEFAULT_HOST = "registry.ollama.ai";
+const DEFAULT_NAMESPACE = "library";
+const DEFAULT_TAG = "latest";
 
 type PartKind = "host" | "namespace" | "model" | "tag";
 
@@ -24,7 +24,7 @@ function isWordChar(c: string): boolean {
  * First character alphanumeric or `_` (so never `.`, `..` or `-x`, which a CLI would read as a
  * flag); then `-`, `_`, plus `.` outside namespaces and `:` only in hosts (a port).
  */
-export function isValidPart(kind: PartKind, text: string): boolean {
+function isValidPart(kind: PartKind, text: string): boolean {
   if (text.length < 1 || text.length > MAX_LENGTH[kind]) return false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;

@@ -18,7 +18,7 @@ import type { ModelDetails, ModelName, ModelRecord } from "./types.js";
  * Largest small layer read into memory, bytes (16 MiB). Templates, licenses and message lists are
  * kilobytes; the cap keeps a hostile manifest from pointing "system" at a multi-GB blob.
  */
-export const MAX_TEXT_LAYER_BYTES = 16 * 1024 * 1024;
+const MAX_TEXT_LAYER_BYTES = 16 * 1024 * 1024;
 
 /** What the store remembers about a GGUF blob (never the vocabulary arrays: they are large). */
 export interface GgufSummary {
@@ -114,7 +114,7 @@ function toMessages(value: unknown, digest: string): { role: string; content: st
   });
 }
 
-export function detailsFrom(summary: GgufSummary, parentModel: string): ModelDetails {
+function detailsFrom(summary: GgufSummary, parentModel: string): ModelDetails {
   return {
     parent_model: parentModel,
     format: "gguf",

@@ -60,7 +60,7 @@ function jsonValue(value: GgufValue): unknown {
  * GGUF metadata as Ollama's show reports it. Without `verbose` Ollama reads arrays with a maximum
  * size of 0, so every non-empty array (tokens, scores, merges...) becomes `null`; empty ones stay `[]`.
  */
-export function modelInfo(info: GgufInfo, verbose: boolean): Record<string, unknown> {
+function modelInfo(info: GgufInfo, verbose: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(info.metadata)) {
     if (HIDDEN_KEYS.has(key)) continue;
@@ -70,7 +70,7 @@ export function modelInfo(info: GgufInfo, verbose: boolean): Record<string, unkn
   return out;
 }
 
-export function capabilitiesOf(info: GgufInfo, template: string, hasProjector: boolean): string[] {
+function capabilitiesOf(info: GgufInfo, template: string, hasProjector: boolean): string[] {
   const arch = info.architecture;
   const caps: string[] = [];
   const encoder = ENCODER_ARCHITECTURES.has(arch);

@@ -10,7 +10,7 @@ import { manifestDigests, readManifestFile } from "./manifest.js";
 import { manifestPath } from "./names.js";
 import type { ModelName } from "./types.js";
 
-export function manifestsDir(root: string): string {
+function manifestsDir(root: string): string {
   return join(resolve(root), "manifests");
 }
 

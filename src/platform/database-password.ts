@@ -16,7 +16,7 @@ export const DATABASE_PASSWORD = "database.password";
  * A password being installed: written before `ALTER ROLE` so that a crash between the server
  * accepting it and the vault recording it never loses the only copy.
  */
-export const DATABASE_PASSWORD_NEXT = "database.password.next";
+const DATABASE_PASSWORD_NEXT = "database.password.next";
 
 export interface ManagedPassword {
   /**
@@ -46,7 +46,7 @@ export interface ManagedPasswordOptions {
 }
 
 /** A new role password: 32 random bytes, base64url (no character needs quoting anywhere). */
-export function newDatabasePassword(): string {
+function newDatabasePassword(): string {
   return randomBytes(32).toString("base64url");
 }
 
@@ -74,7 +74,7 @@ async function tryConnect(url: string, password: string): Promise<boolean> {
  * Builds `ALTER ROLE <current_user> PASSWORD '<new>'` on the server with format(): utility
  * statements take no parameters, and %I / %L quote the identifier and the literal safely.
  */
-export async function alterOwnPassword(db: Queryable, password: string): Promise<void> {
+async function alterOwnPassword(db: Queryable, password: string): Promise<void> {
   const { rows } = await db.query<{ sql: string }>(
     "SELECT format('ALTER ROLE %I PASSWORD %L', current_user, $1::text) AS sql",
     [password],

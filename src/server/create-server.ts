@@ -30,7 +30,7 @@ export interface CreateServerOptions {
   drainTimeoutMs?: number;
 }
 
-export interface ListenAddress {
+interface ListenAddress {
   host: string;
   port: number;
   url: string;

@@ -7,9 +7,9 @@
 import { AppError } from "../errors.js";
 import type { Database, Queryable } from "./types.js";
 
-export type MessageRole = "system" | "user" | "assistant" | "tool";
+type MessageRole = "system" | "user" | "assistant" | "tool";
 
-export const MESSAGE_ROLES: readonly MessageRole[] = ["system", "user", "assistant", "tool"];
+const MESSAGE_ROLES: readonly MessageRole[] = ["system", "user", "assistant", "tool"];
 
 export interface Conversation {
   id: string;
@@ -57,7 +57,7 @@ export interface ListMessagesOptions {
 }
 
 /** Longest title kept, characters. */
-export const MAX_TITLE_LENGTH = 512;
+const MAX_TITLE_LENGTH = 512;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -8,7 +8,7 @@
 import { AppError } from "../errors.js";
 
 /** Seconds a client is told to wait before retrying while the database is unavailable. */
-export const DATABASE_RETRY_AFTER_S = 2;
+const DATABASE_RETRY_AFTER_S = 2;
 
 /**
  * SQLSTATE classes and codes that say the server, not the statement, failed: 08 connection

@@ -11,7 +11,7 @@ export interface SettingSchema<T> {
 }
 
 /** Longest key, characters. */
-export const MAX_SETTING_KEY_LENGTH = 256;
+const MAX_SETTING_KEY_LENGTH = 256;
 
 function checkKey(key: string): string {
   if (

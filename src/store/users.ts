@@ -65,11 +65,6 @@ export async function selectUserByName(db: Queryable, username: string): Promise
   return rows[0] && toRecord(rows[0]);
 }
 
-export async function selectUserById(db: Queryable, id: string): Promise<UserRecord | undefined> {
-  const { rows } = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
-  return rows[0] && toRecord(rows[0]);
-}
-
 /** The user and their password hash, for verifying a login. */
 export async function findUserCredentials(
   db: Queryable,

@@ -88,8 +88,8 @@ export interface KdfParams {
   salt: string;
 }
 
-export const MIN_KDF_MEMORY = 64 * 1024;
-export const MIN_KDF_PASSES = 3;
+const MIN_KDF_MEMORY = 64 * 1024;
+const MIN_KDF_PASSES = 3;
 
 export function newKdfParams(): KdfParams {
   return {

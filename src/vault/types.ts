@@ -12,8 +12,6 @@
  */
 export type VaultMode = "keyfile" | "passphrase";
 
-export const VAULT_MODES: readonly VaultMode[] = ["keyfile", "passphrase"];
-
 export interface VaultStatus {
   /** Whether `init` has run (the vault's metadata exists). */
   initialized: boolean;

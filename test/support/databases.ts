@@ -15,13 +15,13 @@ import type { Database, DatabaseEngine } from "../../src/store/types.js";
 import { pgliteTemplateDump } from "./pglite-template.js";
 import type { PostgresAdmin } from "./postgres.js";
 
-export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["pglite", "postgres"];
+const DATABASE_ENGINES: readonly DatabaseEngine[] = ["pglite", "postgres"];
 
 /**
  * A password full of the characters that break naive URL or SQL handling; the random tail keeps
  * every role's password different.
  */
-export const SPECIAL_PASSWORD_CHARS = `p@ss:w/rd?#%'"\\ &=+;$`;
+const SPECIAL_PASSWORD_CHARS = `p@ss:w/rd?#%'"\\ &=+;$`;
 
 /** The superuser of the run's PostgreSQL server (started by test/support/global-setup.ts). */
 export function postgresAdmin(): PostgresAdmin {

@@ -182,7 +182,7 @@ function writeScalar(sink: ByteSink, kind: ScalarKind, value: string | number | 
 }
 
 /** Writes a value (type id + payload) as it follows a key. */
-export function writeMetaValue(sink: ByteSink, entry: MetaEntry): void {
+function writeMetaValue(sink: ByteSink, entry: MetaEntry): void {
   sink.u32(KIND_TYPE[entry.kind]);
   writeMetaPayload(sink, entry);
 }
@@ -258,7 +258,7 @@ export interface GgufSpec {
   alignment?: number;
 }
 
-export function tensorByteSize(type: WritableTensorType, dims: number[]): number {
+function tensorByteSize(type: WritableTensorType, dims: number[]): number {
   const info = GGML_TYPES[GgmlType[type]];
   if (!info) throw new Error(`unknown tensor type ${type}`);
   const n = dims.reduce((a, b) => a * b, 1);

@@ -16,7 +16,7 @@ import { testEngineOptions } from "./build.js";
 import { copyPgliteTemplate } from "./pglite-template.js";
 import { installModel } from "./test-models.js";
 
-export interface TestModel {
+interface TestModel {
   name: string;
   gguf: string;
   layers?: Parameters<typeof installModel>[3];

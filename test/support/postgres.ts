@@ -50,7 +50,7 @@ const ROOTS = ["/usr/lib/postgresql"];
 const OS_USER = "postgres";
 
 /** The newest installed server's bin directory (Debian's /usr/lib/postgresql/<major>/bin). */
-export async function findPostgresBin(): Promise<{ binDir: string; version: number }> {
+async function findPostgresBin(): Promise<{ binDir: string; version: number }> {
   const found: { binDir: string; version: number }[] = [];
   for (const root of ROOTS) {
     const entries = await readdir(root).catch(() => [] as string[]);

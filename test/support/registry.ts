@@ -16,7 +16,7 @@ const MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json";
 
 type Source = { data: Buffer } | { path: string; size: number };
 
-export interface LayerInput {
+interface LayerInput {
   mediaType: string;
   /** Bytes, or a file served from disk (large blobs). */
   data: Buffer | { path: string };

@@ -8,7 +8,7 @@ import { scriptedModel } from "./test-models.js";
  * system block and the model answers with <tool_call>{json}</tool_call>, the format the
  * inference service turns into tool calls.
  */
-export const QWEN_TOOLS_TEMPLATE = [
+const QWEN_TOOLS_TEMPLATE = [
   "{%- if tools %}<|im_start|>system\n# Tools\n\nYou may call one or more functions.\n<tools>",
   "{%- for tool in tools %}\n{{ tool | tojson }}{%- endfor %}\n</tools>\n",
   'Return each call as <tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call><|im_end|>\n',
@@ -24,7 +24,7 @@ export const QWEN_TOOLS_TEMPLATE = [
 ].join("");
 
 export const HELLO_SCRIPT = ["Hello", " world", "!"];
-export const TOOL_SCRIPT = [
+const TOOL_SCRIPT = [
   "<tool_call>\n",
   '{"name": "get_weather", "arguments": {"city": "Paris"}}',
   "\n</tool_call>",
@@ -38,7 +38,7 @@ export const WEATHER_TOOL = {
     parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
   },
 };
-export const JSON_SCRIPT = ['{"city": "Paris"}'];
+const JSON_SCRIPT = ['{"city": "Paris"}'];
 
 export const helloModel = (): Promise<string> => scriptedModel("hello", HELLO_SCRIPT);
 export const toolModel = (): Promise<string> =>

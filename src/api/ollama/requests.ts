@@ -9,13 +9,13 @@ import { z } from "zod";
 const modelName = z.string().min(1);
 
 /** A Go duration string ("5m", "-1") or a number of seconds. Parsed later with config/duration.ts. */
-export const keepAliveSchema = z.union([z.number(), z.string()]);
+const keepAliveSchema = z.union([z.number(), z.string()]);
 
 /** Ollama `options`: validated per key by the options mapper, which knows each type. */
-export const optionsSchema = z.record(z.string(), z.unknown());
+const optionsSchema = z.record(z.string(), z.unknown());
 
 /** `format`: "json", "" (none), or a JSON schema object. */
-export const formatSchema = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())]);
+const formatSchema = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())]);
 
 /** `think`: a boolean, or an effort level for models that take one. */
 const thinkSchema = z.union([z.boolean(), z.enum(["high", "medium", "low"])]);
@@ -37,7 +37,7 @@ export const generateRequestSchema = z.object({
 });
 export type GenerateRequestWire = z.infer<typeof generateRequestSchema>;
 
-export const toolCallSchema = z.object({
+const toolCallSchema = z.object({
   id: z.string().optional(),
   function: z.object({
     index: z.number().int().optional(),
@@ -45,7 +45,6 @@ export const toolCallSchema = z.object({
     arguments: z.record(z.string(), z.unknown()).default({}),
   }),
 });
-export type ToolCallWire = z.infer<typeof toolCallSchema>;
 
 export const chatMessageSchema = z.object({
   role: z.enum(["system", "user", "assistant", "tool"]),
@@ -58,7 +57,7 @@ export const chatMessageSchema = z.object({
   thinking: z.string().optional(),
 });
 
-export const toolSchema = z.object({
+const toolSchema = z.object({
   type: z.literal("function").default("function"),
   function: z.object({
     name: z.string().min(1),
@@ -87,7 +86,6 @@ export const embedRequestSchema = z.object({
   options: optionsSchema.optional(),
   keep_alive: keepAliveSchema.optional(),
 });
-export type EmbedRequestWire = z.infer<typeof embedRequestSchema>;
 
 export const embeddingsRequestSchema = z.object({
   model: modelName,
@@ -95,7 +93,6 @@ export const embeddingsRequestSchema = z.object({
   options: optionsSchema.optional(),
   keep_alive: keepAliveSchema.optional(),
 });
-export type EmbeddingsRequestWire = z.infer<typeof embeddingsRequestSchema>;
 
 /** Moves the legacy `name` into `model` when `model` is absent. */
 function legacyName(value: unknown): unknown {

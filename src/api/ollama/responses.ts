@@ -3,7 +3,7 @@
  * strings with nanosecond precision, as Go's time.Time marshals them.
  */
 
-export type OllamaDoneReason = "stop" | "length" | "load" | "unload";
+type OllamaDoneReason = "stop" | "length" | "load" | "unload";
 
 /** Timings of a final chunk (all nanoseconds except the counts). */
 export interface FinalStatsWire {
@@ -50,7 +50,7 @@ export interface EmbeddingsResponseWire {
 }
 
 /** `details` of a model in /api/tags, /api/ps and /api/show (Ollama's api.ModelDetails). */
-export interface ModelDetailsWire {
+interface ModelDetailsWire {
   parent_model: string;
   format: string;
   family: string;

@@ -10,10 +10,10 @@ const imagePart = z.object({
   // Older clients send the URL string directly instead of `{url}`.
   image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.string().nullish() })]),
 });
-export const contentPartSchema = z.discriminatedUnion("type", [textPart, imagePart]);
+const contentPartSchema = z.discriminatedUnion("type", [textPart, imagePart]);
 export type ContentPart = z.infer<typeof contentPartSchema>;
 
-export const toolCallSchema = z.object({
+const toolCallSchema = z.object({
   id: z.string().nullish(),
   type: z.literal("function").nullish(),
   function: z.object({
@@ -23,7 +23,7 @@ export const toolCallSchema = z.object({
   }),
 });
 
-export const chatMessageSchema = z.object({
+const chatMessageSchema = z.object({
   // "developer" is OpenAI's newer name for "system" (o1 and later).
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   content: z.union([z.string(), z.array(contentPartSchema)]).nullish(),
@@ -33,7 +33,7 @@ export const chatMessageSchema = z.object({
 });
 export type ChatMessageWire = z.infer<typeof chatMessageSchema>;
 
-export const toolSchema = z.object({
+const toolSchema = z.object({
   type: z.literal("function"),
   function: z.object({
     name: z.string().min(1),
@@ -43,14 +43,14 @@ export const toolSchema = z.object({
   }),
 });
 
-export const toolChoiceSchema = z
+const toolChoiceSchema = z
   .union([
     z.enum(["none", "auto", "required"]),
     z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }) }),
   ])
   .nullish();
 
-export const responseFormatSchema = z
+const responseFormatSchema = z
   .discriminatedUnion("type", [
     z.object({ type: z.literal("text") }),
     z.object({ type: z.literal("json_object") }),

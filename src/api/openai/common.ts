@@ -7,9 +7,9 @@ import { z } from "zod";
  */
 
 /** `stop`: one string or a list of them (OpenAI allows up to 4; more is harmless here). */
-export const stopSchema = z.union([z.string(), z.array(z.string())]).nullish();
+const stopSchema = z.union([z.string(), z.array(z.string())]).nullish();
 
-export const streamOptionsSchema = z
+const streamOptionsSchema = z
   .object({
     /** Send one more chunk with empty `choices` and the `usage` before `[DONE]`. */
     include_usage: z.boolean().nullish(),

@@ -16,7 +16,7 @@ export const completionRequestSchema = z.object({
 });
 export type CompletionRequestWire = z.infer<typeof completionRequestSchema>;
 
-export interface CompletionChoice {
+interface CompletionChoice {
   text: string;
   index: number;
   logprobs: null;

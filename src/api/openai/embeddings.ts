@@ -10,7 +10,6 @@ export const embeddingRequestSchema = z.object({
   dimensions: z.number().int().min(1).nullish(),
   user: z.string().nullish(),
 });
-export type EmbeddingRequestWire = z.infer<typeof embeddingRequestSchema>;
 
 export interface EmbeddingList {
   object: "list";

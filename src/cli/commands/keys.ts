@@ -30,7 +30,7 @@ const UNIT_MS: Record<string, number> = {
 };
 
 /** `--expires`: a span from now (`90m`, `12h`, `30d`, `2w`, `1y`) or an RFC 3339 date/time. */
-export function parseExpiry(value: string, now = Date.now()): Date {
+function parseExpiry(value: string, now = Date.now()): Date {
   const span = /^(\d{1,6})([mhdwy])$/.exec(value.trim());
   if (span) return new Date(now + Number(span[1]) * (UNIT_MS[span[2] ?? ""] ?? NaN));
   if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {

@@ -31,11 +31,11 @@ function jsonForm(value: unknown): unknown {
   return value;
 }
 
-export function toJson(value: unknown): string {
+function toJson(value: unknown): string {
   return JSON.stringify(jsonForm(value) ?? null);
 }
 
-export function truth(value: unknown): boolean {
+function truth(value: unknown): boolean {
   if (value === undefined || value === null || value === false || value === 0 || value === "") return false;
   if (Array.isArray(value)) return value.length > 0;
   if (typeof value === "object") return Object.keys(value).length > 0 || JSON_FORM in value;
@@ -43,7 +43,7 @@ export function truth(value: unknown): boolean {
 }
 
 /** How Go's fmt prints a value in `{{ . }}`. */
-export function show(value: unknown): string {
+function show(value: unknown): string {
   if (value === undefined || value === null) return "";
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);

@@ -27,7 +27,7 @@ export type Node =
 
 type BlockNode = Extract<Node, { list: Node[] }>;
 
-export class GoTemplateSyntaxError extends Error {}
+class GoTemplateSyntaxError extends Error {}
 
 type Token =
   | { t: "field"; variable?: string; path: string[] }

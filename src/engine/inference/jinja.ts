@@ -62,7 +62,7 @@ const MONTHS = [
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /** Python's strftime for the directives chat templates use (dates in system prompts). */
-export function strftime(date: Date, format: string): string {
+function strftime(date: Date, format: string): string {
   const pad = (n: number, width = 2) => String(n).padStart(width, "0");
   const hour12 = date.getHours() % 12 === 0 ? 12 : date.getHours() % 12;
   const dayOfYear =

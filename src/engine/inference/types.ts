@@ -34,7 +34,7 @@ export interface ChatMessage {
 }
 
 /** Options common to chat and completion requests. */
-export interface InferenceCommon {
+interface InferenceCommon {
   /** Model name as the client sent it (validated and resolved by the service). */
   model: string;
   sampling: SamplingOptions;

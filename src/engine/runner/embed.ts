@@ -5,7 +5,7 @@
 import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { AppError } from "../../errors.js";
 
-export function normalize(vector: readonly number[]): number[] {
+function normalize(vector: readonly number[]): number[] {
   let sum = 0;
   for (const value of vector) sum += value * value;
   const norm = Math.sqrt(sum);

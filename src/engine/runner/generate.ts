@@ -46,11 +46,7 @@ function nowNs(): bigint {
 }
 
 /** Prompt tokens: special tokens parsed, BOS added when the model wants it and it is missing. */
-export function promptTokens(
-  model: LlamaModel,
-  prompt: string,
-  context: readonly number[] | undefined,
-): Token[] {
+function promptTokens(model: LlamaModel, prompt: string, context: readonly number[] | undefined): Token[] {
   // Ids from a client's `context` are only ever compared and evaluated: llama.cpp rejects bad ones.
   const tokens = ((context ?? []) as Token[]).concat(prompt === "" ? [] : model.tokenize(prompt, true));
   const bos = model.tokens.bos;

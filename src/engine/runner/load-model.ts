@@ -27,7 +27,7 @@ export interface RunnerModel {
  * exceeds half of the free memory. Each sequence has its own numCtx cells, so memory grows
  * linearly with the count.
  */
-export function autoParallel(model: LlamaModel, numCtx: number, cores: number, free = freemem()): number {
+function autoParallel(model: LlamaModel, numCtx: number, cores: number, free = freemem()): number {
   let parallel = Math.min(MAX_AUTO_PARALLEL, Math.max(1, cores));
   while (parallel > 1) {
     const estimate = model.fileInsights.estimateContextResourceRequirements({

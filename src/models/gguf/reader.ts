@@ -11,7 +11,7 @@ import { FileCursor, invalidGguf } from "./cursor.js";
 import { GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_SCALAR_SIZE, GgufType } from "./types.js";
 import type { GgufInfo, GgufTensorInfo, GgufValue } from "./types.js";
 
-export type { GgufInfo, GgufTensorInfo, GgufValue } from "./types.js";
+export type { GgufInfo, GgufValue } from "./types.js";
 export { formatParameterCount, quantizationName } from "./names.js";
 
 const MiB = 1024 * 1024;

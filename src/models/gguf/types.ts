@@ -23,7 +23,6 @@ export const GgufType = {
   INT64: 11,
   FLOAT64: 12,
 } as const;
-export type GgufTypeId = (typeof GgufType)[keyof typeof GgufType];
 
 /** Byte size of each fixed-size metadata value type (STRING and ARRAY are variable). */
 export const GGUF_SCALAR_SIZE: Readonly<Record<number, number>> = {

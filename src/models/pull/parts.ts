@@ -27,7 +27,7 @@ export interface Part {
   received: number;
 }
 
-export function partSize(size: number, sizing: PartSizing): number {
+function partSize(size: number, sizing: PartSizing): number {
   const target = Math.ceil(size / TARGET_PARTS);
   return Math.max(1, Math.min(sizing.maxPartSize, Math.max(sizing.minPartSize, target)));
 }

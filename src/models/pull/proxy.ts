@@ -23,7 +23,7 @@ export interface ProxySettings {
 export type ProxySelector = (url: URL) => URL | undefined;
 
 /** Parses a proxy setting; a bare `host:port` means http, as Go reads it. */
-export function parseProxyUrl(value: string): URL {
+function parseProxyUrl(value: string): URL {
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);

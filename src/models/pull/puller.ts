@@ -17,9 +17,7 @@ import { createProxySelector } from "./proxy.js";
 import { createRegistryClient, type RegistrySession } from "./registry.js";
 import { createSharedRuns } from "./shared.js";
 
-export type { ProgressStatus };
-
-export interface PullOptions {
+interface PullOptions {
   /** Allow plain http to this registry for this pull (Ollama's `insecure`). Default false. */
   insecure?: boolean;
   signal?: AbortSignal;

@@ -40,7 +40,7 @@ interface Challenge {
 }
 
 /** Parses `Bearer realm="...",service="...",scope="..."` (quoted or bare values). */
-export function parseChallenge(header: string): Challenge | undefined {
+function parseChallenge(header: string): Challenge | undefined {
   const match = /^\s*Bearer\s+(.*)$/i.exec(header);
   if (!match?.[1]) return undefined;
   const params: Record<string, string> = {};

@@ -6,7 +6,7 @@ import type { AppEnv } from "../app-env.js";
  * Request headers browsers may send: Ollama's list (its routes.go CORS config), which covers the
  * `x-stainless-*` headers the openai SDK adds, plus `x-api-key` for our API auth.
  */
-export const ALLOWED_REQUEST_HEADERS = [
+const ALLOWED_REQUEST_HEADERS = [
   "Authorization",
   "Content-Type",
   "User-Agent",

@@ -13,7 +13,7 @@ export interface HostCheckOptions {
 }
 
 /** `host[:port]`, `[v6]:port` or `[v6]` → the bare host, lower-cased. */
-export function hostOnly(header: string): string {
+function hostOnly(header: string): string {
   const value = header.trim().toLowerCase();
   if (value.startsWith("[")) {
     const end = value.indexOf("]");

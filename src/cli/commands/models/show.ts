@@ -5,7 +5,7 @@ import { printOut } from "../../output.js";
 import { modelNameArg, openSession, serverOrStore } from "../../connection.js";
 
 /** The sections `ollama show` prints, from the /api/show body. */
-export function formatShow(info: ShowResponseWire): string {
+function formatShow(info: ShowResponseWire): string {
   const arch = info.model_info["general.architecture"];
   const meta = (key: string): string => {
     const value = typeof arch === "string" ? info.model_info[`${arch}.${key}`] : undefined;

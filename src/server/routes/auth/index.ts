@@ -1,11 +1,6 @@
 import { Hono, type Context } from "hono";
 import { getCookie } from "hono/cookie";
-import {
-  loginRequestSchema,
-  signupRequestSchema,
-  toUserWire,
-  type MeWire,
-} from "../../../api/users-client.js";
+import { credentialsRequestSchema, toUserWire, type MeWire } from "../../../api/users-client.js";
 import { verifyPassword } from "../../../auth/passwords.js";
 import { endSession, SESSION_COOKIE, startSession } from "../../../auth/sessions.js";
 import { checkUsername, createUser, isSignupEnabled, recordAudit } from "../../../auth/users.js";
@@ -43,7 +38,7 @@ function attemptDetails(c: Context<AppEnv>): Record<string, unknown> {
 }
 
 async function login(c: Context<AppEnv>, db: Database, auth: AuthContext): Promise<Response> {
-  const { username, password } = parseWire(loginRequestSchema, await readJsonBody(c));
+  const { username, password } = parseWire(credentialsRequestSchema, await readJsonBody(c));
   const address = clientAddress(c);
   // A sealed vault answers 503 before the password is even looked at: no attempt is spent.
   const secret = await auth.sessionSecret();
@@ -132,7 +127,7 @@ export function authRoutes(deps: ServerDeps & { db: Database; auth: AuthContext 
   app.post("/signup", async (c) => {
     const address = clientAddress(c);
     if (!(await isSignupEnabled(db))) throw new AppError("forbidden", "sign-up is disabled");
-    const body = parseWire(signupRequestSchema, await readJsonBody(c));
+    const body = parseWire(credentialsRequestSchema, await readJsonBody(c));
     // Each sign-up costs a password hash: the per-address login budget bounds that work too.
     auth.loginLimiter.checkAddress(address);
     auth.loginLimiter.recordAddress(address);

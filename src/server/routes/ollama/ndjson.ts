@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Logger } from "../../../logger.js";
 import { lineStream, streamErrorRecord } from "../../streaming.js";
 
-export const NDJSON = "application/x-ndjson";
+const NDJSON = "application/x-ndjson";
 
 export interface NdjsonOptions<T> {
   /** The wire object for one item; undefined skips it. */

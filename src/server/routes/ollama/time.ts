@@ -12,7 +12,7 @@ export function nowRfc3339Nano(): string {
 }
 
 /** Formats epoch nanoseconds. */
-export function formatRfc3339Nano(epochNs: bigint): string {
+function formatRfc3339Nano(epochNs: bigint): string {
   const ms = epochNs / 1_000_000n;
   const fraction = (epochNs % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
   const base = new Date(Number(ms)).toISOString().slice(0, 19);

@@ -24,7 +24,7 @@ interface SamplingWire {
 }
 
 /** Maps OpenAI's sampling fields. Exported for tests and for the completions route. */
-export function toSampling(wire: SamplingWire, maxTokens?: number | null): SamplingOptions {
+function toSampling(wire: SamplingWire, maxTokens?: number | null): SamplingOptions {
   if (wire.n != null && wire.n !== 1) unsupported("only n=1 is supported (one choice per request)", "n");
   const sampling: SamplingOptions = {
     // OpenAI documents temperature 1 and top_p 1 as the defaults; Ollama's /v1 layer sends them
