@@ -4,12 +4,9 @@
  * from HTTPS_PROXY/HTTP_PROXY/NO_PROXY (either case) through config loading only; TLS to the
  * registry runs inside the tunnel and is verified there.
  */
-import { execFileSync } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer as createTlsServer } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/logger.js";
@@ -21,6 +18,7 @@ import { createTransport } from "../../src/models/pull/transport.js";
 import { createModelStore } from "../../src/models/store.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { startProxy, type LoopbackProxy } from "../support/proxy.js";
+import { startUntrustedTlsServer } from "../support/self-signed.js";
 import { startRegistry, type LoopbackRegistry } from "../support/registry.js";
 
 const MODEL = "application/vnd.ollama.image.model";
@@ -135,24 +133,8 @@ describe("pulls through a proxy", () => {
   });
 
   it("speaks TLS to the registry inside the tunnel and verifies its certificate there", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "aixcl-proxy-tls-"));
-    dirs.push(dir);
-    const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
-        "-subj",
-        "/CN=127.0.0.1",
-      ]),
-      { stdio: "ignore" },
-    );
-    const server = createTlsServer({ key: await readFile(key), cert: await readFile(cert) }, (socket) =>
-      socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-    );
-    server.on("tlsClientError", () => undefined);
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as { port: number };
+    const server = await startUntrustedTlsServer();
+    const { port } = server;
     const policy = createHostPolicy({ insecure: [], allowPrivate: ["127.0.0.1"] });
     const transport = createTransport({
       lookupFor: (url) => policy.lookupFor(url),
@@ -167,7 +149,7 @@ describe("pulls through a proxy", () => {
       expect(error.message).toMatch(/self[- ]signed|certificate/i);
     } finally {
       transport.close();
-      server.close();
+      await server.close();
     }
   });
 });

@@ -4,29 +4,23 @@
  * short bodies, an oversized head, a throwing sink, cancellation, and an https server whose
  * certificate does not verify.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createServer as createTlsServer } from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { createHostPolicy } from "../../src/models/pull/policy.js";
 import { createTransport, type BodySink, type RawResponse } from "../../src/models/pull/transport.js";
 import { rejectedAppError } from "../support/app-error.js";
+import { startUntrustedTlsServer } from "../support/self-signed.js";
 
 const servers: Server[] = [];
-const dirs: string[] = [];
 const policy = createHostPolicy({ insecure: [], allowPrivate: ["127.0.0.1"] });
 const transport = createTransport({ lookupFor: (url) => policy.lookupFor(url) });
 
 afterAll(async () => {
   transport.close();
   for (const server of servers) server.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 /** A server that answers every connection with `answer(socket)` once the request head is in. */
@@ -154,39 +148,13 @@ describe("raw blob transport", () => {
   });
 
   it("refuses an https server whose certificate does not verify", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "aixcl-tls-"));
-    dirs.push(dir);
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
-    const server = createTlsServer({ key: await readFile(key), cert: await readFile(cert) }, (socket) =>
-      socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-    );
-    server.on("tlsClientError", () => undefined);
-    servers.push(server);
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as { port: number };
-    const error = await rejectedAppError(get(new URL(`https://127.0.0.1:${port}/blob`)));
-    expect(error.code).toBe("registry_error");
-    expect(error.message).toMatch(/self[- ]signed|certificate/i);
+    const server = await startUntrustedTlsServer();
+    try {
+      const error = await rejectedAppError(get(new URL(`https://127.0.0.1:${server.port}/blob`)));
+      expect(error.code).toBe("registry_error");
+      expect(error.message).toMatch(/self[- ]signed|certificate/i);
+    } finally {
+      await server.close();
+    }
   });
 });
