@@ -7,6 +7,11 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     pool: "forks",
     maxWorkers: 2,
+    // Test files reuse their worker process instead of a fresh fork and module graph each: about
+    // 2.4 s of start-up per file (380 s -> 290 s for the suite here). Every file owns its own
+    // resources (temp homes, databases, servers on port 0); one that changes process-wide state
+    // (process.env) must restore it in afterAll.
+    isolate: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: ["test/support/global-setup.ts"],

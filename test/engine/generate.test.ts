@@ -59,6 +59,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Test files share their worker process (vitest.config.ts): leave its environment as found.
+  for (const name of ["AIXCL_API_KEY", "AIXCL_DATABASE_URL", "AWS_SECRET_ACCESS_KEY"])
+    delete process.env[name];
   await engine.close();
   await engine.close(); // idempotent
   await rm(dir, { recursive: true, force: true });
