@@ -16,11 +16,8 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = Object.fromEntries
   SETTINGS.flatMap((s) => (s.env === undefined || s.path === "home" ? [] : [[s.env, s.path] as const])),
 );
 const LIST_SETTINGS = new Set(SETTINGS.filter((s) => s.list).map((s) => s.path));
-/**
- * The standard proxy variables are also read in lower case when the upper-case one is unset, as
- * Ollama (Go's http.ProxyFromEnvironment) reads them.
- */
-const LOWER_CASE_TOO = new Set(["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"]);
+/** Variables also read in lower case when the upper-case one is unset (see SettingMeta). */
+const LOWER_CASE_TOO = new Set(SETTINGS.flatMap((s) => (s.envLowerCase === true && s.env ? [s.env] : [])));
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */

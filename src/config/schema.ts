@@ -56,6 +56,11 @@ export interface SettingMeta {
   description: string;
   /** The environment variable that sets it (lists are comma-separated there). */
   env?: string;
+  /**
+   * Also read `env` in lower case when the upper-case one is unset: the standard proxy variables,
+   * as Ollama (Go's http.ProxyFromEnvironment) reads them.
+   */
+  envLowerCase?: boolean;
   /** The commander flag spelling that sets it, e.g. `--port <port>`. */
   flag?: string;
   secret?: boolean;
@@ -236,15 +241,18 @@ export const configSchema = z.strictObject({
         description:
           "proxy for https registries and CDNs (http://[user:pass@]host:port, a CONNECT tunnel); HTTPS_PROXY or https_proxy",
         env: "HTTPS_PROXY",
+        envLowerCase: true,
       }),
       http_proxy: setting(proxyUrl.optional(), {
         description: "proxy for plain-http registries and CDNs; HTTP_PROXY or http_proxy",
         env: "HTTP_PROXY",
+        envLowerCase: true,
       }),
       no_proxy: setting(z.array(z.string().min(1)).default([]), {
         description:
           "hosts that bypass the proxy: *, names (their subdomains too), addresses, CIDR ranges, host:port; NO_PROXY or no_proxy",
         env: "NO_PROXY",
+        envLowerCase: true,
       }),
     })
     .prefault({}),

@@ -38,8 +38,8 @@ function callerKey(c: Context<AppEnv>): string {
 
 function isLoopbackPeer(address: string | undefined): boolean {
   if (address === undefined) return false;
-  // An IPv4 peer on a dual-stack socket is reported as ::ffff:a.b.c.d.
-  return isLoopbackHost(address.replace(/^::ffff:/i, ""));
+  // An IPv4 peer on a dual-stack socket is reported as ::ffff:a.b.c.d; isLoopbackHost reads that too.
+  return isLoopbackHost(address);
 }
 
 function requireAdmin(c: Context<AppEnv>): void {
