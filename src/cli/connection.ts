@@ -3,11 +3,10 @@
  * and the model store opened directly when no server answers. Shared by the model commands, `run`,
  * `vault`, `db` and the admin session (src/cli/admin-session.ts).
  */
-import { InvalidArgumentError } from "commander";
 import { createApiClient, type ApiClient } from "../api/client.js";
+import { checkedArg } from "./args.js";
 import { loadConfig, modelsPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { isAppError } from "../errors.js";
 import { parseModelName } from "../models/names.js";
 import type { LocalModelStore } from "../models/store.js";
 
@@ -67,12 +66,4 @@ export async function serverOrStore<T>(
  * commander argument parser for model names: an invalid name (`../x`, `--insecure`, `a:`) is
  * a usage error (exit 2) before anything touches the server or the store.
  */
-export function modelNameArg(value: string): string {
-  try {
-    parseModelName(value);
-  } catch (error) {
-    if (isAppError(error)) throw new InvalidArgumentError(error.message);
-    throw error;
-  }
-  return value;
-}
+export const modelNameArg = checkedArg(parseModelName);

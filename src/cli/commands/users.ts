@@ -12,9 +12,10 @@ import { checkUsername, isRole, type Actor } from "../../auth/users.js";
 import type { Role } from "../../store/roles.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
-import { AppError, isAppError } from "../../errors.js";
+import { AppError } from "../../errors.js";
 import type { Database } from "../../store/types.js";
 import { serverElseDatabase } from "../admin-session.js";
+import { checkedArg } from "../args.js";
 import type { RunCommand } from "../command.js";
 import { printErr, printOut } from "../output.js";
 import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-input.js";
@@ -43,15 +44,7 @@ function withUsers<T>(config: Readonly<Config>, body: (ops: UserOps) => Promise<
   return serverElseDatabase(config, { server: createUsersClient, database: databaseOps }, body);
 }
 
-function usernameArg(value: string): string {
-  try {
-    checkUsername(value);
-  } catch (error) {
-    if (isAppError(error)) throw new InvalidArgumentError(error.message);
-    throw error;
-  }
-  return value;
-}
+const usernameArg = checkedArg(checkUsername);
 
 function roleArg(value: string): Role {
   if (!isRole(value)) throw new InvalidArgumentError("use admin or user");
