@@ -147,7 +147,7 @@ export function serverElseDatabase<Ops, T>(
     (server) => body(ops.server(server)),
     async () => {
       const { openDatabase } = await import("../store/open.js");
-      const db = await openDatabase(config);
+      const db = await openDatabase(config, { oneShot: true });
       try {
         return await body(ops.database(db));
       } finally {

@@ -162,6 +162,10 @@ export const configSchema = z.strictObject({
       pool_size: setting(positiveInt.default(10), {
         description: "connections in the pool for an external server",
       }),
+      pglite_buffers_mb: setting(integer(z.number().int().min(1).max(4096)).default(128), {
+        description:
+          "shared buffers of the embedded PGlite database, MiB: memory it touches when it opens (~4 ms per MiB); one-shot CLI commands use at most 16",
+      }),
       managed: setting(z.boolean().default(false), {
         description:
           "aixcl owns the URL's role password: kept in the vault (database.password) and changed on the server by `aixcl vault rotate`",

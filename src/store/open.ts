@@ -12,7 +12,15 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Password for a managed role (from the vault), used instead of the URL's. */
   password?: () => string | Promise<string>;
+  /**
+   * A short-lived opener (a CLI command): PGlite's shared buffers are capped at
+   * ONE_SHOT_BUFFERS_MB, since touching the configured amount costs more than its few queries.
+   */
+  oneShot?: boolean;
 }
+
+/** PGlite shared buffers of a one-shot opener, MiB: opens in ~0.3 s instead of ~0.7 s at 128. */
+const ONE_SHOT_BUFFERS_MB = 16;
 
 /**
  * Checks an external database URL: a postgres:// URL whose non-loopback host uses
@@ -73,7 +81,11 @@ export async function openDatabase(
       ...(options.password ? { password: options.password } : {}),
     });
   } else {
-    db = await openPglite({ dataDir: databasePath(config) });
+    const configured = config.database.pglite_buffers_mb;
+    db = await openPglite({
+      dataDir: databasePath(config),
+      sharedBuffersMb: options.oneShot === true ? Math.min(configured, ONE_SHOT_BUFFERS_MB) : configured,
+    });
   }
   if (options.migrate !== false) {
     try {

@@ -12,6 +12,12 @@ export interface PgliteOptions {
    * e.g. a migrated template: loading one takes ~1 s where creating a cluster takes 4–10 s.
    */
   loadDataDir?: Blob;
+  /**
+   * PostgreSQL's shared_buffers, MiB; PGlite's default (128) when absent. Opening touches all of
+   * it, about 4 ms per MiB on a 2-core machine, so a short-lived opener (a CLI command doing a few
+   * queries) asks for little.
+   */
+  sharedBuffersMb?: number;
 }
 
 /**
@@ -101,10 +107,12 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
   }
   let pg: PGlite;
   try {
-    pg = await PGlite.create(
-      options.dataDir,
-      options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir },
-    );
+    pg = await PGlite.create(options.dataDir, {
+      ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
+      ...(options.sharedBuffersMb === undefined
+        ? {}
+        : { startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${options.sharedBuffersMb}MB`] }),
+    });
   } catch (error) {
     await unlock();
     throw error;

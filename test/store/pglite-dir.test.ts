@@ -3,8 +3,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
+import { openDatabase } from "../../src/store/open.js";
 import { openPglite, pgliteLockPath } from "../../src/store/pglite.js";
 import { rejectedAppError } from "../support/app-error.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 
 /** The pid of a process that has exited (so nothing holds it). */
 function deadPid(): number {
@@ -50,5 +53,28 @@ describe("a PGlite data directory", () => {
     } finally {
       await again.close();
     }
+  });
+
+  it("gets the configured shared buffers, capped for a one-shot opener (a CLI command)", async () => {
+    const home = join(dir, "buffers");
+    await copyPgliteTemplate(join(home, "db"));
+    const buffers = async (mb: number, oneShot: boolean): Promise<string> => {
+      const config = loadConfig({
+        flags: { home, "database.pglite_buffers_mb": mb },
+        env: {},
+        readFile: false,
+      });
+      const db = await openDatabase(config, { migrate: false, oneShot });
+      try {
+        return (
+          (await db.query<{ shared_buffers: string }>("SHOW shared_buffers")).rows[0]?.shared_buffers ?? ""
+        );
+      } finally {
+        await db.close();
+      }
+    };
+    expect(await buffers(24, false)).toBe("24MB");
+    expect(await buffers(128, true)).toBe("16MB");
+    expect(await buffers(8, true)).toBe("8MB");
   });
 });

@@ -111,7 +111,7 @@ export async function withConfiguredDatabase<T>(
   flags: Record<string, unknown>,
   fn: (db: Database) => Promise<T>,
 ): Promise<T> {
-  const db = await openDatabase(loadConfig({ flags, env: {}, readFile: false }));
+  const db = await openDatabase(loadConfig({ flags, env: {}, readFile: false }), { oneShot: true });
   try {
     return await fn(db);
   } finally {
@@ -127,7 +127,7 @@ export async function openTestDatabase(engine: DatabaseEngine): Promise<Database
   let db: Database;
   let drop = (): Promise<void> => Promise.resolve();
   if (engine === "pglite") {
-    db = await openPglite({ loadDataDir: await pgliteTemplateDump() });
+    db = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
   } else {
     const created = await createPostgresDatabase();
     drop = created.drop;

@@ -51,7 +51,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const home = await mkdtemp(join(tmpdir(), "aixcl-test-"));
   try {
     const config = loadConfig({
-      flags: { home, "server.port": 0, ...options.flags },
+      // Small PGlite shared buffers: a test's few rows do not need 128 MiB touched at every start.
+      flags: { home, "server.port": 0, "database.pglite_buffers_mb": 16, ...options.flags },
       env: {},
       readFile: false,
     });

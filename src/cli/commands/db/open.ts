@@ -75,6 +75,7 @@ export async function openForDbCommand(config: Readonly<Config>): Promise<Databa
   try {
     db = await openDatabase(config, {
       migrate: false,
+      oneShot: true,
       ...(secrets.password ? { password: secrets.password } : {}),
     });
   } catch (error) {
