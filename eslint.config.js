@@ -25,6 +25,22 @@ export default tseslint.config(
   },
   // Which folder of src/ may import which: eslint-rules/import-layers.js, docs/architecture.md.
   layersConfig,
+  // Commands run in-process too (the tests, src/cli/program.ts): their stdio and environment are
+  // the run's, from cliIo() (src/cli/io.ts), never the process's.
+  {
+    files: ["src/cli/**/*.ts"],
+    ignores: ["src/cli/io.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        ...["stdin", "stdout", "stderr", "env"].map((property) => ({
+          object: "process",
+          property,
+          message: "use cliIo() (src/cli/io.ts): a command's streams and environment are its run's",
+        })),
+      ],
+    },
+  },
   {
     files: ["eslint.config.js", "eslint-rules/*.js"],
     extends: [tseslint.configs.disableTypeChecked],

@@ -10,7 +10,7 @@
  *
  * Two rules inside cli/: a command (`cli/commands/<name>.ts` or `cli/commands/<name>/`) imports
  * no other command's files — shared helpers live in their own modules in cli/ — and only
- * `cli/main.ts` imports commands.
+ * `cli/program.ts` imports commands.
  */
 import path from "node:path";
 
@@ -80,7 +80,7 @@ const importsRule = {
       unknown: "{{file}} is in no layer of the import-layers table: add its folder there and to " + DOC,
       command:
         "{{from}} must not import {{to}}: a command imports no other command's files; move what both use to a module in src/cli/ ({{doc}})",
-      commandEntry: "{{from}} must not import {{to}}: only src/cli/main.ts imports commands ({{doc}})",
+      commandEntry: "{{from}} must not import {{to}}: only src/cli/program.ts imports commands ({{doc}})",
       dynamic:
         "import() with a computed specifier cannot be checked against the layers; use a string literal",
       outside: "{{from}} must not import {{to}}, which is outside src/",
@@ -118,7 +118,7 @@ const importsRule = {
       if (fromLayer === "cli" && toLayer === "cli") {
         const fromCommand = commandOf(from);
         const toCommand = commandOf(to);
-        if (toCommand !== undefined && fromCommand === undefined && from !== "cli/main.ts") {
+        if (toCommand !== undefined && fromCommand === undefined && from !== "cli/program.ts") {
           context.report({ node, messageId: "commandEntry", data: show });
         } else if (toCommand !== undefined && fromCommand !== undefined && toCommand !== fromCommand) {
           context.report({ node, messageId: "command", data: show });

@@ -7,7 +7,7 @@ import { AppError } from "../errors.js";
  * Command-line flags that set configuration, shared by `serve` and `config show` so that
  * `config show` resolves exactly what `serve` would run with. Each is declared with its setting
  * in the schema (src/config/schema.ts) and maps to one dotted setting given to
- * `loadConfig({ flags })` (highest precedence).
+ * `cliConfig({ flags })` (highest precedence).
  */
 const SETTING_FLAGS = SETTINGS.flatMap((setting) => {
   if (setting.flag === undefined) return [];
@@ -25,7 +25,7 @@ export function addConfigFlags(command: Command): Command {
   return command;
 }
 
-/** Turns parsed command options into dotted settings for `loadConfig({ flags })`. */
+/** Turns parsed command options into dotted settings for `cliConfig({ flags })`. */
 export function flagsToSettings(options: Record<string, unknown>): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
   for (const { key, setting } of SETTING_FLAGS) {

@@ -5,7 +5,8 @@
  */
 import { createApiClient, type ApiClient } from "../api/client.js";
 import { checkedArg } from "./args.js";
-import { loadConfig, modelsPath } from "../config/load.js";
+import { modelsPath } from "../config/load.js";
+import { cliConfig } from "./io.js";
 import type { Config } from "../config/schema.js";
 import { parseModelName } from "../models/names.js";
 import type { LocalModelStore } from "../models/store.js";
@@ -34,7 +35,7 @@ export function serverUrl(config: Readonly<Config>): string {
 }
 
 export function openSession(): CliSession {
-  const config = loadConfig();
+  const config = cliConfig();
   return { config, client: createApiClient({ baseUrl: serverUrl(config), apiKey: config.auth.api_key }) };
 }
 

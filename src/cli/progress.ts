@@ -5,6 +5,7 @@
  */
 import cliProgress from "cli-progress";
 import type { StatusWire } from "../api/ollama/responses.js";
+import { cliIo, type CliOutput } from "./io.js";
 
 export interface ProgressView {
   update(status: StatusWire): void;
@@ -48,7 +49,7 @@ function formatEta(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
-export function createProgressView(stream: NodeJS.WriteStream = process.stderr): ProgressView {
+export function createProgressView(stream: CliOutput = cliIo().stderr): ProgressView {
   const tty = stream.isTTY === true;
   // Bars exist only while layers transfer: a status line (verifying, writing manifest) ends them,
   // so it prints below the finished bars instead of being redrawn over.

@@ -4,22 +4,24 @@
  */
 import { readFile } from "node:fs/promises";
 import { AppError } from "../errors.js";
+import { cliIo } from "./io.js";
 
 /** Reads one line from the terminal with echo off (raw mode); Ctrl-C cancels. */
 export function promptHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
+  const { stdin, stderr } = cliIo();
+  const setRawMode = (mode: boolean): void => void stdin.setRawMode?.(mode);
   // Echo off before the prompt shows: a user typing right away must not see their input echoed.
-  stdin.setRawMode(true);
-  process.stderr.write(prompt);
+  setRawMode(true);
+  stderr.write(prompt);
   stdin.setEncoding("utf8");
   stdin.resume();
   return new Promise((resolve, reject) => {
     let value: string[] = [];
     const finish = (error?: AppError) => {
       stdin.off("data", onData);
-      stdin.setRawMode(false);
+      setRawMode(false);
       stdin.pause();
-      process.stderr.write("\n");
+      stderr.write("\n");
       if (error) reject(error);
       else resolve(value.join(""));
     };
@@ -38,7 +40,8 @@ export function promptHidden(prompt: string): Promise<string> {
 /** All of stdin (piped), as UTF-8. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of cliIo().stdin)
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString("utf8");
 }
 

@@ -111,7 +111,9 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
       ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
       ...(options.sharedBuffersMb === undefined
         ? {}
-        : { startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${options.sharedBuffersMb}MB`] }),
+        : {
+            startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${options.sharedBuffersMb}MB`],
+          }),
     });
   } catch (error) {
     await unlock();

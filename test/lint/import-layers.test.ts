@@ -89,9 +89,9 @@ describe("layers/imports", () => {
       ),
     ).toEqual([]);
     expect(await boundaryErrors("src/cli/connection.ts", 'import "./commands/run.js";\n')).toEqual([
-      expect.stringContaining("only src/cli/main.ts imports commands"),
+      expect.stringContaining("only src/cli/program.ts imports commands"),
     ]);
-    expect(await boundaryErrors("src/cli/main.ts", 'import "./commands/run.js";\n')).toEqual([]);
+    expect(await boundaryErrors("src/cli/program.ts", 'import "./commands/run.js";\n')).toEqual([]);
   });
 
   it("allows the downward directions of the table", async () => {

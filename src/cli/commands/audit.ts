@@ -13,7 +13,7 @@ import {
   type AuditEntryWire,
   type AuditQuery,
 } from "../../api/audit-client.js";
-import { loadConfig } from "../../config/load.js";
+import { cliConfig } from "../io.js";
 import type { Database } from "../../store/types.js";
 import { serverElseDatabase } from "../admin-session.js";
 import type { RunCommand } from "../command.js";
@@ -94,7 +94,7 @@ export function auditCommand(run: RunCommand): Command {
           ...(options.action !== undefined ? { action: options.action } : {}),
         };
         const page = await serverElseDatabase<AuditClient, Awaited<ReturnType<AuditClient["list"]>>>(
-          loadConfig(),
+          cliConfig(),
           { server: (server) => createAuditClient(server), database: databaseOps },
           (ops) => ops.list(query),
         );

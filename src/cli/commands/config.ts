@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { stringify as toYaml } from "yaml";
 import { formatDuration } from "../../config/duration.js";
-import { loadConfig, redactConfig } from "../../config/load.js";
+import { redactConfig } from "../../config/load.js";
+import { cliConfig } from "../io.js";
 import type { Config } from "../../config/schema.js";
 import { SETTINGS, type SettingInfo } from "../../config/settings.js";
 import type { RunCommand } from "../command.js";
@@ -27,7 +28,7 @@ export function configCommand(run: RunCommand): Command {
         await printOut(json ? JSON.stringify(SETTINGS.map(describedJson), null, 2) : describeText());
         return 0;
       }
-      const shown = displayable(loadConfig({ flags: flagsToSettings(options) }));
+      const shown = displayable(cliConfig({ flags: flagsToSettings(options) }));
       await printOut(json ? JSON.stringify(shown, null, 2) : toYaml(shown));
       return 0;
     }),

@@ -11,7 +11,7 @@ import {
   type CreatedKeyWire,
   type CreateKeyRequestWire,
 } from "../../api/keys-client.js";
-import { loadConfig } from "../../config/load.js";
+import { cliConfig } from "../io.js";
 import type { Config } from "../../config/schema.js";
 import type { Database } from "../../store/types.js";
 import { serverElseDatabase } from "../admin-session.js";
@@ -134,7 +134,7 @@ function createCommand(run: RunCommand): Command {
     .option("--json", "print the created key and its details as JSON")
     .action((options: CreateOptions) =>
       run(async () => {
-        const config = loadConfig();
+        const config = cliConfig();
         const created = await withKeys(config, (ops) =>
           ops.create({
             name: options.name,
@@ -165,7 +165,7 @@ function listCommand(run: RunCommand): Command {
     .option("--json", "print the keys as JSON")
     .action((options: { user?: string; json?: boolean }) =>
       run(async () => {
-        const keys = await withKeys(loadConfig(), (ops) => ops.list(options.user));
+        const keys = await withKeys(cliConfig(), (ops) => ops.list(options.user));
         await printOut(options.json === true ? JSON.stringify(keys, null, 2) : listTable(keys));
         return 0;
       }),
@@ -179,7 +179,7 @@ function revokeCommand(run: RunCommand): Command {
     .option("--json", "print the revoked key as JSON")
     .action((ref: string, options: { json?: boolean }) =>
       run(async () => {
-        const key = await withKeys(loadConfig(), (ops) => ops.revoke(ref));
+        const key = await withKeys(cliConfig(), (ops) => ops.revoke(ref));
         await printOut(
           options.json === true ? JSON.stringify(key, null, 2) : `revoked ${key.prefix} "${key.name}"`,
         );

@@ -6,10 +6,11 @@ import { createProgressView } from "../progress.js";
 import { formatStats, streamReply } from "../run/chat.js";
 import { runRepl } from "../run/repl.js";
 import { modelNameArg, openSession } from "../connection.js";
+import { cliIo } from "../io.js";
 
 /** Writes to stdout and resolves once the OS has the bytes (tokens appear as they arrive). */
 function writeOut(text: string): Promise<void> {
-  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+  return new Promise((resolve) => cliIo().stdout.write(text, () => resolve()));
 }
 
 async function readAll(input: NodeJS.ReadableStream): Promise<string> {
@@ -52,7 +53,7 @@ export function runCommand(run: RunCommand): Command {
         // first, as `ollama run` does.
         await ensureModel(client, model);
         const verbose = options.verbose === true;
-        const stdin = process.stdin;
+        const { stdin } = cliIo();
         if (options.interactive === true || (words.length === 0 && stdin.isTTY === true)) {
           await runRepl({ client, model, verbose, input: stdin, write: writeOut });
           return 0;

@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { loadConfig } from "../../config/load.js";
+import { cliConfig, cliIo } from "../io.js";
 import { createLogger, type Logger } from "../../logger.js";
 import type { Platform } from "../../server/start.js";
 import type { ExitCode, RunCommand } from "../command.js";
@@ -18,11 +18,11 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
   if (typeof options.apiKeyFile === "string" && isKeyFileShared(options.apiKeyFile)) {
     await printErr(`aixcl: warning: ${options.apiKeyFile} is readable by other users; chmod 600 it`);
   }
-  const config = loadConfig({ flags: flagsToSettings(options) });
+  const config = cliConfig({ flags: flagsToSettings(options) });
   const logger = createLogger({
     level: config.log.level,
     dir: join(config.home, "logs"),
-    pretty: process.stderr.isTTY,
+    pretty: cliIo().stderr.isTTY === true,
   });
 
   // Handlers go in before the platform starts so a signal during model-store scanning or

@@ -10,7 +10,7 @@ import { createUsersClient, toUserWire, type UsersClient, type UserWire } from "
 import { checkPasswordPolicy } from "../../auth/passwords.js";
 import { checkUsername, isRole, type Actor } from "../../auth/users.js";
 import type { Role } from "../../store/roles.js";
-import { loadConfig } from "../../config/load.js";
+import { cliConfig, cliIo } from "../io.js";
 import type { Config } from "../../config/schema.js";
 import { AppError } from "../../errors.js";
 import type { Database } from "../../store/types.js";
@@ -61,7 +61,7 @@ async function readNewPassword(options: PasswordOptions): Promise<string> {
   let password: string;
   if (options.passwordFile !== undefined) {
     password = await readSecretFile(options.passwordFile, "--password-file");
-  } else if (options.passwordStdin === true || !process.stdin.isTTY) {
+  } else if (options.passwordStdin === true || cliIo().stdin.isTTY !== true) {
     password = firstLine(await readStdin());
   } else {
     password = await promptHidden("password: ");
@@ -97,7 +97,7 @@ function addCommand(run: RunCommand): Command {
       .option("--role <role>", "admin or user (default user)", roleArg),
   ).action((username: string, options: PasswordOptions & { role?: Role }) =>
     run(async () => {
-      const config = loadConfig();
+      const config = cliConfig();
       const password = await readNewPassword(options);
       const user = await withUsers(config, (ops) =>
         ops.create({ username, password, role: options.role ?? "user" }),
@@ -115,7 +115,7 @@ function listCommand(run: RunCommand): Command {
     .option("--json", "print the users as JSON")
     .action((options: { json?: boolean }) =>
       run(async () => {
-        const users = await withUsers(loadConfig(), (ops) => ops.list());
+        const users = await withUsers(cliConfig(), (ops) => ops.list());
         await printOut(options.json === true ? JSON.stringify(users, null, 2) : listTable(users));
         return 0;
       }),
@@ -128,7 +128,7 @@ function removeCommand(run: RunCommand): Command {
     .argument("<username>", "the user", usernameArg)
     .action((username: string) =>
       run(async () => {
-        await withUsers(loadConfig(), (ops) => ops.remove(username));
+        await withUsers(cliConfig(), (ops) => ops.remove(username));
         await printOut(`removed ${username}`);
         return 0;
       }),
@@ -142,7 +142,7 @@ function passwdCommand(run: RunCommand): Command {
       .argument("<username>", "the user", usernameArg),
   ).action((username: string, options: PasswordOptions) =>
     run(async () => {
-      const config = loadConfig();
+      const config = cliConfig();
       const password = await readNewPassword(options);
       await withUsers(config, (ops) => ops.setPassword(username, password));
       await printErr(`password changed for ${username}; their sessions have ended`);
@@ -158,7 +158,7 @@ function roleCommand(run: RunCommand): Command {
     .argument("<role>", "admin or user", roleArg)
     .action((username: string, role: Role) =>
       run(async () => {
-        const user = await withUsers(loadConfig(), (ops) => ops.setRole(username, role));
+        const user = await withUsers(cliConfig(), (ops) => ops.setRole(username, role));
         await printOut(`${user.username} is now ${user.role}`);
         return 0;
       }),
@@ -171,7 +171,7 @@ function activateCommand(run: RunCommand): Command {
     .argument("<username>", "the user", usernameArg)
     .action((username: string) =>
       run(async () => {
-        const user = await withUsers(loadConfig(), (ops) => ops.activate(username));
+        const user = await withUsers(cliConfig(), (ops) => ops.activate(username));
         await printOut(`${user.username} is ${user.status}`);
         return 0;
       }),

@@ -10,7 +10,8 @@ import { stat } from "node:fs/promises";
 import { Command } from "commander";
 import { ServerUnreachableError } from "../../api/http.js";
 import { createVaultClient, type RotationWire, type VaultStatusWire } from "../../api/vault-client.js";
-import { loadConfig, vaultPath } from "../../config/load.js";
+import { vaultPath } from "../../config/load.js";
+import { cliConfig, cliIo } from "../io.js";
 import type { Config } from "../../config/schema.js";
 import { AppError } from "../../errors.js";
 import { silentLogger } from "../../logger.js";
@@ -32,7 +33,7 @@ async function readPassphrase(options: PassphraseOptions, confirm = false): Prom
   if (options.passphraseFile !== undefined) {
     return (await readSecretFile(options.passphraseFile, "--passphrase-file")) || undefined;
   }
-  if (process.stdin.isTTY) {
+  if (cliIo().stdin.isTTY === true) {
     const first = await promptHidden("vault passphrase: ");
     if (confirm && (await promptHidden("again: ")) !== first) {
       throw new AppError("invalid_request", "the passphrases do not match");
@@ -93,7 +94,7 @@ function initCommand(run: RunCommand): Command {
     .option("--passphrase-file <path>", "read the passphrase from this file (implies --passphrase)")
     .action((options: PassphraseOptions & { passphrase?: boolean }) =>
       run(async () => {
-        const config = loadConfig();
+        const config = cliConfig();
         const vault = await openLocalVault(config);
         try {
           const status = vault.status();
@@ -124,7 +125,7 @@ function statusCommand(run: RunCommand): Command {
     .option("--json", "print the status as JSON")
     .action((options: { json?: boolean }) =>
       run(async () => {
-        const config = loadConfig();
+        const config = cliConfig();
         const vault = await openLocalVault(config);
         const local = vault.status();
         await vault.close();
@@ -158,7 +159,7 @@ function unsealCommand(run: RunCommand): Command {
     .option("--passphrase-file <path>", "read the passphrase from this file")
     .action((options: PassphraseOptions) =>
       run(async () => {
-        const config = loadConfig();
+        const config = cliConfig();
         const vault = await openLocalVault(config);
         try {
           const status = vault.status();
@@ -198,7 +199,7 @@ function sealCommand(run: RunCommand): Command {
     .description("seal the running server's vault: anything needing a secret answers 503 until unsealed")
     .action(() =>
       run(async () => {
-        const view = await serverView(loadConfig());
+        const view = await serverView(cliConfig());
         if (!view.found) throw noServer(view, "nothing was sealed (no process holds the vault key)");
         await createVaultClient(view.found.server).seal();
         await printOut("vault sealed");
@@ -214,7 +215,7 @@ function credentialsCommand(run: RunCommand): Command {
     .option("--json", "print them as JSON")
     .action((options: PassphraseOptions & { json?: boolean }) =>
       run(async () => {
-        const config = loadConfig();
+        const config = cliConfig();
         const dir = vaultPath(config);
         const owner = await stat(dir).then(
           (info) => info.uid,
@@ -281,7 +282,7 @@ function rotateCommand(run: RunCommand): Command {
     .option("--json", "print what changed as JSON")
     .action((options: PassphraseOptions & { json?: boolean }) =>
       run(async (): Promise<ExitCode> => {
-        const config = loadConfig();
+        const config = cliConfig();
         const report = await serverElseLocal(
           config,
           (server) => createVaultClient(server).rotate(),

@@ -3,6 +3,7 @@ import type { ApiClient } from "../../api/client.js";
 import { isAppError } from "../../errors.js";
 import { printErr } from "../output.js";
 import { formatStats, streamReply, type ChatMessage } from "./chat.js";
+import { cliIo } from "../io.js";
 
 export interface ReplOptions {
   client: ApiClient;
@@ -35,7 +36,7 @@ export async function runRepl(options: ReplOptions): Promise<void> {
   const tty = options.input.isTTY === true;
   const lines = createInterface({
     input: options.input,
-    output: tty ? process.stdout : undefined,
+    output: tty ? cliIo().stdout : undefined,
     terminal: tty,
   });
   let history: ChatMessage[] = [];

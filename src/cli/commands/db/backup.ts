@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { loadConfig, vaultPath } from "../../../config/load.js";
+import { vaultPath } from "../../../config/load.js";
+import { cliConfig } from "../../io.js";
 import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
 import type { BackupResult } from "../../../backup/backup.js";
@@ -75,7 +76,7 @@ async function backupThroughServer(server: LocalServer, target: string): Promise
 }
 
 async function backup(file: string | undefined, flags: BackupFlags): Promise<ExitCode> {
-  const config = loadConfig();
+  const config = cliConfig();
   const { defaultBackupName } = await import("../../../backup/backup.js");
   const target = resolve(file ?? defaultBackupName());
   const includeKey = flags.includeKey === true;

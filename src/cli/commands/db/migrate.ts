@@ -4,7 +4,7 @@
  * the same at start; this runs it on its own (before an upgrade's first start, or to check).
  */
 import { Command } from "commander";
-import { loadConfig } from "../../../config/load.js";
+import { cliConfig } from "../../io.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
 import { openForDbCommand } from "./open.js";
@@ -25,7 +25,7 @@ export function migrateCommand(run: RunCommand): Command {
 }
 
 async function migrateDatabase(flags: MigrateFlags): Promise<ExitCode> {
-  const config = loadConfig();
+  const config = cliConfig();
   // Loaded here, not at the top: `aixcl --help` should not pay for the database drivers.
   const { migrate } = await import("../../../store/migrate.js");
   const db = await openForDbCommand(config);

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
-import { loadConfig, vaultPath } from "../../../config/load.js";
+import { vaultPath } from "../../../config/load.js";
+import { cliConfig, cliIo } from "../../io.js";
 import type { Config } from "../../../config/schema.js";
 import { EXIT_CONFIG, type ExitCode, type RunCommand } from "../../command.js";
 import { printErr, printOut } from "../../output.js";
@@ -32,7 +33,7 @@ export function restoreCommand(run: RunCommand): Command {
 }
 
 async function confirm(question: string): Promise<boolean> {
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const prompt = createInterface({ input: cliIo().stdin, output: cliIo().stderr });
   try {
     const answer = await prompt.question(question);
     return /^y(es)?$/i.test(answer.trim());
@@ -68,14 +69,14 @@ async function keepManagedPassword(config: Readonly<Config>, password: string): 
 }
 
 async function restore(file: string, flags: RestoreFlags): Promise<ExitCode> {
-  const config = loadConfig();
+  const config = cliConfig();
   const path = resolve(file);
   const { restoreBackup, verifyBackup } = await import("../../../backup/restore.js");
   // Checked before asking anything: a bad archive needs no confirmation to be refused.
   const manifest = await verifyBackup(path);
   const target = config.database.url === undefined ? "the embedded database" : "the PostgreSQL database";
   if (flags.yes !== true) {
-    if (process.stdin.isTTY !== true) {
+    if (cliIo().stdin.isTTY !== true) {
       await printErr("aixcl: restore replaces the database and the vault: add --yes to confirm");
       return EXIT_CONFIG;
     }

@@ -4,7 +4,8 @@ import { access } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { delimiter, join } from "node:path";
 import { Command } from "commander";
-import { databasePath, loadConfig } from "../../../config/load.js";
+import { databasePath } from "../../../config/load.js";
+import { cliConfig, cliIo } from "../../io.js";
 import { AppError } from "../../../errors.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { printErr } from "../../output.js";
@@ -21,7 +22,7 @@ e.g. aixcl db shell -- -c 'SELECT count(*) FROM users'.`;
 
 /** The first executable `name` on PATH, or undefined. */
 async function findOnPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+  for (const dir of (cliIo().env.PATH ?? "").split(delimiter)) {
     if (dir === "") continue;
     const candidate = join(dir, name);
     if (
@@ -44,7 +45,7 @@ export function shellCommand(run: RunCommand): Command {
 }
 
 async function shell(args: string[]): Promise<ExitCode> {
-  const config = loadConfig();
+  const config = cliConfig();
   const psql = await findOnPath(process.platform === "win32" ? "psql.exe" : "psql");
   if (psql === undefined) {
     throw new AppError(
@@ -71,7 +72,7 @@ async function shell(args: string[]): Promise<ExitCode> {
   try {
     // Inherited PG* variables would override or add to the connection settings: drop them.
     const env: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("PG")) env[name] = value;
+    for (const [name, value] of Object.entries(cliIo().env)) if (!name.startsWith("PG")) env[name] = value;
     return await runPsql(psql, args, { ...env, ...connection });
   } finally {
     await close();
