@@ -11,7 +11,7 @@ import { loadConfig, type LoadConfigOptions } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 
 /** A readable stream that may be a terminal (process.stdin is; a pipe or a PassThrough is not). */
-export type CliInput = NodeJS.ReadableStream & {
+type CliInput = NodeJS.ReadableStream & {
   isTTY?: boolean;
   setRawMode?: (mode: boolean) => unknown;
 };
