@@ -17,11 +17,11 @@ import {
   verifyApiKey,
 } from "../../src/auth/api-keys.js";
 import type { Role } from "../../src/store/roles.js";
-import { migrate } from "../../src/store/migrate.js";
 import { openPglite } from "../../src/store/pglite.js";
 import type { Queryable } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { describeEachDatabase } from "../support/databases.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 
 const KEY_SHAPE = /^aixcl_[0-9A-Za-z]{8}_[0-9A-Za-z]{43}$/;
 
@@ -234,10 +234,10 @@ describe("api keys in a PGlite data directory", () => {
     const CANARY = "canary-name-4f1c9e";
     const dir = await mkdtemp(join(tmpdir(), "aixcl-keys-pgdata-"));
     try {
-      const db = await openPglite({ dataDir: dir });
+      await copyPgliteTemplate(join(dir, "db"));
+      const db = await openPglite({ dataDir: join(dir, "db"), sharedBuffersMb: 16 });
       let key: string;
       try {
-        await migrate(db);
         const user = await insertUser(db);
         ({ key } = await createApiKey(db, { userId: user, name: CANARY }));
         expect(await verifyApiKey(db, key)).toBeDefined();

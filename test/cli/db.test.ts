@@ -10,7 +10,7 @@ import type { Database } from "../../src/store/types.js";
 import { silentLogger } from "../../src/logger.js";
 import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
-import { copyPgliteTemplate } from "../support/pglite-template.js";
+import { copyPgliteTemplate, pgliteTemplateDump } from "../support/pglite-template.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../backup/backup-support.js";
@@ -32,7 +32,7 @@ let server: PostgresDatabase | undefined;
 const ENGINES: Engine[] = [
   {
     name: "pglite",
-    open: (home) => openPglite({ dataDir: join(home, "db") }),
+    open: (home) => openPglite({ dataDir: join(home, "db"), sharedBuffersMb: 16 }),
     env: (home) => cliEnv(home),
     setUp: async () => undefined,
     tearDown: async () => undefined,
@@ -170,9 +170,8 @@ describe("aixcl db with a server running on the embedded database", () => {
   it("restore and shell refuse: stop the server first; so does backup --include-key", async () => {
     // A valid backup (of another database) to offer restore.
     const valid = join(platform.home, "valid.tar");
-    const other = await openPglite();
+    const other = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
     try {
-      await migrate(other);
       await createBackup({
         db: other,
         vaultDir: join(platform.home, "no-vault"),
@@ -240,9 +239,10 @@ describe("aixcl db with a managed PostgreSQL role (database.managed)", () => {
 describe("aixcl db on an embedded database another process holds", () => {
   it("backup and shell refuse without touching it", async () => {
     const home = await mkdtemp(join(tmpdir(), "aixcl-cli-held-"));
-    const held = await openPglite({ dataDir: join(home, "db") });
+    // A copy of the run's migrated template (test/support/pglite-template.ts): this is about the lock.
+    await copyPgliteTemplate(join(home, "db"));
+    const held = await openPglite({ dataDir: join(home, "db"), sharedBuffersMb: 16 });
     try {
-      await migrate(held);
       for (const args of [
         ["db", "backup", join(home, "never.tar")],
         ["db", "shell"],

@@ -13,7 +13,7 @@ describe("/v1 completions, embeddings and models", () => {
   beforeAll(async () => {
     const [hello, tiny] = await Promise.all([helloModel(), tinyModel()]);
     platform = await startTestPlatform({
-      flags: { "engine.context_length": 256, "engine.num_parallel": 1 },
+      flags: { profile: "core", "engine.context_length": 256, "engine.num_parallel": 1 },
       models: [
         { name: "hello", gguf: hello },
         { name: "team/hello:v1", gguf: hello },

@@ -14,7 +14,7 @@ describe("/v1/chat/completions", () => {
   beforeAll(async () => {
     const [hello, tools, json] = await Promise.all([helloModel(), toolModel(), jsonModel()]);
     platform = await startTestPlatform({
-      flags: { "engine.context_length": 512, "engine.num_parallel": 1 },
+      flags: { profile: "core", "engine.context_length": 512, "engine.num_parallel": 1 },
       models: [
         { name: "hello", gguf: hello },
         { name: "tools", gguf: tools },

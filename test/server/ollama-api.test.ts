@@ -39,7 +39,7 @@ async function ndjson(response: Response): Promise<Record<string, unknown>[]> {
 beforeAll(async () => {
   const [hello, tools, json, tiny] = await Promise.all([helloModel(), toolModel(), jsonModel(), tinyModel()]);
   platform = await startTestPlatform({
-    flags: { "engine.context_length": 512, "engine.num_parallel": 1 },
+    flags: { profile: "core", "engine.context_length": 512, "engine.num_parallel": 1 },
     models: [
       { name: "hello", gguf: hello },
       { name: "tools", gguf: tools },

@@ -50,7 +50,7 @@ const GREEDY = { temperature: 0 };
 
 beforeAll(async () => {
   platform = await startTestPlatform({
-    flags: { "engine.context_length": 512, "engine.num_parallel": 2, "engine.max_queue": 8 },
+    flags: { profile: "core", "engine.context_length": 512, "engine.num_parallel": 2, "engine.max_queue": 8 },
     models: [{ name: "tiny", gguf: await tinyModel() }],
     drainTimeoutMs: 30_000,
   });

@@ -17,6 +17,7 @@ import {
   withPostgresAdmin,
   type PostgresDatabase,
 } from "../support/databases.js";
+import { pgliteTemplateDump } from "../support/pglite-template.js";
 
 /** Runs `fn` and returns what it threw (anything, not only AppError). */
 async function thrown(fn: () => Promise<unknown>): Promise<unknown> {
@@ -58,7 +59,8 @@ describeEachDatabase("SQL errors", (db) => {
 
 describe("PGlite closed under the store", () => {
   it("answers database_error for queries, transactions and scripts", async () => {
-    const db = await openPglite();
+    // The run's migrated template (an empty cluster costs seconds of initdb): any database will do.
+    const db = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
     await db.query("SELECT 1");
     await db.close();
     expectUnavailable(await rejectedAppError(db.query("SELECT 1")));
