@@ -52,7 +52,15 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   try {
     const config = loadConfig({
       // Small PGlite shared buffers: a test's few rows do not need 128 MiB touched at every start.
-      flags: { home, "server.port": 0, "database.pglite_buffers_mb": 16, ...options.flags },
+      // One compute thread per runner: two test files run at once on two cores, and llama.cpp's
+      // threads spin while they wait for each other, which burns the other file's core.
+      flags: {
+        home,
+        "server.port": 0,
+        "database.pglite_buffers_mb": 16,
+        "engine.threads": 1,
+        ...options.flags,
+      },
       env: {},
       readFile: false,
     });
