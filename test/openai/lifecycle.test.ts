@@ -20,7 +20,12 @@ describe("/v1 streams hold and release the engine slot", () => {
 
   beforeAll(async () => {
     platform = await startTestPlatform({
-      flags: { profile: "core", "engine.context_length": 1024, "engine.num_parallel": 1, "engine.max_queue": 0 },
+      flags: {
+        profile: "core",
+        "engine.context_length": 1024,
+        "engine.num_parallel": 1,
+        "engine.max_queue": 0,
+      },
       models: [{ name: "long", gguf: await longModel() }],
     });
     client = new OpenAI({ baseURL: `${platform.url}/v1`, apiKey: "unused", maxRetries: 0 });
