@@ -12,7 +12,8 @@ import { Ollama } from "ollama";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyPassword } from "../../src/auth/passwords.js";
-import { loadConfig, modelsPath } from "../../src/config/load.js";
+import { databasePath, loadConfig, modelsPath } from "../../src/config/load.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import type { Config } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/logger.js";
 import { startPlatform, type Platform } from "../../src/server/start.js";
@@ -45,10 +46,12 @@ interface Running {
 
 async function startIn(home: string, flags: Record<string, unknown> = {}, extraEnv = {}): Promise<Running> {
   const config = loadConfig({
-    flags: { home, "server.port": 0, "engine.threads": 1, ...flags },
+    flags: { home, "server.port": 0, "engine.threads": 1, "database.pglite_buffers_mb": 16, ...flags },
     env: {},
     readFile: false,
   });
+  // A copy of the run's migrated template: this file is about the vault, not a first database.
+  if (config.database.url === undefined) await copyPgliteTemplate(databasePath(config));
   const platform = await startPlatform({
     config,
     logger: silentLogger(),

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../../src/auth/users.js";
-import { loadConfig, vaultPath } from "../../src/config/load.js";
+import { databasePath, loadConfig, vaultPath } from "../../src/config/load.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import type { Config } from "../../src/config/schema.js";
 import { isAppError } from "../../src/errors.js";
 import { createLogger, silentLogger, type Logger } from "../../src/logger.js";
@@ -34,10 +35,12 @@ interface Started {
 async function start(prepare?: (config: Readonly<Config>) => Promise<void>): Promise<Started> {
   const home = await mkdtemp(join(tmpdir(), "aixcl-vault-server-"));
   const config = loadConfig({
-    flags: { home, "server.port": 0, "log.level": "debug" },
+    flags: { home, "server.port": 0, "log.level": "debug", "database.pglite_buffers_mb": 16 },
     env: {},
     readFile: false,
   });
+  // A copy of the run's migrated template: this file is about the vault, not a first database.
+  await copyPgliteTemplate(databasePath(config));
   await prepare?.(config);
   const logger = createLogger({ level: "debug", dir: join(home, "logs") });
   const platform = await startPlatform({
