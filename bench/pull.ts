@@ -6,9 +6,11 @@
  *
  * - direct: loopback, no added latency;
  * - proxy: through a CONNECT proxy that delays every chunk by AIXCL_BENCH_LATENCY_MS (default 20)
- *   in each direction, with an 8 MiB window per direction (test/support/proxy.ts). The raw
- *   download goes through the same proxy, so round trips per part (redirects, new connections,
- *   tunnels) are what the ratio measures.
+ *   in each direction, with an 8 MiB window per direction, on a link of AIXCL_BENCH_LINK_MBS
+ *   MB/s (default 125, a 1 Gbit/s line) that all connections share (test/support/proxy.ts). The
+ *   raw download goes through the same proxy, so round trips per part (redirects, new
+ *   connections, tunnels) are what the ratio measures; the cap keeps the link, not this
+ *   machine's two cores, the bottleneck, as it is for a real download.
  *
  * Prints MB/s per round and the ratio of medians per link (target ≥ 0.9 on both). The registry
  * and the proxy run in a child process (this file with `serve`), as a real registry is not in the
@@ -85,9 +87,9 @@ async function rawDownload(url: string, proxy?: URL): Promise<number> {
 }
 
 /** Child side: serve `file` as model `bench/blob:latest` until the parent disconnects. */
-async function serve(file: string, latencyMs: number): Promise<void> {
+async function serve(file: string, latencyMs: number, linkMbs: number): Promise<void> {
   const registry = await startRegistry();
-  const proxy = await startProxy({ latencyMs });
+  const proxy = await startProxy({ latencyMs, bandwidth: linkMbs * 1e6 });
   const bytes = await registry.addModel("bench/blob", "latest", [
     { mediaType: "application/vnd.ollama.image.model", data: { path: file } },
   ]);
@@ -128,15 +130,20 @@ async function main(): Promise<void> {
   const sizeMib = Number(process.env.AIXCL_BENCH_PULL_MIB ?? 1024);
   const rounds = Number(process.env.AIXCL_BENCH_ROUNDS ?? 3);
   const latencyMs = Number(process.env.AIXCL_BENCH_LATENCY_MS ?? 20);
+  const linkMbs = Number(process.env.AIXCL_BENCH_LINK_MBS ?? 125);
   const work = await mkdtemp(join(tmpdir(), "aixcl-bench-pull-"));
   try {
     const blobFile = join(work, "blob.bin");
     const size = sizeMib * MIB;
     process.stdout.write(`writing ${sizeMib} MiB of random bytes...\n`);
     await writeRandomFile(blobFile, size);
-    const child = fork(fileURLToPath(import.meta.url), ["serve", blobFile, String(latencyMs)], {
-      stdio: "inherit",
-    });
+    const child = fork(
+      fileURLToPath(import.meta.url),
+      ["serve", blobFile, String(latencyMs), String(linkMbs)],
+      {
+        stdio: "inherit",
+      },
+    );
     try {
       const [served] = (await once(child, "message")) as [Served];
       const rawUrl = `http://${served.cdnHost}/blobs/${served.digest}`;
@@ -146,7 +153,7 @@ async function main(): Promise<void> {
 
       const links = [
         { name: "direct", proxy: undefined, raw: [] as number[], pull: [] as number[] },
-        { name: `proxy +${latencyMs} ms`, proxy, raw: [] as number[], pull: [] as number[] },
+        { name: `proxy +${latencyMs} ms, ${linkMbs} MB/s`, proxy, raw: [] as number[], pull: [] as number[] },
       ];
       for (let round = 0; round < rounds; round++) {
         for (const link of links) {
@@ -175,5 +182,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === "serve") await serve(process.argv[3] ?? "", Number(process.argv[4] ?? 0));
+if (process.argv[2] === "serve")
+  await serve(process.argv[3] ?? "", Number(process.argv[4] ?? 0), Number(process.argv[5] ?? 0));
 else await main();

@@ -1,0 +1,69 @@
+/**
+ * Real Chromium for the web app's end-to-end tests: Debian's `chromium` package (installed by
+ * .ci/run) driven by playwright-core, which downloads no browser. Pages are watched: any dialog
+ * (an injected `alert(1)` that ran), console error or uncaught page error is recorded, and tests
+ * assert the record is empty. Screenshots go to SCREENSHOT_DIR for a person to look at.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { ROOT } from "./build.js";
+
+/** Where the e2e run writes its screenshots (named in the README). */
+export const SCREENSHOT_DIR = join(ROOT, "test-results", "screenshots");
+
+const EXECUTABLE = "/usr/bin/chromium";
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: EXECUTABLE,
+    headless: true,
+    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+}
+
+export interface ViewOptions {
+  width: number;
+  height: number;
+  colorScheme: "light" | "dark";
+}
+
+export const DESKTOP = { width: 1280, height: 800 } as const;
+export const PHONE = { width: 390, height: 844 } as const;
+
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Dialogs, console errors and page errors seen so far (expected: none). */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/** A fresh context (own cookies) and page, watched for dialogs and errors. */
+export async function openPage(browser: Browser, view: ViewOptions): Promise<WatchedPage> {
+  const context = await browser.newContext({
+    viewport: { width: view.width, height: view.height },
+    colorScheme: view.colorScheme,
+    deviceScaleFactor: 1,
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("dialog", (dialog) => {
+    problems.push(`dialog (${dialog.type()}): ${dialog.message()}`);
+    void dialog.dismiss().catch(() => undefined);
+  });
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  return { page, context, problems, close: () => context.close() };
+}
+
+/** Saves a full-viewport PNG as SCREENSHOT_DIR/<name>-<width>-<scheme>.png. */
+export async function screenshot(page: Page, name: string, view: ViewOptions): Promise<string> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}-${view.width}-${view.colorScheme}.png`);
+  await page.screenshot({ path });
+  return path;
+}
