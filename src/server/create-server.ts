@@ -24,10 +24,13 @@ import { ownKeyRoutes } from "./routes/admin/keys.js";
 import { authRoutes } from "./routes/auth/index.js";
 import { localIdentityRoutes } from "./routes/auth/local-identity.js";
 import { vaultRoutes } from "./routes/vault.js";
+import { webApp } from "./routes/web/static.js";
 
 export interface CreateServerOptions {
   /** How long close() waits for in-flight requests (streams) to finish before cutting them, ms. Default 10000. */
   drainTimeoutMs?: number;
+  /** The built browser app (index.html, assets/). Default: the package's dist/web. */
+  webRoot?: string;
 }
 
 interface ListenAddress {
@@ -78,7 +81,7 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
 }
 
 /** The Hono app: safety middleware in order, then the API families, then error rendering. */
-function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
+function buildApp(deps: ServerDeps, isClosing: () => boolean, webRoot?: string): Hono<AppEnv> {
   const { server } = deps.config;
   const app = new Hono<AppEnv>();
   const allowedOrigin = createOriginPolicy(server.cors_origins);
@@ -96,6 +99,9 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
   // CORS before auth: preflights carry no credentials and must be answered as they are.
   app.use(cors(allowedOrigin));
   app.use(crossSite(allowedOrigin));
+  // The browser app (profile sys only: core has no users, bld no web UI) is public files, served
+  // before authentication so the login page loads without a session; see routes/web/static.ts.
+  if (deps.config.profile === "sys") app.use(webApp(webRoot === undefined ? {} : { root: webRoot }));
   app.use(authenticateFor(deps));
   app.use(requireScopes());
   app.use(
@@ -129,7 +135,7 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
 export function createServer(deps: ServerDeps, options: CreateServerOptions = {}): AixclServer {
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   let closing = false;
-  const app = buildApp(deps, () => closing);
+  const app = buildApp(deps, () => closing, options.webRoot);
   const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
 

@@ -35,6 +35,8 @@ export interface TestPlatformOptions {
   database?: Database;
   /** Keep the engine's idle spare runner (see createEngine). Default false: only its own tests need it. */
   spareRunner?: boolean;
+  /** The built web app to serve (index.html, assets/). Default: the package's dist/web. */
+  webRoot?: string;
 }
 
 export interface TestPlatform {
@@ -74,7 +76,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     const platform = await startPlatform({
       config,
       logger: silentLogger(),
-      server: { drainTimeoutMs: options.drainTimeoutMs ?? 2000 },
+      server: {
+        drainTimeoutMs: options.drainTimeoutMs ?? 2000,
+        ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
+      },
       engine: testEngineOptions(options.spareRunner),
       ...(options.database ? { database: options.database } : {}),
     });

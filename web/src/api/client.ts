@@ -1,0 +1,42 @@
+import { errorFromResponse } from "./errors";
+
+type Listener = () => void;
+const unauthorizedListeners = new Set<Listener>();
+
+/** Called whenever a request answers 401: the app goes back to the login page. */
+export function onUnauthorized(listener: Listener): () => void {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
+/**
+ * One request to the server (same origin, the session cookie rides along). Resolves with the
+ * Response when it is 2xx; throws ApiError otherwise.
+ */
+export async function request(
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { Accept: "application/json", "Content-Type": "application/json" };
+  }
+  if (signal) init.signal = signal;
+  const response = await fetch(path, init);
+  if (!response.ok) {
+    const error = await errorFromResponse(response);
+    if (response.status === 401 && !path.startsWith("/api/auth/login")) {
+      for (const listener of unauthorizedListeners) listener();
+    }
+    throw error;
+  }
+  return response;
+}
+
+export async function requestJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await request(method, path, body);
+  return (await response.json()) as T;
+}

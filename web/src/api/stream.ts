@@ -1,0 +1,33 @@
+import type { StreamEvent } from "./types";
+
+/**
+ * Reads an answer's NDJSON stream (docs/web-app.md, Streams) and hands each event to `onEvent`
+ * as it arrives. Resolves when the stream ends; rejects if it breaks (the caller decides whether
+ * to re-attach). A line that is not JSON is skipped: one bad line must not lose the answer.
+ */
+export async function readStream(response: Response, onEvent: (event: StreamEvent) => void): Promise<void> {
+  const body = response.body;
+  if (!body) return;
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const emit = (line: string) => {
+    if (line.trim() === "") return;
+    try {
+      onEvent(JSON.parse(line) as StreamEvent);
+    } catch {
+      // skipped, see above
+    }
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += value;
+    let newline = buffered.indexOf("\n");
+    while (newline >= 0) {
+      emit(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf("\n");
+    }
+  }
+  emit(buffered);
+}

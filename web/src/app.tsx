@@ -1,0 +1,73 @@
+/**
+ * The aixcl chat app: login, then the chat list beside the chat (docs/web-app.md).
+ *
+ * Stable hooks for the Chromium e2e tests (data-testid unless noted):
+ *   login        login-form, login-username, login-password, login-submit, login-error (role=alert)
+ *   shell        sidebar, menu-button (opens the drawer below 800 px), drawer-close, theme-toggle,
+ *                current-user, logout
+ *   chat list    new-chat, conversation-search (type=search), conversation-list,
+ *                conversation-item (data-id, data-pinned) with conversation-pin, conversation-rename,
+ *                conversation-rename-input, conversation-delete, conversation-delete-confirm,
+ *                conversation-delete-cancel; the item's link has aria-current=page when open
+ *   chat         chat-title, model-picker (a <select>), settings-toggle, settings-panel with
+ *                settings-system, settings-temperature, settings-num-ctx, settings-num-predict,
+ *                settings-save; chat-empty (a new chat), chat-error (role=alert) with retry
+ *   messages     message-list; each message: message (data-role user|assistant, data-status
+ *                done|streaming|stopped|error|pending, data-id), message-stats, message-stopped,
+ *                message-error, tool-call and json-output (<details>), code-copy (per code block),
+ *                version-nav with version-prev, version-count ("2/3"), version-next,
+ *                regenerate (answers), edit-message (user messages) → edit-input, edit-send;
+ *                live-answer (the aria-live region), jump-bottom
+ *   composer     composer (the textarea, label "Message"), send, stop
+ */
+import { useEffect, useState } from "preact/hooks";
+import * as api from "./api/chat-api";
+import { onUnauthorized } from "./api/client";
+import type { Me } from "./api/types";
+import { LoginPage } from "./components/LoginPage";
+import { Shell } from "./components/Shell";
+import { navigate, useRoute } from "./routes";
+import { useTheme } from "./theme";
+
+export function App() {
+  const route = useRoute();
+  const { theme, toggle } = useTheme();
+  // undefined: still asking the server who we are.
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+
+  useEffect(() => {
+    api.getMe().then(setMe, () => setMe(null));
+    return onUnauthorized(() => setMe(null));
+  }, []);
+
+  useEffect(() => {
+    if (me === null && route.page !== "login") navigate("/login", true);
+    if (me && route.page === "login") navigate("/", true);
+  }, [me, route.page]);
+
+  if (me === undefined) {
+    return (
+      <div class="splash" aria-busy="true">
+        Loading…
+      </div>
+    );
+  }
+  if (me === null || route.page === "login") {
+    return <LoginPage onLogin={setMe} theme={theme} onToggleTheme={toggle} />;
+  }
+  const logout = () => {
+    api.logout().then(
+      () => setMe(null),
+      () => setMe(null),
+    );
+  };
+  return (
+    <Shell
+      me={me}
+      conversationId={route.conversationId}
+      theme={theme}
+      onToggleTheme={toggle}
+      onLogout={logout}
+    />
+  );
+}

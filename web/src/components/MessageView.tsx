@@ -1,0 +1,145 @@
+import { useState } from "preact/hooks";
+import type { Message } from "../api/types";
+import { Icon } from "./icons";
+import { MessageBody } from "./MessageBody";
+import { MessageStats } from "./MessageStats";
+import { VersionNav } from "./VersionNav";
+
+interface MessageViewProps {
+  message: Message;
+  versions: Message[];
+  streaming: boolean;
+  /** Generation is running somewhere in this chat: no new edits or regenerations meanwhile. */
+  busy: boolean;
+  onShowVersion: (message: Message) => void;
+  onRegenerate: (message: Message) => void;
+  onEdit: (message: Message, content: string) => void;
+}
+
+function EditBox({
+  message,
+  onSave,
+  onCancel,
+}: {
+  message: Message;
+  onSave: (text: string) => void;
+  onCancel: () => void;
+}) {
+  const [text, setText] = useState(message.content);
+  return (
+    <form
+      class="edit-box"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (text.trim()) onSave(text);
+      }}
+    >
+      <textarea
+        class="edit-input"
+        data-testid="edit-input"
+        aria-label="Edit message"
+        value={text}
+        rows={Math.min(12, Math.max(2, text.split("\n").length))}
+        autoFocus
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") onCancel();
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            if (text.trim()) onSave(text);
+          }
+        }}
+      />
+      <div class="edit-actions">
+        <button type="button" class="button button-small" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" class="button button-primary button-small" data-testid="edit-send">
+          Send
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** One message of the shown path, with its version navigation and actions. */
+export function MessageView(props: MessageViewProps) {
+  const { message, versions, streaming, busy } = props;
+  const [editing, setEditing] = useState(false);
+  const index = versions.findIndex((m) => m.id === message.id);
+  const isUser = message.role === "user";
+  const status = streaming ? "streaming" : message.status;
+
+  return (
+    <article
+      class={`message message-${message.role}`}
+      data-testid="message"
+      data-role={message.role}
+      data-status={status}
+      data-id={message.id}
+      aria-label={isUser ? "You said" : `${message.model ?? "Assistant"} answered`}
+      tabIndex={-1}
+    >
+      {!isUser && (
+        <div class="message-meta">
+          <span class="message-author">{message.model ?? "assistant"}</span>
+        </div>
+      )}
+      <div class="message-body">
+        {editing ? (
+          <EditBox
+            message={message}
+            onCancel={() => setEditing(false)}
+            onSave={(text) => {
+              setEditing(false);
+              props.onEdit(message, text);
+            }}
+          />
+        ) : (
+          <MessageBody message={message} streaming={streaming} />
+        )}
+      </div>
+      {!editing && (
+        <div class="message-actions">
+          {versions.length > 1 && index >= 0 && (
+            <VersionNav
+              index={index}
+              count={versions.length}
+              onShow={(i) => {
+                const target = versions[i];
+                if (target) props.onShowVersion(target);
+              }}
+            />
+          )}
+          {isUser && (
+            <button
+              type="button"
+              class="icon-button icon-button-small"
+              data-testid="edit-message"
+              aria-label="Edit message"
+              title="Edit"
+              disabled={busy}
+              onClick={() => setEditing(true)}
+            >
+              <Icon name="edit" />
+            </button>
+          )}
+          {message.role === "assistant" && !streaming && (
+            <button
+              type="button"
+              class="icon-button icon-button-small"
+              data-testid="regenerate"
+              aria-label="Regenerate answer"
+              title="Regenerate"
+              disabled={busy}
+              onClick={() => props.onRegenerate(message)}
+            >
+              <Icon name="refresh" />
+            </button>
+          )}
+          {message.stats && !streaming && <MessageStats stats={message.stats} />}
+        </div>
+      )}
+    </article>
+  );
+}

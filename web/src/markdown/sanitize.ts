@@ -1,0 +1,37 @@
+import DOMPurify from "dompurify";
+
+/**
+ * The last step before any model text becomes HTML: DOMPurify on the final HTML (after markdown
+ * and highlighting). Forms and controls are dropped (a button in an answer could submit to this
+ * origin); classes are kept only where our own styles need them, so an answer cannot dress itself
+ * up as the app; links open in a new tab without a handle on this one.
+ */
+const purify = DOMPurify(window);
+
+const KEPT_CLASS = /^(hljs[\w-]*|language-[\w+#.-]+|code-block)$/;
+
+purify.addHook("uponSanitizeAttribute", (_node, data) => {
+  if (data.attrName === "class") {
+    data.attrValue = data.attrValue
+      .split(/\s+/)
+      .filter((name) => KEPT_CLASS.test(name))
+      .join(" ");
+  }
+});
+
+purify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName === "A" && node.hasAttribute("href")) {
+    node.setAttribute("target", "_blank");
+    node.setAttribute("rel", "noopener noreferrer");
+  }
+});
+
+export function sanitize(html: string): string {
+  return purify.sanitize(html, {
+    FORBID_TAGS: ["form", "input", "button", "textarea", "select", "option", "style", "iframe", "frame"],
+    FORBID_ATTR: ["style", "formaction", "action"],
+    ADD_ATTR: ["target"],
+    SANITIZE_NAMED_PROPS: true,
+    ALLOW_UNKNOWN_PROTOCOLS: false,
+  });
+}
