@@ -1,7 +1,7 @@
 /**
  * The JavaScript the test run's child processes execute. The vitest global setup compiles src/
  * once per run (esbuild, one output file per source file, ~1-2 s) into a fresh directory under
- * .tmp/, and the CLI tests, the crash writers and every llama.cpp runner spawn that instead of
+ * .tmp/, with the browser app built beside it (Vite), and the CLI tests, the crash writers and every llama.cpp runner spawn that instead of
  * `node --import tsx` on the TypeScript: tsx compiles each module again in every child, which
  * doubled the start-up of each of the run's few hundred child processes (and node-llama-cpp's
  * binary self-test inherits the loader too). The directory is new for each run and deleted at
@@ -11,6 +11,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { build as viteBuild } from "vite";
 import { inject } from "vitest";
 
 declare module "vitest" {
@@ -52,6 +53,14 @@ export async function compileSource(): Promise<CompiledSource & { remove: () => 
     });
     // `"type": "module"` for the .js files, and the version src/version.ts reads one level up.
     await copyFile(join(ROOT, "package.json"), join(root, "package.json"));
+    // The browser app where the compiled server looks for it (<package>/dist/web, see
+    // src/server/routes/web/static.ts), for the end-to-end tests' `aixcl serve`.
+    await viteBuild({
+      root: join(ROOT, "web"),
+      configFile: join(ROOT, "web", "vite.config.ts"),
+      logLevel: "error",
+      build: { outDir: join(root, "dist", "web"), emptyOutDir: true },
+    });
   } catch (error) {
     await remove();
     throw error;
