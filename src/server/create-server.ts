@@ -24,6 +24,10 @@ import { ownKeyRoutes } from "./routes/admin/keys.js";
 import { authRoutes } from "./routes/auth/index.js";
 import { localIdentityRoutes } from "./routes/auth/local-identity.js";
 import { vaultRoutes } from "./routes/vault.js";
+import { webApiRoutes } from "./routes/web/chat-api.js";
+import { WEB_API_PREFIX } from "./routes/web/errors.js";
+import { createChatModels } from "../chat/models.js";
+import { createChatService, type ChatService } from "../chat/service.js";
 
 export interface CreateServerOptions {
   /** How long close() waits for in-flight requests (streams) to finish before cutting them, ms. Default 10000. */
@@ -78,7 +82,7 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
 }
 
 /** The Hono app: safety middleware in order, then the API families, then error rendering. */
-function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
+function buildApp(deps: ServerDeps, isClosing: () => boolean, chat: ChatService | undefined): Hono<AppEnv> {
   const { server } = deps.config;
   const app = new Hono<AppEnv>();
   const allowedOrigin = createOriginPolicy(server.cors_origins);
@@ -114,6 +118,8 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps));
   if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));
+  if (db && chat)
+    app.route(WEB_API_PREFIX, webApiRoutes({ ...deps, db }, chat, createChatModels(deps.store)));
   app.route("/", ollamaRoutes(deps));
   app.route("/v1", openaiRoutes(deps));
 
@@ -129,7 +135,18 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean): Hono<AppEnv> {
 export function createServer(deps: ServerDeps, options: CreateServerOptions = {}): AixclServer {
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   let closing = false;
-  const app = buildApp(deps, () => closing);
+  // The web chat's answers belong to the server (docs/web-app.md); profile core has no chats.
+  const chat = deps.db
+    ? createChatService({
+        db: deps.db,
+        inference: deps.inference,
+        models: deps.store,
+        engine: deps.engine,
+        logger: deps.logger,
+        onStats: (model, stats) => deps.metrics.observeGeneration(model, stats),
+      })
+    : undefined;
+  const app = buildApp(deps, () => closing, chat);
   const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
 
@@ -191,6 +208,8 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     close() {
       closed ??= (async () => {
         closing = true;
+        // Running answers are stopped and saved first; their streams end with that `done`.
+        await chat?.close();
         if (!listening) return;
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
