@@ -34,8 +34,21 @@ export const LAYERS = {
   platform: { may: ["base", "store", "vault", "auth"] },
   backup: { may: ["base", "store", "vault"] },
   api: { may: ["base"] },
+  chat: { may: ["base", "store", "engine", "models"] },
   server: {
-    may: ["base", "models", "engine", "metrics", "store", "vault", "auth", "platform", "backup", "api"],
+    may: [
+      "base",
+      "models",
+      "engine",
+      "metrics",
+      "store",
+      "vault",
+      "auth",
+      "platform",
+      "backup",
+      "api",
+      "chat",
+    ],
   },
   cli: {
     may: ["base", "models", "engine", "metrics", "store", "vault", "auth", "platform", "backup", "api"],

@@ -25,6 +25,10 @@ import { authRoutes } from "./routes/auth/index.js";
 import { localIdentityRoutes } from "./routes/auth/local-identity.js";
 import { vaultRoutes } from "./routes/vault.js";
 import { webApp } from "./routes/web/static.js";
+import { webApiRoutes } from "./routes/web/chat-api.js";
+import { WEB_API_PREFIX } from "./routes/web/errors.js";
+import { createChatModels } from "../chat/models.js";
+import { createChatService, type ChatService } from "../chat/service.js";
 
 export interface CreateServerOptions {
   /** How long close() waits for in-flight requests (streams) to finish before cutting them, ms. Default 10000. */
@@ -81,7 +85,12 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
 }
 
 /** The Hono app: safety middleware in order, then the API families, then error rendering. */
-function buildApp(deps: ServerDeps, isClosing: () => boolean, webRoot?: string): Hono<AppEnv> {
+function buildApp(
+  deps: ServerDeps,
+  isClosing: () => boolean,
+  chat: ChatService | undefined,
+  webRoot?: string,
+): Hono<AppEnv> {
   const { server } = deps.config;
   const app = new Hono<AppEnv>();
   const allowedOrigin = createOriginPolicy(server.cors_origins);
@@ -120,6 +129,8 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean, webRoot?: string):
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps));
   if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));
+  if (db && chat)
+    app.route(WEB_API_PREFIX, webApiRoutes({ ...deps, db }, chat, createChatModels(deps.store)));
   app.route("/", ollamaRoutes(deps));
   app.route("/v1", openaiRoutes(deps));
 
@@ -135,7 +146,18 @@ function buildApp(deps: ServerDeps, isClosing: () => boolean, webRoot?: string):
 export function createServer(deps: ServerDeps, options: CreateServerOptions = {}): AixclServer {
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   let closing = false;
-  const app = buildApp(deps, () => closing, options.webRoot);
+  // The web chat's answers belong to the server (docs/web-app.md); profile core has no chats.
+  const chat = deps.db
+    ? createChatService({
+        db: deps.db,
+        inference: deps.inference,
+        models: deps.store,
+        engine: deps.engine,
+        logger: deps.logger,
+        onStats: (model, stats) => deps.metrics.observeGeneration(model, stats),
+      })
+    : undefined;
+  const app = buildApp(deps, () => closing, chat, options.webRoot);
   const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
 
@@ -197,6 +219,8 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     close() {
       closed ??= (async () => {
         closing = true;
+        // Running answers are stopped and saved first; their streams end with that `done`.
+        await chat?.close();
         if (!listening) return;
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();

@@ -7,6 +7,7 @@ import { AppError, toAppError } from "../errors.js";
 import type { ServerDeps } from "./context.js";
 import { toOllamaError } from "./routes/ollama/errors.js";
 import { toOpenAIError } from "./routes/openai/errors.js";
+import { isWebApiPath, toWebError } from "./routes/web/errors.js";
 
 /** Whether a path belongs to the OpenAI-compatible family (mounted at /v1). */
 export function isOpenAIPath(path: string): boolean {
@@ -38,8 +39,8 @@ function fromUnknown(error: unknown): AppError {
 }
 
 /**
- * Builds the error response for a request: Ollama's `{"error"}` or OpenAI's `{"error":{...}}`
- * by path, `Retry-After` when the error has one, messages scrubbed of local paths. 5xx causes are
+ * Builds the error response for a request: Ollama's `{"error"}`, OpenAI's `{"error":{...}}` or
+ * the web app's `{"error":{"code","message"}}` by path, `Retry-After` when the error has one, messages scrubbed of local paths. 5xx causes are
  * logged (with stacks) here and never sent.
  */
 export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Context) => Response {
@@ -62,7 +63,11 @@ export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Conte
     const headers: Record<string, string> = {};
     if (safe.retryAfter !== undefined)
       headers["Retry-After"] = String(Math.max(1, Math.ceil(safe.retryAfter)));
-    const wire = isOpenAIPath(c.req.path) ? toOpenAIError(safe) : toOllamaError(safe);
+    const wire = isOpenAIPath(c.req.path)
+      ? toOpenAIError(safe)
+      : isWebApiPath(c.req.path)
+        ? toWebError(safe)
+        : toOllamaError(safe);
     return c.json(wire.body as object, wire.status as ContentfulStatusCode, headers);
   };
 }

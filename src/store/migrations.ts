@@ -95,6 +95,44 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    version: 2,
+    name: "chat: message tree, message status, per-chat settings, full-text search",
+    sql: `
+-- Messages form a tree (versions of an answer or an edited question are siblings). The parent is
+-- in the same conversation (composite key), and the check is deferred to commit so a restore may
+-- load rows in any order (src/backup/load.ts inserts them in primary-key order).
+ALTER TABLE messages ADD CONSTRAINT messages_conversation_id_id_key UNIQUE (conversation_id, id);
+ALTER TABLE messages ADD COLUMN parent_id uuid;
+ALTER TABLE messages ADD COLUMN status text NOT NULL DEFAULT 'done'
+  CHECK (status IN ('done', 'streaming', 'stopped', 'error'));
+ALTER TABLE messages ADD COLUMN error jsonb;
+ALTER TABLE messages ADD COLUMN tool_calls jsonb;
+ALTER TABLE messages ADD COLUMN stats jsonb;
+
+-- The linear history so far becomes a chain: each message's parent is the one before it by seq.
+UPDATE messages m SET parent_id = p.id
+  FROM messages p
+ WHERE p.conversation_id = m.conversation_id
+   AND p.seq = (SELECT max(q.seq) FROM messages q WHERE q.conversation_id = m.conversation_id AND q.seq < m.seq);
+CREATE INDEX messages_parent ON messages (conversation_id, parent_id);
+-- Added after the UPDATE: a deferred check queued by it would forbid the index builds below.
+ALTER TABLE messages ADD CONSTRAINT messages_parent_fkey FOREIGN KEY (conversation_id, parent_id)
+  REFERENCES messages (conversation_id, id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE conversations ADD COLUMN pinned boolean NOT NULL DEFAULT false;
+ALTER TABLE conversations ADD COLUMN system text;
+ALTER TABLE conversations ADD COLUMN options jsonb NOT NULL DEFAULT '{}'::jsonb;
+
+-- Listing order (pinned first, then most recently active), walked by keyset pages.
+DROP INDEX conversations_user_updated;
+CREATE INDEX conversations_user_list ON conversations (user_id, pinned DESC, updated_at DESC, id DESC);
+
+-- Search: the queries use these exact expressions (src/store/conversation-search.ts).
+CREATE INDEX conversations_title_fts ON conversations USING gin (to_tsvector('simple', title));
+CREATE INDEX messages_content_fts ON messages USING gin (to_tsvector('simple', content));
+`,
+  },
 ];
 
 /** The schema version this code expects. */

@@ -23,7 +23,8 @@ import {
 } from "../../src/backup/manifest.js";
 import { createTarWriter, readTar } from "../../src/backup/tar.js";
 import { recordAudit } from "../../src/store/audit.js";
-import { appendMessages, createConversation } from "../../src/store/conversations.js";
+import { createConversation } from "../../src/store/conversations.js";
+import { appendMessages } from "../../src/store/messages.js";
 import { setSetting } from "../../src/store/settings.js";
 import type { Database } from "../../src/store/types.js";
 import { createVault } from "../../src/vault/vault.js";

@@ -8,14 +8,9 @@ import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from "../../src
 import { startSession } from "../../src/auth/sessions.js";
 import { createUser, findUser } from "../../src/auth/users.js";
 import { listAudit, recordAudit } from "../../src/store/audit.js";
-import {
-  appendMessage,
-  createConversation,
-  getConversation,
-  listConversations,
-  listMessages,
-  renameConversation,
-} from "../../src/store/conversations.js";
+import { listConversations } from "../../src/store/conversation-search.js";
+import { createConversation, getConversation, renameConversation } from "../../src/store/conversations.js";
+import { appendMessage, listMessages } from "../../src/store/messages.js";
 import { getSetting, setSetting } from "../../src/store/settings.js";
 import { findUserCredentials, insertUser, selectUserByName } from "../../src/store/users.js";
 import { lookupSession } from "../../src/store/sessions.js";
@@ -96,7 +91,9 @@ describeEachDatabase("SQL injection payloads", (db) => {
       expect((await rejectedAppError(getConversation(db(), owner, payload))).code).toBe("not_found");
       expect((await rejectedAppError(listMessages(db(), payload, conversation.id))).code).toBe("not_found");
     }
-    expect(await listConversations(db(), owner, { limit: 200 })).toHaveLength(PAYLOADS.length);
+    expect((await listConversations(db(), owner, { limit: 200 })).conversations).toHaveLength(
+      PAYLOADS.length,
+    );
     await tablesIntact(db());
   });
 

@@ -1,21 +1,29 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { listAudit, recordAudit } from "../../src/store/audit.js";
+import { listConversations as listPage } from "../../src/store/conversation-search.js";
 import {
-  appendMessage,
-  appendMessages,
   createConversation,
   deleteConversation,
   getConversation,
-  listConversations,
-  listMessages,
   renameConversation,
 } from "../../src/store/conversations.js";
+import { appendMessage, appendMessages, listMessages } from "../../src/store/messages.js";
 import { deleteSetting, getSetting, setSetting } from "../../src/store/settings.js";
 import type { Queryable } from "../../src/store/types.js";
+import type { Conversation } from "../../src/store/conversations.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { describeEachDatabase } from "../support/databases.js";
 
 /** A user row straight in SQL: this suite tests the chat/audit/settings repositories, not users. */
+/** The first page's conversations (the tests below have fewer than a page). */
+async function listConversations(
+  db: Queryable,
+  userId: string,
+  options?: Parameters<typeof listPage>[2],
+): Promise<Conversation[]> {
+  return (await listPage(db, userId, options)).conversations;
+}
+
 async function addUser(db: Queryable, username: string): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     "INSERT INTO users (username, password_hash, role) VALUES ($1, 'x', 'user') RETURNING id",
@@ -198,13 +206,11 @@ describeEachDatabase("repositories", (db, engine) => {
           third.id,
           second.id,
         ]);
-        expect((await listConversations(db(), carol, { limit: 2 })).map((c) => c.id)).toEqual([
-          first.id,
-          third.id,
-        ]);
-        expect((await listConversations(db(), carol, { limit: 2, offset: 2 })).map((c) => c.id)).toEqual([
-          second.id,
-        ]);
+        const page = await listPage(db(), carol, { limit: 2 });
+        expect(page.conversations.map((c) => c.id)).toEqual([first.id, third.id]);
+        const next = await listPage(db(), carol, { limit: 2, cursor: page.nextCursor ?? "" });
+        expect(next.conversations.map((c) => c.id)).toEqual([second.id]);
+        expect(next.nextCursor).toBeNull();
         expect((await rejectedAppError(listConversations(db(), carol, { limit: -1 }))).code).toBe(
           "invalid_request",
         );

@@ -1,0 +1,447 @@
+/**
+ * Chat messages: one row each, forming a tree per conversation (`parent_id`; the versions of an
+ * answer or of an edited question are siblings). `seq` orders a conversation's messages by
+ * creation and is never reused. Every function takes the owner's `userId` and joins or filters on
+ * it: another user's message or conversation answers `not_found`, like a missing one.
+ */
+import { AppError } from "../errors.js";
+import {
+  checkRole,
+  checkText,
+  clamp,
+  CONVERSATION_COLUMNS,
+  conversationNotFound,
+  isUuid,
+  jsonParam,
+  messageNotFound,
+  nextActivity,
+  optionalText,
+  toConversation,
+  type Conversation,
+  type MessageRole,
+} from "./chat-fields.js";
+import { getConversation } from "./conversations.js";
+import type { Database, Queryable } from "./types.js";
+
+export type MessageStatus = "done" | "streaming" | "stopped" | "error";
+
+export interface MessageError {
+  code: string;
+  message: string;
+}
+
+export interface MessageToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** What one answer cost, from the inference's final statistics. */
+export interface MessageStats {
+  promptTokens: number;
+  completionTokens: number;
+  /** Time to first token, ms. */
+  ttftMs: number;
+  tokensPerSecond: number;
+  totalMs: number;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  /** The message this one answers or follows; null for a root. */
+  parentId: string | null;
+  /** 1, 2, 3… in the order messages were created; never reused within a conversation. */
+  seq: number;
+  role: MessageRole;
+  content: string;
+  model: string | null;
+  status: MessageStatus;
+  /** Why the answer failed, when `status` is "error". */
+  error: MessageError | null;
+  toolCalls: MessageToolCall[] | null;
+  stats: MessageStats | null;
+  /** Anything JSON the caller attached; null when none. */
+  metadata: unknown;
+  createdAt: Date;
+}
+
+export interface NewMessage {
+  role: MessageRole;
+  content: string;
+  model?: string | null;
+  metadata?: unknown;
+}
+
+export interface ListMessagesOptions {
+  /** Only messages with a larger `seq` (what a client already has). Default 0: from the start. */
+  afterSeq?: number;
+  /** Messages per page. Default 1000, at most 10000. */
+  limit?: number;
+}
+
+const COLUMNS = [
+  ["id", "id"],
+  ["conversation_id", "conversationId"],
+  ["parent_id", "parentId"],
+  ["seq", "seq"],
+  ["role", "role"],
+  ["content", "content"],
+  ["model", "model"],
+  ["status", "status"],
+  ["error", "error"],
+  ["tool_calls", "toolCalls"],
+  ["stats", "stats"],
+  ["metadata", "metadata"],
+  ["created_at", "createdAt"],
+] as const;
+
+/** The message columns as record fields, optionally qualified by a table alias. */
+function messageColumns(alias?: string): string {
+  const prefix = alias === undefined ? "" : `${alias}.`;
+  return COLUMNS.map(([column, field]) => `${prefix}${column} AS "${field}"`).join(", ");
+}
+
+const MESSAGE_COLUMNS = messageColumns();
+
+function toMessage(row: Message): Message {
+  return { ...row, seq: Number(row.seq), createdAt: new Date(row.createdAt) };
+}
+
+function onlyRow<T>(rows: T[]): T {
+  const row = rows[0];
+  if (!row) throw new Error("INSERT … RETURNING gave no row");
+  return row;
+}
+
+/** Locks the conversation row (so concurrent inserts take `max(seq) + 1` in turn) and bumps its activity. */
+async function lockConversation(
+  tx: Queryable,
+  userId: string,
+  conversationId: string,
+  model?: string | null,
+): Promise<Conversation> {
+  const { rows } = await tx.query<Conversation>(
+    `UPDATE conversations SET updated_at = ${nextActivity("$2")}, model = COALESCE($3, model)
+      WHERE id = $1 AND user_id = $2 RETURNING ${CONVERSATION_COLUMNS}`,
+    [conversationId, userId, model ?? null],
+  );
+  const row = rows[0];
+  if (!row) throw conversationNotFound();
+  return toConversation(row);
+}
+
+/** Inserts one message at the next `seq` (the caller holds the conversation's lock). */
+async function insertMessage(
+  tx: Queryable,
+  conversationId: string,
+  fields: {
+    /** The parent's id; `{ last: true }`: the latest message (a linear append). */
+    parentId: string | null | { last: true };
+    role: MessageRole;
+    content: string;
+    model: string | null;
+    status?: MessageStatus;
+    metadata?: string | null;
+  },
+): Promise<Message> {
+  const parent =
+    typeof fields.parentId === "object" && fields.parentId !== null
+      ? "COALESCE($2::uuid, (SELECT id FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1))"
+      : "$2::uuid";
+  const { rows } = await tx.query<Message>(
+    `INSERT INTO messages (conversation_id, seq, parent_id, role, content, model, status, metadata)
+     SELECT $1, COALESCE(max(seq), 0) + 1, ${parent}, $3, $4, $5, $6, $7::jsonb FROM messages WHERE conversation_id = $1
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [
+      conversationId,
+      typeof fields.parentId === "object" && fields.parentId !== null ? null : fields.parentId,
+      fields.role,
+      fields.content,
+      fields.model,
+      fields.status ?? "done",
+      fields.metadata ?? null,
+    ],
+  );
+  return toMessage(onlyRow(rows));
+}
+
+/**
+ * Appends messages in order, each the child of the one before (a linear history), in one
+ * transaction. The conversation row is locked first (by the UPDATE that also checks the owner
+ * and bumps `updated_at`), so a concurrent append waits, and each INSERT is a new statement whose
+ * snapshot sees the messages committed before the lock was granted: `max(seq) + 1` cannot
+ * collide. (One statement could not do this: under READ COMMITTED its subquery would read the
+ * snapshot taken before it waited for the lock.)
+ */
+export async function appendMessages(
+  db: Database,
+  userId: string,
+  conversationId: string,
+  messages: readonly NewMessage[],
+): Promise<Message[]> {
+  const params = messages.map((message) => ({
+    role: checkRole(message.role),
+    content: checkText(message.content, "content"),
+    model: optionalText(message.model, "model"),
+    metadata: jsonParam(message.metadata, "metadata"),
+  }));
+  if (!isUuid(userId) || !isUuid(conversationId)) throw conversationNotFound();
+  return db.transaction(async (tx) => {
+    await lockConversation(tx, userId, conversationId);
+    const appended: Message[] = [];
+    for (const fields of params) {
+      appended.push(await insertMessage(tx, conversationId, { ...fields, parentId: { last: true } }));
+    }
+    return appended;
+  });
+}
+
+/** Appends one message; see appendMessages. */
+export async function appendMessage(
+  db: Database,
+  userId: string,
+  conversationId: string,
+  message: NewMessage,
+): Promise<Message> {
+  const [appended] = await appendMessages(db, userId, conversationId, [message]);
+  if (!appended) throw new Error("appendMessages returned nothing");
+  return appended;
+}
+
+/** The conversation's messages in order (by `seq`), in pages. */
+export async function listMessages(
+  db: Queryable,
+  userId: string,
+  conversationId: string,
+  options: ListMessagesOptions = {},
+): Promise<Message[]> {
+  const afterSeq = clamp(options.afterSeq, 0, 2 ** 31 - 1, "afterSeq");
+  const limit = clamp(options.limit, 1000, 10_000, "limit");
+  if (!isUuid(userId) || !isUuid(conversationId)) throw conversationNotFound();
+  // One query answers both "is it yours" and "what is in it": the conversation row always comes
+  // back when owned, with NULL message columns when it has no (further) messages.
+  const { rows } = await db.query<Message & { owned: boolean }>(
+    `SELECT true AS owned, ${messageColumns("m")}
+     FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq > $3
+     WHERE c.id = $1 AND c.user_id = $2
+     ORDER BY m.seq LIMIT $4`,
+    [conversationId, userId, afterSeq, limit],
+  );
+  if (rows.length === 0) throw conversationNotFound();
+  return rows.filter((row) => row.id !== null).map(({ owned: _owned, ...row }) => toMessage(row));
+}
+
+/** A conversation and every message of its tree, in creation order: two statements. */
+export async function openConversation(
+  db: Queryable,
+  userId: string,
+  id: string,
+): Promise<{ conversation: Conversation; messages: Message[] }> {
+  const conversation = await getConversation(db, userId, id);
+  const { rows } = await db.query<Message>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq`,
+    [id],
+  );
+  return { conversation, messages: rows.map(toMessage) };
+}
+
+export async function getMessage(db: Queryable, userId: string, id: string): Promise<Message> {
+  if (!isUuid(userId) || !isUuid(id)) throw messageNotFound();
+  const { rows } = await db.query<Message>(
+    `SELECT ${messageColumns("m")} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.id = $1 AND c.user_id = $2`,
+    [id, userId],
+  );
+  const row = rows[0];
+  if (!row) throw messageNotFound();
+  return toMessage(row);
+}
+
+/** The path from the root of the tree down to `leafId`, inclusive (the history an answer continues). */
+export async function branchPath(
+  db: Queryable,
+  userId: string,
+  conversationId: string,
+  leafId: string,
+): Promise<Message[]> {
+  if (!isUuid(userId) || !isUuid(conversationId) || !isUuid(leafId)) throw messageNotFound();
+  const { rows } = await db.query<Message & { depth: number }>(
+    `WITH RECURSIVE path AS (
+       SELECT m.*, 0 AS depth FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.id = $1 AND m.conversation_id = $2 AND c.user_id = $3
+       UNION ALL
+       SELECT p.*, path.depth + 1 FROM messages p JOIN path
+           ON p.conversation_id = path.conversation_id AND p.id = path.parent_id
+     )
+     SELECT ${MESSAGE_COLUMNS} FROM path ORDER BY depth DESC`,
+    [leafId, conversationId, userId],
+  );
+  if (rows.length === 0) throw messageNotFound();
+  return rows.map(toMessage);
+}
+
+export interface Turn {
+  conversation: Conversation;
+  /** The new user message (absent for a regenerated answer). */
+  userMessage?: Message;
+  /** The assistant's answer, empty and `streaming`. */
+  answer: Message;
+}
+
+/**
+ * Gives a conversation without a title the first user message's text (whitespace folded, at most
+ * 60 characters). Returns the conversation as it is now.
+ */
+async function titleFromFirstMessage(tx: Queryable, conversation: Conversation): Promise<Conversation> {
+  if (conversation.title !== "") return conversation;
+  const { rows } = await tx.query<Conversation>(
+    `UPDATE conversations c SET title = left(btrim(regexp_replace(f.content, '\\s+', ' ', 'g')), 60)
+       FROM (SELECT content FROM messages WHERE conversation_id = $1 AND role = 'user' ORDER BY seq LIMIT 1) f
+      WHERE c.id = $1 AND c.title = '' RETURNING ${CONVERSATION_COLUMNS.replace(/(^|, )(\w+)/g, "$1c.$2")}`,
+    [conversation.id],
+  );
+  const row = rows[0];
+  return row ? toConversation(row) : conversation;
+}
+
+/**
+ * A new user message under `parentId` (null: a new root) and an empty `streaming` answer to it,
+ * in one transaction; records `model` as the conversation's model and titles an untitled chat.
+ * A parent still being generated is a `conflict`: its text is not final yet.
+ */
+export async function insertTurn(
+  db: Database,
+  userId: string,
+  conversationId: string,
+  fields: { content: string; parentId: string | null; model: string },
+): Promise<Turn> {
+  const content = checkText(fields.content, "content");
+  const model = checkText(fields.model, "model");
+  if (!isUuid(userId) || !isUuid(conversationId)) throw conversationNotFound();
+  if (fields.parentId !== null && !isUuid(fields.parentId)) throw messageNotFound();
+  return db.transaction(async (tx) => {
+    const locked = await lockConversation(tx, userId, conversationId, model);
+    if (fields.parentId !== null) {
+      const parent = await tx.query<{ status: MessageStatus }>(
+        "SELECT status FROM messages WHERE id = $1 AND conversation_id = $2",
+        [fields.parentId, conversationId],
+      );
+      const status = parent.rows[0]?.status;
+      if (status === undefined) throw messageNotFound();
+      if (status === "streaming") {
+        throw new AppError("conflict", "the parent message is still being generated", { param: "parent_id" });
+      }
+    }
+    const userMessage = await insertMessage(tx, conversationId, {
+      parentId: fields.parentId,
+      role: "user",
+      content,
+      model: null,
+    });
+    const answer = await insertMessage(tx, conversationId, {
+      parentId: userMessage.id,
+      role: "assistant",
+      content: "",
+      model,
+      status: "streaming",
+    });
+    const conversation = await titleFromFirstMessage(tx, locked);
+    return { conversation, userMessage, answer };
+  });
+}
+
+/**
+ * A new empty `streaming` answer beside assistant message `siblingId` (same parent): another
+ * version of that answer. Returns it with the conversation.
+ */
+export async function insertSiblingAnswer(
+  db: Database,
+  userId: string,
+  siblingId: string,
+  model: string | null,
+): Promise<Turn> {
+  if (!isUuid(userId) || !isUuid(siblingId)) throw messageNotFound();
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{
+      conversationId: string;
+      parentId: string | null;
+      role: MessageRole;
+      model: string | null;
+    }>(
+      `SELECT m.conversation_id AS "conversationId", m.parent_id AS "parentId", m.role, m.model
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.id = $1 AND c.user_id = $2`,
+      [siblingId, userId],
+    );
+    const sibling = rows[0];
+    if (!sibling) throw messageNotFound();
+    if (sibling.role !== "assistant" || sibling.parentId === null) {
+      throw new AppError("invalid_request", "only an answer can be regenerated");
+    }
+    const locked = await lockConversation(tx, userId, sibling.conversationId, model);
+    const answerModel = model ?? locked.model ?? sibling.model;
+    if (answerModel === null) throw new AppError("invalid_request", "model is required", { param: "model" });
+    const answer = await insertMessage(tx, sibling.conversationId, {
+      parentId: sibling.parentId,
+      role: "assistant",
+      content: "",
+      model: answerModel,
+      status: "streaming",
+    });
+    return { conversation: locked, answer };
+  });
+}
+
+export interface AnswerUpdate {
+  content: string;
+  status: MessageStatus;
+  error?: MessageError | null;
+  toolCalls?: MessageToolCall[] | null;
+  stats?: MessageStats | null;
+}
+
+/**
+ * Saves an answer's text and state. Undefined when the row is gone (its conversation was
+ * deleted, or its user): the generation behind it has no one left to answer.
+ */
+export async function saveAnswer(
+  db: Queryable,
+  userId: string,
+  id: string,
+  update: AnswerUpdate,
+): Promise<Message | undefined> {
+  const { rows } = await db.query<Message>(
+    `UPDATE messages m SET content = $3, status = $4, error = $5::jsonb, tool_calls = $6::jsonb, stats = $7::jsonb
+       FROM conversations c
+      WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2
+      RETURNING ${messageColumns("m")}`,
+    [
+      id,
+      userId,
+      checkText(update.content, "content"),
+      update.status,
+      jsonParam(update.error, "error"),
+      jsonParam(update.toolCalls?.length ? update.toolCalls : null, "tool_calls"),
+      jsonParam(update.stats, "stats"),
+    ],
+  );
+  const row = rows[0];
+  return row ? toMessage(row) : undefined;
+}
+
+/**
+ * Marks an answer `stopped` if it is still `streaming` with no generation behind it in this
+ * process (the server that ran it is gone); any other message comes back unchanged.
+ */
+export async function stopOrphanAnswer(db: Queryable, userId: string, id: string): Promise<Message> {
+  if (!isUuid(userId) || !isUuid(id)) throw messageNotFound();
+  const { rows } = await db.query<Message>(
+    `UPDATE messages m SET status = 'stopped'
+       FROM conversations c
+      WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2 AND m.status = 'streaming'
+      RETURNING ${messageColumns("m")}`,
+    [id, userId],
+  );
+  const row = rows[0];
+  return row ? toMessage(row) : getMessage(db, userId, id);
+}
