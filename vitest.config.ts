@@ -13,6 +13,9 @@ export default defineConfig({
     // (process.env) must restore it in afterAll.
     isolate: false,
     testTimeout: 60_000,
+    // expect.poll waits for what a browser or a server shows in its own time (a model loading
+    // on two busy cores takes seconds): 1 s, vitest's default, makes such waits flaky.
+    expect: { poll: { timeout: 20_000, interval: 50 } },
     hookTimeout: 120_000,
     globalSetup: ["test/support/global-setup.ts"],
   },

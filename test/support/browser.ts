@@ -10,7 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { ROOT } from "./build.js";
 
 /** Where the e2e run writes its screenshots (named in the README). */
-export const SCREENSHOT_DIR = join(ROOT, "test-results", "screenshots");
+const SCREENSHOT_DIR = join(ROOT, "test-results", "screenshots");
 
 const EXECUTABLE = "/usr/bin/chromium";
 

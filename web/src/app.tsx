@@ -36,7 +36,10 @@ export function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
 
   useEffect(() => {
-    api.getMe().then(setMe, () => setMe(null));
+    api.getMe().then(
+      (user) => setMe(user),
+      () => setMe(null),
+    );
     return onUnauthorized(() => setMe(null));
   }, []);
 

@@ -5,7 +5,8 @@ import type { ChatOptions, Conversation, ConversationPage, Me, Message, ModelInf
 const BASE = "/api/aixcl";
 const id = (value: string) => encodeURIComponent(value);
 
-export const getMe = () => requestJson<Me>("GET", "/api/auth/me");
+/** Who this browser is logged in as (null: nobody); never a 401, which the browser would log. */
+export const getMe = async () => (await requestJson<{ user: Me | null }>("GET", "/api/auth/session")).user;
 export const login = (username: string, password: string) =>
   requestJson<unknown>("POST", "/api/auth/login", { username, password });
 export const logout = () => request("POST", "/api/auth/logout");

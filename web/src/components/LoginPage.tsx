@@ -31,7 +31,9 @@ export function LoginPage({ onLogin, theme, onToggleTheme }: LoginPageProps) {
     setError(null);
     try {
       await api.login(username.trim(), password);
-      onLogin(await api.getMe());
+      const me = await api.getMe();
+      if (!me) throw new Error("the server did not keep the session (are cookies blocked?)");
+      onLogin(me);
     } catch (caught) {
       setError(loginError(caught));
       setPending(false);

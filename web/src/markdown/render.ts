@@ -7,12 +7,17 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.ch
 /**
  * Fenced code becomes `<div class="code-block" data-lang>` around a highlighted `<pre>`; the
  * language label and Copy button are added by the Markdown component as DOM nodes after
- * sanitizing (components/Markdown.tsx), never as HTML.
+ * sanitizing (components/Markdown.tsx), never as HTML. Raw HTML in the source (a model writing
+ * `<img onerror=…>`, `<svg onload=…>`, `</script>`) is shown as the text it is, not rendered
+ * even sanitized: a model's output is never markup. DOMPurify still cleans the final HTML.
  */
 const marked = new Marked({
   gfm: true,
   breaks: false,
   renderer: {
+    html({ text }) {
+      return escapeHtml(text);
+    },
     code({ text, lang }) {
       const language = (lang ?? "").trim().split(/\s+/)[0]?.toLowerCase() ?? "";
       const body = highlight(text, language) ?? escapeHtml(text);

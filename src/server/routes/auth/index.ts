@@ -80,8 +80,22 @@ async function login(c: Context<AppEnv>, db: Database, auth: AuthContext): Promi
   return c.json({ user: toUserWire(user) });
 }
 
+/** The caller as `/me` describes it; undefined for an anonymous caller. */
+function meOf(c: Context<AppEnv>): MeWire | undefined {
+  const principal = c.get("principal");
+  if (!principal) return undefined;
+  return {
+    username: principal.username ?? null,
+    user_id: principal.userId ?? null,
+    role: principal.role,
+    scopes: [...principal.scopes],
+    via: principal.via,
+  };
+}
+
 /**
- * The session routes under `/api/auth`: `POST /login`, `POST /logout`, `GET /me`, `POST /signup`.
+ * The session routes under `/api/auth`: `POST /login`, `POST /logout`, `GET /me`, `GET /session`,
+ * `POST /signup`.
  * They answer anonymous callers (the authenticate middleware lets `/api/auth/*` through); state
  * changes are protected from other sites by the cross-site middleware and SameSite=Lax.
  */
@@ -112,17 +126,14 @@ export function authRoutes(deps: ServerDeps & { db: Database; auth: AuthContext 
   });
 
   app.get("/me", (c) => {
-    const principal = c.get("principal");
-    if (!principal) throw new AppError("unauthorized", "unauthorized: not logged in");
-    const me: MeWire = {
-      username: principal.username ?? null,
-      user_id: principal.userId ?? null,
-      role: principal.role,
-      scopes: [...principal.scopes],
-      via: principal.via,
-    };
+    const me = meOf(c);
+    if (!me) throw new AppError("unauthorized", "unauthorized: not logged in");
     return c.json(me);
   });
+
+  // The web app's start: whether this browser is logged in, without a 401 (a failed request the
+  // browser would log as an error on every visit to the login page).
+  app.get("/session", (c) => c.json({ user: meOf(c) ?? null }));
 
   app.post("/signup", async (c) => {
     const address = clientAddress(c);

@@ -1,0 +1,114 @@
+/**
+ * Part of `npm run bench:web` (bench/web.ts): in Chromium, the time from pressing Enter in the
+ * chat's composer to the answer's first token in the page's DOM, against the time from a
+ * `fetch('/api/chat')` in the same page to its first token read from the stream — the same model
+ * and server, interleaved rounds. The app stores the question and the answer row around the
+ * generation; the ratio says what that costs a user (target ≤ 1.1).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createUser } from "../src/auth/users.js";
+import { loadConfig } from "../src/config/load.js";
+import { silentLogger } from "../src/logger.js";
+import { startPlatform } from "../src/server/start.js";
+import { launchBrowser } from "../test/support/browser.js";
+import { installModel, scriptedModel } from "../test/support/test-models.js";
+import { median, ratio, table } from "./report.js";
+
+const ROUNDS = Number(process.env.AIXCL_BENCH_TTFT_ROUNDS ?? 10);
+const MODEL = "ttft:latest";
+
+/** In the page: ms from a keydown of Enter in the composer to the last answer's first text. */
+const APP_ROUND = `new Promise((resolve) => {
+  const list = document.querySelector('[data-testid="message-list"]') ?? document.body;
+  let start = 0;
+  const composer = document.querySelector('[data-testid="composer"]');
+  composer.addEventListener("keydown", () => (start = performance.now()), { once: true, capture: true });
+  const before = document.querySelectorAll('[data-testid="message"][data-role="assistant"]').length;
+  const observer = new MutationObserver(() => {
+    const answers = document.querySelectorAll('[data-testid="message"][data-role="assistant"]');
+    const last = answers[answers.length - 1];
+    if (answers.length > before && last && last.textContent.trim().length > 0 && start > 0) {
+      observer.disconnect();
+      resolve(performance.now() - start);
+    }
+  });
+  observer.observe(list, { childList: true, subtree: true, characterData: true });
+})`;
+
+/** In the page: ms from fetch('/api/chat') to the first content token read from its stream. */
+const API_ROUND = `(async () => {
+  const start = performance.now();
+  const response = await fetch("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "${MODEL}", messages: [{ role: "user", content: "Hi there" }], stream: true }),
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("no token");
+    text += decoder.decode(value, { stream: true });
+    if (/"content":"[^"]/.test(text)) break;
+  }
+  const elapsed = performance.now() - start;
+  while (!(await reader.read()).done);
+  return elapsed;
+})()`;
+
+export async function measureTtft(): Promise<string[]> {
+  const home = await mkdtemp(join(tmpdir(), "aixcl-bench-ttft-"));
+  const config = loadConfig({ flags: { home, "server.port": 0 }, env: {}, readFile: false });
+  await installModel(
+    join(home, "models"),
+    MODEL,
+    await scriptedModel("ttft", ["Ready", " to", " help", "."]),
+  );
+  const platform = await startPlatform({ config, logger: silentLogger() });
+  const browser = await launchBrowser();
+  try {
+    const db = platform.deps.db;
+    if (!db) throw new Error("bench:web needs profile sys");
+    await createUser(db, { username: "ttft", password: "ttft-password", role: "user" });
+    const page = await browser.newPage();
+    await page.goto(`${platform.url}/login`);
+    await page.getByTestId("login-username").fill("ttft");
+    await page.getByTestId("login-password").fill("ttft-password");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("composer").waitFor();
+    await page.getByTestId("model-picker").selectOption({ value: MODEL });
+    const app: number[] = [];
+    const api: number[] = [];
+    // Round 0 loads the model and warms both paths; it is not counted.
+    for (let round = 0; round <= ROUNDS; round++) {
+      const measured = page.evaluate<number>(APP_ROUND);
+      await page.getByTestId("composer").fill(`Question ${round}`);
+      await page.getByTestId("composer").press("Enter");
+      const appMs = await measured;
+      await page.waitForSelector('[data-testid="message"][data-role="assistant"][data-status="done"]');
+      await page.waitForFunction(
+        `document.querySelectorAll('[data-testid="message"][data-status="streaming"]').length === 0`,
+      );
+      const apiMs = await page.evaluate<number>(API_ROUND);
+      if (round > 0) {
+        app.push(appMs);
+        api.push(apiMs);
+      }
+    }
+    return [
+      "",
+      table("first token in the page, ms", [
+        { label: "app (Enter -> token in the DOM)", values: app },
+        { label: "/api/chat (fetch -> token read)", values: api },
+      ]),
+      `${ratio("app / api", median(app), median(api))} (target <= 1.10)`,
+    ];
+  } finally {
+    await browser.close();
+    await platform.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * The web chat end to end: a real `aixcl serve` process (test/support/serve-process.ts) with
+ * generated models, driven through Debian's Chromium (test/support/browser.ts). Every page is
+ * watched for dialogs, console errors and page errors: hostile model output, titles and system
+ * prompts must render as text, so an `alert(1)` that runs fails the test. Screenshots of the main
+ * screens at desktop and phone width, light and dark, go to test-results/screenshots/.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DESKTOP,
+  launchBrowser,
+  openPage,
+  PHONE,
+  screenshot,
+  type ViewOptions,
+  type WatchedPage,
+} from "../support/browser.js";
+import { helloModel, longModel, LONG_SCRIPT } from "../support/scripted-models.js";
+import { aixcl, startServeProcess, type ServeProcess } from "../support/serve-process.js";
+import { scriptedModel } from "../support/test-models.js";
+
+const HOSTILE = [
+  "<img src=x onerror=alert(1)>",
+  " <svg onload=alert(1)>",
+  " [x](javascript:alert(1))",
+  " </script><script>alert(1)</script>",
+];
+const MARKDOWN = [
+  "## Plan\n\n",
+  "Use **bold** and `inline code`.\n\n",
+  '```python\nprint("hi")\n```\n\n',
+  "| Model | Size |\n|---|---|\n| tiny | 1 MB |\n",
+];
+const LONG_TEXT = LONG_SCRIPT.join("");
+
+let browser: Browser;
+let served: ServeProcess;
+const pages: WatchedPage[] = [];
+
+beforeAll(async () => {
+  const [hello, long, markdown, hostile] = await Promise.all([
+    helloModel(),
+    longModel(),
+    scriptedModel("markdown-demo", MARKDOWN),
+    scriptedModel("hostile-demo", HOSTILE),
+  ]);
+  [browser, served] = await Promise.all([
+    launchBrowser(),
+    startServeProcess({
+      models: [
+        { name: "hello", gguf: hello },
+        { name: "long", gguf: long },
+        { name: "markdown", gguf: markdown },
+        { name: "hostile", gguf: hostile },
+      ],
+    }),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const page of pages) await page.close().catch(() => undefined);
+  await browser?.close();
+  await served?.close();
+});
+
+/** A new browser context and page, watched; closed at the end of the file. */
+async function newPage(view: ViewOptions = { ...DESKTOP, colorScheme: "light" }): Promise<WatchedPage> {
+  const watched = await openPage(browser, view);
+  pages.push(watched);
+  return watched;
+}
+
+async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto(`${served.url}/login`);
+  await page.getByTestId("login-username").fill(username);
+  await page.getByTestId("login-password").fill(password);
+  await page.getByTestId("login-submit").click();
+  await page.getByTestId("composer").waitFor();
+}
+
+async function asAdmin(view?: ViewOptions): Promise<WatchedPage> {
+  const watched = await newPage(view);
+  await logIn(watched.page, served.admin.username, served.admin.password);
+  return watched;
+}
+
+/** Starts a new chat with `model` and sends `text`. */
+async function send(page: Page, text: string, model?: string): Promise<void> {
+  if (model !== undefined) await page.getByTestId("model-picker").selectOption({ value: `${model}:latest` });
+  await page.getByTestId("composer").fill(text);
+  await page.getByTestId("composer").press("Enter");
+}
+
+const messages = (page: Page, role: "user" | "assistant") =>
+  page.locator(`[data-testid="message"][data-role="${role}"]`);
+
+/** The id of the conversation the page shows (from its /c/<id> URL). */
+async function conversationId(page: Page): Promise<string> {
+  await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
+  return /\/c\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? "";
+}
+
+describe("the web chat in Chromium", () => {
+  it("shows the login page, refuses a wrong password readably, and logs in", async () => {
+    for (const view of [DESKTOP, PHONE]) {
+      for (const colorScheme of ["light", "dark"] as const) {
+        const { page } = await newPage({ ...view, colorScheme });
+        await page.goto(served.url);
+        await page.getByTestId("login-form").waitFor();
+        await screenshot(page, "login", { ...view, colorScheme });
+      }
+    }
+    const { page, problems } = await newPage();
+    await page.goto(served.url);
+    await page.getByTestId("login-username").fill("<img src=x onerror=alert(1)>");
+    await page.getByTestId("login-password").fill("wrong-password");
+    await page.getByTestId("login-submit").click();
+    await expect
+      .poll(() => page.getByTestId("login-error").textContent())
+      .toMatch(/(wrong|invalid) username or password/i);
+    // The refused login is the one failed request (the browser logs its 401); nothing else.
+    expect(problems).toEqual([expect.stringMatching(/status of 401/)]);
+    problems.length = 0;
+    await logIn(page, served.admin.username, served.admin.password);
+    expect(await page.getByTestId("current-user").textContent()).toContain(served.admin.username);
+    expect(problems).toEqual([]);
+  });
+
+  it("streams an answer token by token, stops it, and shows it stopped after a reload", async () => {
+    const { page, problems } = await asAdmin();
+    // Every length the answer's text takes in the DOM, as the page renders it.
+    await page.evaluate(`(() => {
+      window.__lengths = [];
+      new MutationObserver(() => {
+        const answers = document.querySelectorAll('[data-testid="message"][data-role="assistant"]');
+        const last = answers[answers.length - 1];
+        const length = last ? last.textContent.length : 0;
+        if (length > 0 && window.__lengths[window.__lengths.length - 1] !== length) window.__lengths.push(length);
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    })()`);
+    await send(page, "Count for me", "long");
+    const answer = messages(page, "assistant").last();
+    // Tokens arrive one by one: the answer is seen at several growing lengths before it is stopped.
+    await expect.poll(() => page.evaluate("window.__lengths.length")).toBeGreaterThanOrEqual(5);
+    await page.getByTestId("stop").click();
+    await expect.poll(() => answer.getAttribute("data-status")).toBe("stopped");
+    const partial = (await answer.locator(".message-body, [class*=body]").first().textContent()) ?? "";
+    await page.reload();
+    const reloaded = messages(page, "assistant").last();
+    await expect.poll(() => reloaded.getAttribute("data-status")).toBe("stopped");
+    const text = (await reloaded.textContent()) ?? "";
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).not.toContain(LONG_TEXT.trim());
+    expect(partial.length).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
+
+  it("finishes an answer whose page was closed, and shows it complete when the chat is opened again", async () => {
+    const first = await asAdmin();
+    await send(first.page, "Write a lot", "long");
+    const id = await conversationId(first.page);
+    await expect
+      .poll(async () => ((await messages(first.page, "assistant").last().textContent()) ?? "").length)
+      .toBeGreaterThan(0);
+    await first.close();
+    const { page, problems } = await asAdmin();
+    await page.goto(`${served.url}/c/${id}`);
+    const answer = messages(page, "assistant").last();
+    await expect.poll(() => answer.getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    expect(((await answer.textContent()) ?? "").replace(/\s+/g, " ")).toContain(
+      LONG_TEXT.trim().replace(/\s+/g, " "),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it("regenerates and flips between versions; edits a question and resends it", async () => {
+    const { page, problems } = await asAdmin();
+    await send(page, "Say hello", "hello");
+    const answer = messages(page, "assistant").last();
+    await expect.poll(() => answer.getAttribute("data-status")).toBe("done");
+    await answer.hover();
+    await answer.getByTestId("regenerate").click();
+    await expect.poll(() => answer.getByTestId("version-count").textContent()).toMatch(/2\s*\/\s*2/);
+    await expect.poll(() => messages(page, "assistant").last().getAttribute("data-status")).toBe("done");
+    await answer.getByTestId("version-prev").click();
+    await expect.poll(() => answer.getByTestId("version-count").textContent()).toMatch(/1\s*\/\s*2/);
+
+    const question = messages(page, "user").last();
+    await question.hover();
+    await question.getByTestId("edit-message").click();
+    await page.getByTestId("edit-input").fill("Say hello again");
+    await page.getByTestId("edit-send").click();
+    await expect.poll(() => messages(page, "user").last().textContent()).toContain("Say hello again");
+    await expect
+      .poll(() => messages(page, "user").last().getByTestId("version-count").textContent())
+      .toMatch(/2\s*\/\s*2/);
+    await expect.poll(() => messages(page, "assistant").last().getAttribute("data-status")).toBe("done");
+    expect(await messages(page, "assistant").last().textContent()).toContain("Hello world!");
+    expect(problems).toEqual([]);
+  });
+
+  it("renders markdown with code and a table, and hostile output, titles and system prompts as text", async () => {
+    const { page, problems } = await asAdmin();
+    await send(page, "Show me markdown", "markdown");
+    const answer = messages(page, "assistant").last();
+    await expect.poll(() => answer.getAttribute("data-status")).toBe("done");
+    expect(await answer.locator("table").count()).toBe(1);
+    expect(await answer.locator("pre code").count()).toBe(1);
+    expect(await answer.locator("strong").textContent()).toBe("bold");
+    for (const view of [DESKTOP, PHONE]) {
+      for (const colorScheme of ["light", "dark"] as const) {
+        await page.setViewportSize(view);
+        await page.emulateMedia({ colorScheme });
+        await screenshot(page, "chat-markdown", { ...view, colorScheme });
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+
+    await page.getByTestId("new-chat").click();
+    await send(page, "Be hostile", "hostile");
+    const hostile = messages(page, "assistant").last();
+    await expect.poll(() => hostile.getAttribute("data-status")).toBe("done");
+    // Nothing the model wrote became an element: no image, vector graphic, script or script link.
+    expect(await hostile.locator(".markdown :is(img, svg, script, a[href^='javascript'])").count()).toBe(0);
+    expect(await hostile.textContent()).toContain("onerror=alert(1)");
+
+    // A hostile title and system prompt.
+    const item = page.getByTestId("conversation-item").first();
+    await item.hover();
+    await item.getByTestId("conversation-rename").click();
+    await page.getByTestId("conversation-rename-input").fill(HOSTILE.join(""));
+    await page.getByTestId("conversation-rename-input").press("Enter");
+    await expect
+      .poll(() => page.getByTestId("conversation-item").first().textContent())
+      .toContain("<svg onload=alert(1)>");
+    await page.getByTestId("settings-toggle").click();
+    await page.getByTestId("settings-system").fill(HOSTILE.join(""));
+    await page.getByTestId("settings-save").click();
+    await page.reload();
+    await page.getByTestId("settings-toggle").click();
+    expect(await page.getByTestId("settings-system").inputValue()).toBe(HOSTILE.join(""));
+    expect(await page.locator("img[src=x], svg[onload]").count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it("renames, pins, searches and deletes conversations; screenshots the list, the empty chat and the drawer", async () => {
+    const { page, problems } = await asAdmin();
+    await page.getByTestId("new-chat").click();
+    await send(page, "zebra crossing question", "hello");
+    await expect.poll(() => messages(page, "assistant").last().getAttribute("data-status")).toBe("done");
+    const id = await conversationId(page);
+    const item = page.locator(`[data-testid="conversation-item"][data-id="${id}"]`);
+    await item.hover();
+    await item.getByTestId("conversation-rename").click();
+    await page.getByTestId("conversation-rename-input").fill("Zebra notes");
+    await page.getByTestId("conversation-rename-input").press("Enter");
+    await expect.poll(() => item.textContent()).toContain("Zebra notes");
+    await item.hover();
+    await item.getByTestId("conversation-pin").click();
+    await expect.poll(() => page.getByTestId("conversation-item").first().getAttribute("data-id")).toBe(id);
+
+    await page.getByTestId("conversation-search").fill("zebr");
+    await expect.poll(() => page.getByTestId("conversation-item").count()).toBe(1);
+    await page.getByTestId("conversation-search").fill("crossing");
+    await expect.poll(() => page.getByTestId("conversation-item").count()).toBe(1);
+    await page.getByTestId("conversation-search").fill("");
+    await expect.poll(() => page.getByTestId("conversation-item").count()).toBeGreaterThan(1);
+
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      await screenshot(page, "conversation-list", { ...DESKTOP, colorScheme });
+      await page.getByTestId("new-chat").click();
+      await screenshot(page, "empty-chat", { ...DESKTOP, colorScheme });
+    }
+    for (const colorScheme of ["light", "dark"] as const) {
+      const phone = await asAdmin({ ...PHONE, colorScheme });
+      await screenshot(phone.page, "empty-chat", { ...PHONE, colorScheme });
+      await phone.page.getByTestId("menu-button").click();
+      await phone.page.getByTestId("sidebar").waitFor();
+      await screenshot(phone.page, "drawer", { ...PHONE, colorScheme });
+      expect(phone.problems).toEqual([]);
+    }
+
+    await page.goto(`${served.url}/c/${id}`);
+    const pinned = page.locator(`[data-testid="conversation-item"][data-id="${id}"]`);
+    await pinned.hover();
+    await pinned.getByTestId("conversation-delete").click();
+    await page.getByTestId("conversation-delete-confirm").click();
+    await expect.poll(() => pinned.count()).toBe(0);
+    const gone = await page.request.get(`${served.url}/api/aixcl/conversations/${id}`);
+    expect(gone.status()).toBe(404);
+    expect(problems).toEqual([]);
+  });
+
+  it("keeps users apart: a second user sees none of the first's chats and gets 404 on their ids", async () => {
+    const admin = await asAdmin();
+    const list = await admin.page.request.get(`${served.url}/api/aixcl/conversations`);
+    const theirs = ((await list.json()) as { conversations: { id: string }[] }).conversations.map(
+      (c) => c.id,
+    );
+    expect(theirs.length).toBeGreaterThan(0);
+    const opened = await admin.page.request.get(`${served.url}/api/aixcl/conversations/${theirs[0]}`);
+    const messageIds = ((await opened.json()) as { messages: { id: string }[] }).messages.map((m) => m.id);
+
+    await aixcl(["users", "add", "bob", "--password-stdin"], served.env, "bob-password-1\n");
+    const { page, problems } = await newPage();
+    await logIn(page, "bob", "bob-password-1");
+    expect(await page.getByTestId("conversation-item").count()).toBe(0);
+    for (const id of theirs) {
+      expect((await page.request.get(`${served.url}/api/aixcl/conversations/${id}`)).status()).toBe(404);
+      expect(
+        (
+          await page.request.patch(`${served.url}/api/aixcl/conversations/${id}`, { data: { title: "mine" } })
+        ).status(),
+      ).toBe(404);
+      expect((await page.request.delete(`${served.url}/api/aixcl/conversations/${id}`)).status()).toBe(404);
+    }
+    for (const id of messageIds) {
+      expect((await page.request.get(`${served.url}/api/aixcl/messages/${id}/stream`)).status()).toBe(404);
+      expect((await page.request.post(`${served.url}/api/aixcl/messages/${id}/stop`)).status()).toBe(404);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("lists a model created while the app is open", async () => {
+    const { page, problems } = await asAdmin();
+    const before = await page.getByTestId("model-picker").locator("option").allTextContents();
+    expect(before.join("\n")).not.toContain("made-in-test");
+    const created = await page.request.post(`${served.url}/api/create`, {
+      data: { model: "made-in-test", from: "hello", stream: false },
+    });
+    expect(created.status()).toBeLessThan(500);
+    await page.reload();
+    await expect
+      .poll(async () =>
+        (await page.getByTestId("model-picker").locator("option").allTextContents()).join("\n"),
+      )
+      .toContain("made-in-test");
+    expect(problems).toEqual([]);
+  });
+});
