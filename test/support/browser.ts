@@ -64,6 +64,7 @@ export async function openPage(browser: Browser, view: ViewOptions): Promise<Wat
 export async function screenshot(page: Page, name: string, view: ViewOptions): Promise<string> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}-${view.width}-${view.colorScheme}.png`);
-  await page.screenshot({ path });
+  // CSS transitions (the drawer sliding in) are finished first, so the picture shows the end state.
+  await page.screenshot({ path, animations: "disabled" });
   return path;
 }

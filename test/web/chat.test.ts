@@ -92,6 +92,12 @@ async function send(page: Page, text: string, model?: string): Promise<void> {
   await page.getByTestId("composer").press("Enter");
 }
 
+/** Switches the system color scheme and waits for the app to follow it (it re-renders async). */
+async function setScheme(page: Page, colorScheme: "light" | "dark"): Promise<void> {
+  await page.emulateMedia({ colorScheme });
+  await page.waitForFunction(`document.documentElement.dataset.theme === "${colorScheme}"`);
+}
+
 const messages = (page: Page, role: "user" | "assistant") =>
   page.locator(`[data-testid="message"][data-role="${role}"]`);
 
@@ -211,7 +217,7 @@ describe("the web chat in Chromium", () => {
     for (const view of [DESKTOP, PHONE]) {
       for (const colorScheme of ["light", "dark"] as const) {
         await page.setViewportSize(view);
-        await page.emulateMedia({ colorScheme });
+        await setScheme(page, colorScheme);
         await screenshot(page, "chat-markdown", { ...view, colorScheme });
       }
     }
@@ -268,7 +274,7 @@ describe("the web chat in Chromium", () => {
     await expect.poll(() => page.getByTestId("conversation-item").count()).toBeGreaterThan(1);
 
     for (const colorScheme of ["light", "dark"] as const) {
-      await page.emulateMedia({ colorScheme });
+      await setScheme(page, colorScheme);
       await screenshot(page, "conversation-list", { ...DESKTOP, colorScheme });
       await page.getByTestId("new-chat").click();
       await screenshot(page, "empty-chat", { ...DESKTOP, colorScheme });
