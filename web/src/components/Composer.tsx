@@ -67,7 +67,7 @@ export function Composer({ busy, disabled, onSend, onStop }: ComposerProps) {
         ref={input}
         class="composer-input"
         data-testid="composer"
-        placeholder="Send a message  (/ to focus, Shift+Enter for a new line)"
+        placeholder="Send a message"
         rows={1}
         value={text}
         autoFocus

@@ -147,7 +147,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
       await readStream(response, apply);
     } catch (error) {
       if (!ctrl.signal.aborted && currentId.current === owner) {
-        setPendingUser(null);
+        // The unsent text stays on screen beside the error (Retry sends it again).
         setNotice({ text: describeError(error), ...(retry ? { retry } : {}) });
       }
     } finally {
@@ -186,7 +186,6 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
         setConversation(created);
         events.onCreated(id);
       } catch (error) {
-        setPendingUser(null);
         setNotice({ text: describeError(error), retry });
         return;
       }
@@ -261,7 +260,10 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
     regenerate,
     stop,
     updateSettings,
-    dismissNotice: () => setNotice(null),
+    dismissNotice: () => {
+      setNotice(null);
+      setPendingUser(null);
+    },
     showVersion: (message: Message) => setSelection((current) => select(messages, current, message)),
   };
 }
