@@ -48,12 +48,12 @@ export function ChatView(props: ChatViewProps) {
   const empty = (
     <div class="chat-empty" data-testid="chat-empty">
       <h2 class="chat-empty-title">How can I help?</h2>
-      {noModels ? (
+      {props.modelsError !== null ? (
+        <p class="chat-empty-text">{props.modelsError}</p>
+      ) : noModels ? (
         <p class="chat-empty-text">
           No models are installed. Add one on the server with <code>aixcl models add &lt;name&gt;</code>.
         </p>
-      ) : props.modelsError !== null ? (
-        <p class="chat-empty-text">{props.modelsError}</p>
       ) : (
         <p class="chat-empty-text">
           Ask anything. <kbd>Enter</kbd> sends, <kbd>Shift</kbd>+<kbd>Enter</kbd> adds a line, <kbd>Esc</kbd>{" "}

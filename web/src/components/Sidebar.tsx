@@ -25,6 +25,12 @@ export function Sidebar(props: SidebarProps) {
   const [localRefresh, setLocalRefresh] = useState(0);
   const list = useConversationList(q, props.refreshKey + localRefresh);
   const sentinel = useRef<HTMLLIElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
+
+  // The drawer (narrow screens) takes the keyboard focus when it opens.
+  useEffect(() => {
+    if (props.open) closeButton.current?.focus();
+  }, [props.open]);
 
   useEffect(() => {
     const timer = setTimeout(() => setQ(query.trim()), SEARCH_DELAY_MS);
@@ -76,6 +82,7 @@ export function Sidebar(props: SidebarProps) {
           aixcl
         </div>
         <button
+          ref={closeButton}
           type="button"
           class="icon-button sidebar-close"
           aria-label="Close menu"
