@@ -11,6 +11,8 @@ interface ChatViewProps {
   conversationId: string | null;
   models: ModelInfo[] | null;
   modelsError: string | null;
+  /** Changes when the open chat was renamed or pinned elsewhere (the sidebar). */
+  metaKey: number;
   theme: ThemeChoice;
   drawerOpen: boolean;
   onToggleTheme: () => void;
@@ -31,6 +33,9 @@ export function ChatView(props: ChatViewProps) {
     onCreated: props.onCreated,
     onChanged: props.onChanged,
   });
+  useEffect(() => {
+    if (props.metaKey > 0) chat.reloadConversation();
+  }, [props.metaKey]);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const { models } = props;
 

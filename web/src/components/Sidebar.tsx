@@ -12,6 +12,8 @@ interface SidebarProps {
   open: boolean;
   onNavigate: (conversationId: string | null) => void;
   onDeleted: (conversationId: string) => void;
+  /** A chat was renamed or (un)pinned here: the open chat's header may show it. */
+  onUpdated: (conversationId: string) => void;
   onClose: () => void;
   onLogout: () => void;
 }
@@ -51,6 +53,7 @@ export function Sidebar(props: SidebarProps) {
   const patch = async (conversation: Conversation, change: { title?: string; pinned?: boolean }) => {
     try {
       const updated = await api.updateConversation(conversation.id, change);
+      props.onUpdated(updated.id);
       if (change.pinned !== undefined) setLocalRefresh((n) => n + 1);
       else list.setItems((items) => items.map((c) => (c.id === updated.id ? updated : c)));
     } catch {

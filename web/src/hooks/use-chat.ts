@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "../api/chat-api";
-import { describeError } from "../api/errors";
+import { ApiError, describeError } from "../api/errors";
 import { readStream } from "../api/stream";
 import type { ChatOptions, Conversation, Message, StreamEvent } from "../api/types";
 import { parentKey, select, visiblePath, type Selection } from "../message-tree";
@@ -93,11 +93,22 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
       (error: unknown) => {
         if (currentId.current !== routeId) return;
         setLoading(false);
-        setNotice({ text: describeError(error) });
+        const missing = error instanceof ApiError && error.status === 404;
+        setNotice({ text: missing ? "This chat does not exist, or it was deleted." : describeError(error) });
       },
     );
     // follow() is stable in effect: it only reads refs and setters.
   }, [routeId]);
+
+  /** Fetches the chat's own row again (title, pin, settings), leaving the messages as they are. */
+  function reloadConversation(): void {
+    const owner = currentId.current;
+    if (owner === null) return;
+    api.getConversation(owner).then(
+      (loaded) => currentId.current === owner && setConversation(loaded.conversation),
+      () => undefined,
+    );
+  }
 
   /** Opens an answer stream and applies its events until it ends, breaks or is detached. */
   async function follow(open: Opener, reattachId?: string, retry?: () => void): Promise<void> {
@@ -159,10 +170,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
       if (currentId.current === owner && owner !== null) {
         events.onChanged();
         // The first answer names the chat: fetch the new title for the header.
-        api.getConversation(owner).then(
-          (loaded) => currentId.current === owner && setConversation(loaded.conversation),
-          () => undefined,
-        );
+        reloadConversation();
       }
     }
   }
@@ -260,6 +268,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
     regenerate,
     stop,
     updateSettings,
+    reloadConversation,
     dismissNotice: () => {
       setNotice(null);
       setPendingUser(null);
