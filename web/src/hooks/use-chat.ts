@@ -117,6 +117,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
     const owner = currentId.current;
     let answerId = reattachId ?? null;
     let firstDelta = reattachId !== undefined;
+    let finished = false;
     setBusy(true);
     setNotice(null);
     if (answerId) setStreamingId(answerId);
@@ -153,13 +154,32 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
           break;
       }
     };
+    let failure: unknown;
     try {
       const response = await open(ctrl.signal);
-      await readStream(response, apply);
+      await readStream(response, (event) => {
+        if (event.type === "done") finished = true;
+        apply(event);
+      });
     } catch (error) {
-      if (!ctrl.signal.aborted && currentId.current === owner) {
-        // The unsent text stays on screen beside the error (Retry sends it again).
-        setNotice({ text: describeError(error), ...(retry ? { retry } : {}) });
+      failure = error;
+    }
+    try {
+      if (!finished && !ctrl.signal.aborted && currentId.current === owner) {
+        const started = answerId;
+        if (started !== null) {
+          // The answer exists on the server and is still being written there: re-attach to it,
+          // never send again (that would ask the question twice).
+          const text =
+            failure instanceof ApiError
+              ? describeError(failure)
+              : "The connection to the server was lost while the answer was being written.";
+          const reattachRetry = () => void follow((signal) => api.reattach(started, signal), started);
+          setNotice({ text, retry: reattachRetry });
+        } else {
+          // Nothing was stored: the unsent text stays on screen beside the error, Retry sends it.
+          setNotice({ text: describeError(failure), ...(retry ? { retry } : {}) });
+        }
       }
     } finally {
       if (controller.current === ctrl) {
