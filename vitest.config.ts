@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 // two at a time keeps the suite fast without starving the runners (which makes streams time out).
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    // web/src tests are the app's pure logic (no DOM): they run in Node like the rest.
+    include: ["test/**/*.test.ts", "web/src/**/*.test.ts"],
     pool: "forks",
     maxWorkers: 2,
     // Test files reuse their worker process instead of a fresh fork and module graph each: about

@@ -56,6 +56,7 @@ describe("GET / and the app's routes", () => {
     expect(browser.status).toBe(200);
     expect(browser.headers["content-type"]).toMatch(/^text\/html/);
     expect(browser.headers["cache-control"]).toBe("no-cache");
+    expect(browser.headers.vary).toBe("Accept");
     expect(browser.body).toBe(INDEX);
     expectHtmlHeaders(browser);
 

@@ -43,9 +43,14 @@ export function App() {
     return onUnauthorized(() => setMe(null));
   }, []);
 
+  // Where a signed-out visit was headed (a shared /c/<id> link): back there after login.
+  const [returnTo, setReturnTo] = useState("/");
   useEffect(() => {
-    if (me === null && route.page !== "login") navigate("/login", true);
-    if (me && route.page === "login") navigate("/", true);
+    if (me === null && route.page !== "login") {
+      setReturnTo(location.pathname);
+      navigate("/login", true);
+    }
+    if (me && route.page === "login") navigate(returnTo, true);
   }, [me, route.page]);
 
   if (me === undefined) {

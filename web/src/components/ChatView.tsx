@@ -11,6 +11,8 @@ interface ChatViewProps {
   conversationId: string | null;
   models: ModelInfo[] | null;
   modelsError: string | null;
+  /** Changes when the open chat was renamed or pinned elsewhere (the sidebar). */
+  metaKey: number;
   theme: ThemeChoice;
   drawerOpen: boolean;
   onToggleTheme: () => void;
@@ -31,6 +33,9 @@ export function ChatView(props: ChatViewProps) {
     onCreated: props.onCreated,
     onChanged: props.onChanged,
   });
+  useEffect(() => {
+    if (props.metaKey > 0) chat.reloadConversation();
+  }, [props.metaKey]);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const { models } = props;
 
@@ -48,12 +53,12 @@ export function ChatView(props: ChatViewProps) {
   const empty = (
     <div class="chat-empty" data-testid="chat-empty">
       <h2 class="chat-empty-title">How can I help?</h2>
-      {noModels ? (
+      {props.modelsError !== null ? (
+        <p class="chat-empty-text">{props.modelsError}</p>
+      ) : noModels ? (
         <p class="chat-empty-text">
           No models are installed. Add one on the server with <code>aixcl models add &lt;name&gt;</code>.
         </p>
-      ) : props.modelsError !== null ? (
-        <p class="chat-empty-text">{props.modelsError}</p>
       ) : (
         <p class="chat-empty-text">
           Ask anything. <kbd>Enter</kbd> sends, <kbd>Shift</kbd>+<kbd>Enter</kbd> adds a line, <kbd>Esc</kbd>{" "}

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api/types";
 import { Icon } from "./icons";
 
@@ -16,10 +16,14 @@ export function ConversationItem(props: ConversationItemProps) {
   const { conversation, active } = props;
   const [mode, setMode] = useState<"view" | "rename" | "confirm">("view");
   const [title, setTitle] = useState(conversation.title);
+  const renameDone = useRef(false);
   const label = conversation.title.trim() || "New chat";
 
   if (mode === "rename") {
     const save = () => {
+      // Enter saves and unmounts the input, which may also blur it: save once.
+      if (renameDone.current) return;
+      renameDone.current = true;
       const next = title.trim();
       if (next && next !== conversation.title) props.onRename(next);
       setMode("view");
@@ -37,6 +41,7 @@ export function ConversationItem(props: ConversationItemProps) {
           onKeyDown={(e) => {
             if (e.key === "Enter") save();
             if (e.key === "Escape") {
+              renameDone.current = true;
               setTitle(conversation.title);
               setMode("view");
             }
@@ -117,6 +122,7 @@ export function ConversationItem(props: ConversationItemProps) {
           aria-label={`Rename ${label}`}
           title="Rename"
           onClick={() => {
+            renameDone.current = false;
             setTitle(conversation.title);
             setMode("rename");
           }}

@@ -22,7 +22,7 @@ export function ModelPicker({ models, value, onChange }: ModelPickerProps) {
       onChange={(e) => onChange(e.currentTarget.value)}
     >
       {models === null && <option value="">Loading models…</option>}
-      {models?.length === 0 && value === null && <option value="">No models installed</option>}
+      {models?.length === 0 && value === null && <option value="">No models</option>}
       {value !== null && !known && models !== null && <option value={value}>{value} (not installed)</option>}
       {models?.map((model) => (
         <option key={model.name} value={model.name}>

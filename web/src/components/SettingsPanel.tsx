@@ -31,7 +31,9 @@ export function SettingsPanel({ settings, onSave, onClose }: SettingsPanelProps)
     setTemperature(toText(settings.options.temperature));
     setNumCtx(toText(settings.options.num_ctx));
     setNumPredict(toText(settings.options.num_predict));
-  }, [settings]);
+    // The saved values (stable objects between saves), not `settings` itself: it is rebuilt on
+    // every render, and a streaming answer re-renders often — that would wipe what is being typed.
+  }, [settings.system, settings.options]);
 
   const submit = (event: Event) => {
     event.preventDefault();

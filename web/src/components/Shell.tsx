@@ -19,6 +19,7 @@ interface ShellProps {
 export function Shell(props: ShellProps) {
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [refreshKey, setRefreshKey] = useState(0);
+  const [metaKey, setMetaKey] = useState(0);
   const [models, setModels] = useState<ModelInfo[] | null>(null);
   const [modelsError, setModelsError] = useState<string | null>(null);
 
@@ -54,6 +55,7 @@ export function Shell(props: ShellProps) {
         onNavigate={open}
         onClose={() => setDrawerOpen(false)}
         onDeleted={(id) => id === props.conversationId && navigate(chatPath(null), true)}
+        onUpdated={(id) => id === props.conversationId && setMetaKey((n) => n + 1)}
         onLogout={props.onLogout}
       />
       {drawerOpen && <div class="scrim" aria-hidden="true" onClick={() => setDrawerOpen(false)} />}
@@ -62,6 +64,7 @@ export function Shell(props: ShellProps) {
           conversationId={props.conversationId}
           models={models}
           modelsError={modelsError}
+          metaKey={metaKey}
           theme={props.theme}
           drawerOpen={drawerOpen}
           onToggleTheme={props.onToggleTheme}

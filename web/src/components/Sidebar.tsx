@@ -12,6 +12,8 @@ interface SidebarProps {
   open: boolean;
   onNavigate: (conversationId: string | null) => void;
   onDeleted: (conversationId: string) => void;
+  /** A chat was renamed or (un)pinned here: the open chat's header may show it. */
+  onUpdated: (conversationId: string) => void;
   onClose: () => void;
   onLogout: () => void;
 }
@@ -25,6 +27,12 @@ export function Sidebar(props: SidebarProps) {
   const [localRefresh, setLocalRefresh] = useState(0);
   const list = useConversationList(q, props.refreshKey + localRefresh);
   const sentinel = useRef<HTMLLIElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
+
+  // The drawer (narrow screens) takes the keyboard focus when it opens.
+  useEffect(() => {
+    if (props.open) closeButton.current?.focus();
+  }, [props.open]);
 
   useEffect(() => {
     const timer = setTimeout(() => setQ(query.trim()), SEARCH_DELAY_MS);
@@ -45,6 +53,7 @@ export function Sidebar(props: SidebarProps) {
   const patch = async (conversation: Conversation, change: { title?: string; pinned?: boolean }) => {
     try {
       const updated = await api.updateConversation(conversation.id, change);
+      props.onUpdated(updated.id);
       if (change.pinned !== undefined) setLocalRefresh((n) => n + 1);
       else list.setItems((items) => items.map((c) => (c.id === updated.id ? updated : c)));
     } catch {
@@ -76,6 +85,7 @@ export function Sidebar(props: SidebarProps) {
           aixcl
         </div>
         <button
+          ref={closeButton}
           type="button"
           class="icon-button sidebar-close"
           aria-label="Close menu"

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "../api/chat-api";
-import { describeError } from "../api/errors";
+import { ApiError, describeError } from "../api/errors";
 import { readStream } from "../api/stream";
 import type { ChatOptions, Conversation, Message, StreamEvent } from "../api/types";
 import { parentKey, select, visiblePath, type Selection } from "../message-tree";
@@ -93,11 +93,22 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
       (error: unknown) => {
         if (currentId.current !== routeId) return;
         setLoading(false);
-        setNotice({ text: describeError(error) });
+        const missing = error instanceof ApiError && error.status === 404;
+        setNotice({ text: missing ? "This chat does not exist, or it was deleted." : describeError(error) });
       },
     );
     // follow() is stable in effect: it only reads refs and setters.
   }, [routeId]);
+
+  /** Fetches the chat's own row again (title, pin, settings), leaving the messages as they are. */
+  function reloadConversation(): void {
+    const owner = currentId.current;
+    if (owner === null) return;
+    api.getConversation(owner).then(
+      (loaded) => currentId.current === owner && setConversation(loaded.conversation),
+      () => undefined,
+    );
+  }
 
   /** Opens an answer stream and applies its events until it ends, breaks or is detached. */
   async function follow(open: Opener, reattachId?: string, retry?: () => void): Promise<void> {
@@ -106,6 +117,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
     const owner = currentId.current;
     let answerId = reattachId ?? null;
     let firstDelta = reattachId !== undefined;
+    let finished = false;
     setBusy(true);
     setNotice(null);
     if (answerId) setStreamingId(answerId);
@@ -142,13 +154,32 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
           break;
       }
     };
+    let failure: unknown;
     try {
       const response = await open(ctrl.signal);
-      await readStream(response, apply);
+      await readStream(response, (event) => {
+        if (event.type === "done") finished = true;
+        apply(event);
+      });
     } catch (error) {
-      if (!ctrl.signal.aborted && currentId.current === owner) {
-        setPendingUser(null);
-        setNotice({ text: describeError(error), ...(retry ? { retry } : {}) });
+      failure = error;
+    }
+    try {
+      if (!finished && !ctrl.signal.aborted && currentId.current === owner) {
+        const started = answerId;
+        if (started !== null) {
+          // The answer exists on the server and is still being written there: re-attach to it,
+          // never send again (that would ask the question twice).
+          const text =
+            failure instanceof ApiError
+              ? describeError(failure)
+              : "The connection to the server was lost while the answer was being written.";
+          const reattachRetry = () => void follow((signal) => api.reattach(started, signal), started);
+          setNotice({ text, retry: reattachRetry });
+        } else {
+          // Nothing was stored: the unsent text stays on screen beside the error, Retry sends it.
+          setNotice({ text: describeError(failure), ...(retry ? { retry } : {}) });
+        }
       }
     } finally {
       if (controller.current === ctrl) {
@@ -159,10 +190,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
       if (currentId.current === owner && owner !== null) {
         events.onChanged();
         // The first answer names the chat: fetch the new title for the header.
-        api.getConversation(owner).then(
-          (loaded) => currentId.current === owner && setConversation(loaded.conversation),
-          () => undefined,
-        );
+        reloadConversation();
       }
     }
   }
@@ -186,7 +214,6 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
         setConversation(created);
         events.onCreated(id);
       } catch (error) {
-        setPendingUser(null);
         setNotice({ text: describeError(error), retry });
         return;
       }
@@ -261,7 +288,11 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
     regenerate,
     stop,
     updateSettings,
-    dismissNotice: () => setNotice(null),
+    reloadConversation,
+    dismissNotice: () => {
+      setNotice(null);
+      setPendingUser(null);
+    },
     showVersion: (message: Message) => setSelection((current) => select(messages, current, message)),
   };
 }

@@ -28,7 +28,7 @@ export function useConversationList(q: string, refreshKey: number) {
       },
       (caught: unknown) => {
         if (mine !== generation.current) return;
-        setError(describeError(caught));
+        setError(`Chats could not be loaded: ${describeError(caught)}`);
         setLoading(false);
       },
     );

@@ -28,7 +28,20 @@ purify.addHook("afterSanitizeAttributes", (node) => {
 
 export function sanitize(html: string): string {
   return purify.sanitize(html, {
-    FORBID_TAGS: ["form", "input", "button", "textarea", "select", "option", "style", "iframe", "frame"],
+    // SVG and MathML: rarely wanted in an answer, and the namespaces where sanitizer bypasses live.
+    FORBID_TAGS: [
+      "form",
+      "input",
+      "button",
+      "textarea",
+      "select",
+      "option",
+      "style",
+      "iframe",
+      "frame",
+      "svg",
+      "math",
+    ],
     FORBID_ATTR: ["style", "formaction", "action"],
     ADD_ATTR: ["target"],
     SANITIZE_NAMED_PROPS: true,

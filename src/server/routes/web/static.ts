@@ -68,6 +68,8 @@ async function serveIndex(c: Context<AppEnv>, root: string): Promise<Response> {
     "Content-Type": "text/html; charset=utf-8",
     // Asset names change with every build; index.html must be revalidated to point at the new ones.
     "Cache-Control": "no-cache",
+    // The same URL answers API clients differently (`GET /`): caches must key on Accept.
+    Vary: "Accept",
   });
 }
 
