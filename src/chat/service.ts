@@ -40,7 +40,7 @@ export interface ChatServiceOptions {
   saveIntervalMs?: number;
 }
 
-export interface SendInput {
+interface SendInput {
   content: string;
   /** The message the new user message follows; null for a first message (or an edited first one). */
   parentId: string | null;

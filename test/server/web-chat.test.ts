@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createUser } from "../../src/auth/users.js";
+import { getMessage } from "../../src/store/messages.js";
 import { jsonFetch, loginCookie } from "../support/auth-http.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
@@ -14,8 +15,10 @@ import { HELLO_SCRIPT, helloModel } from "../support/scripted-models.js";
 import { ndjsonRecords, openStreamBody } from "../support/streams.js";
 import { scriptedModel } from "../support/test-models.js";
 
+const ANY_STRING = expect.any(String) as unknown;
+const ANY_NUMBER = expect.any(Number) as unknown;
 const LOOP_SCRIPT = [" la", " li", " lo"];
-const loopModel = () => scriptedModel("chat-loop", LOOP_SCRIPT, { loop: true, contextLength: 16384 });
+const loopModel = () => scriptedModel("chat-loop", LOOP_SCRIPT, { loop: true, contextLength: 8192 });
 
 interface MessageWire {
   id: string;
@@ -43,6 +46,7 @@ type StreamEvent =
 describeEachDatabase("web chat API", (db) => {
   let platform: TestPlatform;
   let alice: string;
+  let aliceId: string;
   let bob: string;
 
   const api = (cookie: string, method: string, path: string, body?: unknown) =>
@@ -69,13 +73,13 @@ describeEachDatabase("web chat API", (db) => {
     const [hello, loop] = await Promise.all([helloModel(), loopModel()]);
     platform = await startTestPlatform({
       database: db(),
-      flags: { "engine.num_parallel": 2, "engine.context_length": 16384 },
+      flags: { "engine.num_parallel": 2, "engine.context_length": 8192 },
       models: [
         { name: "hello", gguf: hello },
         { name: "loop", gguf: loop },
       ],
     });
-    await createUser(db(), { username: "alice", password: "alice-password-1", role: "user" });
+    aliceId = (await createUser(db(), { username: "alice", password: "alice-password-1", role: "user" })).id;
     await createUser(db(), { username: "bob", password: "bob-password-1", role: "user" });
     alice = await loginCookie(platform.url, "alice", "alice-password-1");
     bob = await loginCookie(platform.url, "bob", "bob-password-1");
@@ -88,12 +92,12 @@ describeEachDatabase("web chat API", (db) => {
   it("needs a user, lists chat models, and answers errors as {error:{code,message}}", async () => {
     const anonymous = await jsonFetch(platform.url, "GET", "/api/aixcl/conversations");
     expect(await json(anonymous, 401)).toEqual({
-      error: { code: "unauthorized", message: expect.any(String) },
+      error: { code: "unauthorized", message: ANY_STRING },
     });
     const { models } = await json<{ models: Record<string, string>[] }>(await api(alice, "GET", "/models"));
     expect(models.map((m) => m.name)).toEqual(["hello:latest", "loop:latest"]);
     expect(models[0]).toMatchObject({
-      parameter_size: expect.any(String),
+      parameter_size: ANY_STRING,
       quantization: "F32",
       family: "llama",
     });
@@ -171,11 +175,11 @@ describeEachDatabase("web chat API", (db) => {
     expect(done).toMatchObject({ type: "done", message: { status: "done", content: HELLO_SCRIPT.join("") } });
     if (done?.type !== "done") throw new Error("no done");
     expect(done.message.stats).toMatchObject({
-      prompt_tokens: expect.any(Number),
-      completion_tokens: expect.any(Number),
-      ttft_ms: expect.any(Number),
-      tokens_per_second: expect.any(Number),
-      total_ms: expect.any(Number),
+      prompt_tokens: ANY_NUMBER,
+      completion_tokens: ANY_NUMBER,
+      ttft_ms: ANY_NUMBER,
+      tokens_per_second: ANY_NUMBER,
+      total_ms: ANY_NUMBER,
     });
 
     const opened = await open(alice, chat.id);
@@ -225,7 +229,7 @@ describeEachDatabase("web chat API", (db) => {
   });
 
   it("a client that disconnects mid-answer does not stop it: the answer completes and is saved", async () => {
-    const chat = await newChat(alice, { model: "loop", options: { num_predict: 300 } });
+    const chat = await newChat(alice, { model: "loop", options: { num_predict: 120 } });
     const controller = new AbortController();
     const response = await fetch(`${platform.url}/api/aixcl/conversations/${chat.id}/messages`, {
       method: "POST",
@@ -240,7 +244,7 @@ describeEachDatabase("web chat API", (db) => {
       .poll(async () => (await answerOf(alice, chat.id, start.message.id))?.status, { timeout: 60_000 })
       .toBe("done");
     const saved = await answerOf(alice, chat.id, start.message.id);
-    expect(saved?.stats?.completion_tokens).toBe(300);
+    expect(saved?.stats?.completion_tokens).toBe(120);
     expect(saved?.content.startsWith(LOOP_SCRIPT.join(""))).toBe(true);
   });
 
@@ -304,5 +308,19 @@ describeEachDatabase("web chat API", (db) => {
     const bobs = await json<{ conversations: ConversationWire[] }>(await api(bob, "GET", "/conversations"));
     expect(bobs.conversations.map((c) => c.id)).not.toContain(chat.id);
     expect((await open(alice, chat.id)).messages).toHaveLength(2);
+  });
+
+  // Last: it closes the platform.
+  it("closing the server stops running answers and saves them stopped", async () => {
+    const chat = await newChat(alice, { model: "loop" });
+    const stream = await openStreamBody(await send(alice, chat.id, { content: "forever", parent_id: null }));
+    const start = JSON.parse(stream.head.split("\n")[0]!) as Extract<StreamEvent, { type: "start" }>;
+    await platform.close();
+    const events = ndjsonRecords<StreamEvent>((await stream.finish()).text);
+    expect(events.at(-1)).toMatchObject({ type: "done", message: { status: "stopped" } });
+    const saved = await getMessage(db(), aliceId, start.message.id);
+    expect(saved.status).toBe("stopped");
+    expect(saved.content).toBe(deltas(events));
+    expect(saved.content.startsWith(LOOP_SCRIPT[0]!)).toBe(true);
   });
 });
