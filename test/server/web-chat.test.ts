@@ -73,7 +73,8 @@ describeEachDatabase("web chat API", (db) => {
     const [hello, loop] = await Promise.all([helloModel(), loopModel()]);
     platform = await startTestPlatform({
       database: db(),
-      flags: { "engine.num_parallel": 2, "engine.context_length": 8192 },
+      // No queue: a third answer while two run is refused at once (queue_full).
+      flags: { "engine.num_parallel": 2, "engine.max_queue": 0, "engine.context_length": 8192 },
       models: [
         { name: "hello", gguf: hello },
         { name: "loop", gguf: loop },
@@ -283,6 +284,28 @@ describeEachDatabase("web chat API", (db) => {
     expect(attached.filter((e) => e.type === "delta").length).toBeGreaterThan(1);
     expect(attached.at(-1)).toMatchObject({ type: "done", message: { status: "stopped" } });
     expect(await answerOf(alice, chat.id, id)).toMatchObject({ status: "stopped", content: stopped.content });
+  });
+
+  it("a full queue is a 503 with Retry-After before anything is stored", async () => {
+    const running = [];
+    for (const content of ["one", "two"]) {
+      const chat = await newChat(alice, { model: "loop" });
+      const stream = await openStreamBody(await send(alice, chat.id, { content, parent_id: null }));
+      running.push(
+        (JSON.parse(stream.head.split("\n")[0]!) as Extract<StreamEvent, { type: "start" }>).message.id,
+      );
+      void stream.finish();
+    }
+    const chat = await newChat(alice, { model: "loop" });
+    const refused = await send(alice, chat.id, { content: "three", parent_id: null });
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await json(refused, 503)).toMatchObject({ error: { code: "queue_full" } });
+    expect((await open(alice, chat.id)).messages).toEqual([]);
+    for (const id of running) {
+      expect((await json<MessageWire>(await api(alice, "POST", `/messages/${id}/stop`))).status).toBe(
+        "stopped",
+      );
+    }
   });
 
   it("another user's conversation and message ids answer 404 on every route", async () => {
