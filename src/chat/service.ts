@@ -12,15 +12,8 @@ import type { ChatMessage, Inference, InferenceEvent } from "../engine/inference
 import type { Engine, GenerateStats } from "../engine/types.js";
 import type { ModelStore } from "../models/types.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
-import {
-  branchPath,
-  getMessage,
-  insertSiblingAnswer,
-  insertTurn,
-  stopOrphanAnswer,
-  type Message,
-  type Turn,
-} from "../store/messages.js";
+import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
+import { branchPath, getMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
 

@@ -11,13 +11,8 @@ import { listConversations } from "../../src/store/conversation-search.js";
 import { createConversation, patchConversation } from "../../src/store/conversations.js";
 import { migrate } from "../../src/store/migrate.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
-import {
-  appendMessages,
-  branchPath,
-  insertSiblingAnswer,
-  insertTurn,
-  openConversation,
-} from "../../src/store/messages.js";
+import { insertSiblingAnswer, insertTurn } from "../../src/store/answers.js";
+import { appendMessages, branchPath, openConversation } from "../../src/store/messages.js";
 import type { Database, Queryable } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { describeEachDatabase } from "../support/databases.js";
