@@ -256,7 +256,9 @@ describe("aixcl db on an embedded database another process holds", () => {
         expect(result.code, args.join(" ")).toBe(1);
         expect(result.stderr, args.join(" ")).toContain(`is in use by another process (pid ${process.pid}`);
       }
-      expect((await held.query("SELECT count(*)::int AS n FROM schema_migrations")).rows).toEqual([{ n: MIGRATIONS.length }]);
+      expect((await held.query("SELECT count(*)::int AS n FROM schema_migrations")).rows).toEqual([
+        { n: MIGRATIONS.length },
+      ]);
     } finally {
       await held.close();
       await rm(home, { recursive: true, force: true });
