@@ -63,7 +63,7 @@ export async function insertTurn(
   userId: string,
   conversationId: string,
   fields: { content: string; parentId: string | null; model: string },
-): Promise<Turn> {
+): Promise<Turn & { userMessage: Message }> {
   const content = checkText(fields.content, "content");
   const model = checkText(fields.model, "model");
   if (!isUuid(userId) || !isUuid(conversationId)) throw conversationNotFound();
