@@ -9,8 +9,8 @@ import { AsyncQueue } from "../lib/async-queue.js";
 import type { Logger } from "../logger.js";
 import type { InferenceEvent } from "../engine/inference/types.js";
 import type { GenerateStats } from "../engine/types.js";
+import { saveAnswer } from "../store/answers.js";
 import {
-  saveAnswer,
   type Message,
   type MessageError,
   type MessageStats,

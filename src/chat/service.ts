@@ -12,15 +12,8 @@ import type { ChatMessage, Inference, InferenceEvent } from "../engine/inference
 import type { Engine, GenerateStats } from "../engine/types.js";
 import type { ModelStore } from "../models/types.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
-import {
-  branchPath,
-  getMessage,
-  insertSiblingAnswer,
-  insertTurn,
-  stopOrphanAnswer,
-  type Message,
-  type Turn,
-} from "../store/messages.js";
+import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
+import { branchPath, getMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
 
@@ -40,7 +33,7 @@ export interface ChatServiceOptions {
   saveIntervalMs?: number;
 }
 
-export interface SendInput {
+interface SendInput {
   content: string;
   /** The message the new user message follows; null for a first message (or an edited first one). */
   parentId: string | null;
@@ -106,7 +99,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   const start = async (
     userId: string,
     turn: Turn,
-    history: ChatMessage[],
+    /** The branch the answer continues (read after the rows are stored). */
+    historyOf: () => Promise<ChatMessage[]>,
     mapped: ReturnType<typeof mapOllamaOptions>,
   ): Promise<ChatStream> => {
     const { answer } = turn;
@@ -118,18 +112,20 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       saveIntervalMs,
       ...(options.onStats ? { onStats: options.onStats } : {}),
     });
-    const events = inference.chat({
-      model: answer.model ?? "",
-      messages: history,
-      sampling: mapped.sampling,
-      load: mapped.load,
-      signal: generation.signal,
-    });
     live.set(answer.id, generation);
     void generation.finished.then(() => live.delete(answer.id));
     const stream = generation.attach(turn.userMessage);
+    let events: AsyncIterator<InferenceEvent, void>;
     let first: IteratorResult<InferenceEvent, void>;
     try {
+      // From here on the answer row exists: any failure must end it (`error`), never leave it `streaming`.
+      events = inference.chat({
+        model: answer.model ?? "",
+        messages: await historyOf(),
+        sampling: mapped.sampling,
+        load: mapped.load,
+        signal: generation.signal,
+      });
       first = await events.next();
     } catch (error) {
       if (generation.signal.aborted) {
@@ -167,8 +163,13 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         parentId: input.parentId,
         model,
       });
-      const path = await branchPath(db, userId, conversationId, turn.userMessage?.id ?? "");
-      return start(userId, turn, historyOf(turn.conversation, path), mapped);
+      const asked = turn.userMessage;
+      return start(
+        userId,
+        turn,
+        async () => historyOf(turn.conversation, await branchPath(db, userId, conversationId, asked.id)),
+        mapped,
+      );
     },
 
     async regenerate(userId, messageId) {
@@ -182,8 +183,14 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       if (model === null) throw new AppError("invalid_request", "model is required", { param: "model" });
       const mapped = await preflight(conversation, model);
       const turn = await insertSiblingAnswer(db, userId, messageId, model);
-      const path = await branchPath(db, userId, sibling.conversationId, sibling.parentId);
-      return start(userId, turn, historyOf(turn.conversation, path), mapped);
+      const parentId = sibling.parentId;
+      return start(
+        userId,
+        turn,
+        async () =>
+          historyOf(turn.conversation, await branchPath(db, userId, sibling.conversationId, parentId)),
+        mapped,
+      );
     },
 
     async attach(userId, messageId) {

@@ -8,7 +8,7 @@ import { AppError } from "../errors.js";
 
 export type MessageRole = "system" | "user" | "assistant" | "tool";
 
-export const MESSAGE_ROLES: readonly MessageRole[] = ["system", "user", "assistant", "tool"];
+const MESSAGE_ROLES: readonly MessageRole[] = ["system", "user", "assistant", "tool"];
 
 /** Per-chat generation settings (the subset of Ollama options a chat keeps). */
 export interface ConversationOptions {

@@ -50,7 +50,7 @@ function decodeCursor(cursor: string): Position {
  * syntax), all required, the last one as a prefix (the user is still typing it). Undefined when
  * `q` holds no word.
  */
-export function searchQuery(q: string): string | undefined {
+function searchQuery(q: string): string | undefined {
   const words = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 32);
   if (!words || words.length === 0) return undefined;
   return words.map((word, i) => `'${word}'${i === words.length - 1 ? ":*" : ""}`).join(" & ");

@@ -20,7 +20,7 @@ import {
 } from "./chat-fields.js";
 import type { Queryable } from "./types.js";
 
-export type { Conversation, ConversationOptions } from "./chat-fields.js";
+export type { Conversation } from "./chat-fields.js";
 
 export interface ConversationFields {
   title?: string;

@@ -8,6 +8,7 @@ import { dumpDatabase } from "../../src/backup/dump.js";
 import { restoreBackup, verifyBackup } from "../../src/backup/restore.js";
 import { postgresConnection } from "../../src/store/shell.js";
 import { openPostgres } from "../../src/store/postgres.js";
+import { SCHEMA_VERSION } from "../../src/store/migrations.js";
 import { createVault } from "../../src/vault/vault.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { createPostgresDatabase, describeEachDatabase, postgresAdmin } from "../support/databases.js";
@@ -71,7 +72,7 @@ describeEachDatabase("backup and restore", (db, engine) => {
       engine: string;
     };
     expect(manifest.engine).toBe(engine);
-    expect(manifest.schema_version).toBe(1);
+    expect(manifest.schema_version).toBe(SCHEMA_VERSION);
     for (const entry of manifest.entries) {
       const { stdout: sum } = await run("sha256sum", [entry.name], { cwd: out });
       expect(sum.split(" ")[0]).toBe(entry.sha256);
@@ -95,7 +96,7 @@ describeEachDatabase("backup and restore", (db, engine) => {
     const key = await readFile(join(vaultDir, "key"));
 
     const result = await restoreBackup({ db: db(), vaultDir, file: backup });
-    expect(result.schemaVersion).toBe(1);
+    expect(result.schemaVersion).toBe(SCHEMA_VERSION);
     expect(result.keptCurrentKey).toBe(true);
     expect(await snapshot(db())).toEqual(seeded);
     expect(await files(vaultDir)).toEqual({ ...vaultFiles, key: key.toString("hex") });

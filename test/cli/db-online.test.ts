@@ -20,6 +20,7 @@ import { LONG_SCRIPT, longModel } from "../support/scripted-models.js";
 import { ndjsonRecords, openStreamBody } from "../support/streams.js";
 import { HOSTILE, run, seedDatabase, snapshot } from "../backup/backup-support.js";
 import { cliEnv, runCli } from "./run-cli.js";
+import { SCHEMA_VERSION } from "../../src/store/migrations.js";
 
 const SECRET_NAME = "app.online-token";
 const SECRET_VALUE = "Online-Secret-4c1d9e2b-77aa-4f0e";
@@ -113,7 +114,7 @@ describe("aixcl db backup while a server runs on the embedded database", () => {
     const result = await runCli(["db", "backup", file], env);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`backup written to ${file} (pglite, schema version 1,`);
+    expect(result.stdout).toContain(`backup written to ${file} (pglite, schema version ${SCHEMA_VERSION},`);
     expect(result.stdout).toContain("vault key not included");
 
     const { text, cut } = await stream.finish();

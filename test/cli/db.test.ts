@@ -15,6 +15,7 @@ import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../backup/backup-support.js";
 import { cliEnv, runCli, runCliWithInput } from "./run-cli.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/migrations.js";
 
 /** psql's aligned output of `SELECT count(*) …` answering `n`. */
 const countOutput = (n: number) => new RegExp(`count\\s*\\n-+\\n\\s*${n}\\n\\(1 row\\)`);
@@ -85,7 +86,9 @@ for (const engine of ENGINES) {
       const result = await runCli(["db", "backup", backup], env);
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain(`backup written to ${backup} (${engine.name}, schema version 1,`);
+      expect(result.stdout).toContain(
+        `backup written to ${backup} (${engine.name}, schema version ${SCHEMA_VERSION},`,
+      );
       expect(result.stdout).toContain("vault key not included");
       expect((await stat(backup)).mode & 0o777).toBe(0o600);
       const { stdout } = await run("tar", ["tf", backup]);
@@ -120,7 +123,9 @@ for (const engine of ENGINES) {
       const result = await runCli(["db", "restore", backup, "--yes"], env);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(
-        /^restored .*backup\.tar \(taken .*\): \d+ rows in 8 tables, 3 vault files; schema version 1\n$/,
+        new RegExp(
+          `^restored .*backup\\.tar \\(taken .*\\): \\d+ rows in 8 tables, 3 vault files; schema version ${SCHEMA_VERSION}\n$`,
+        ),
       );
       expect(result.stderr).toContain("the key already in place was kept");
       if (engine.name === "postgres")
@@ -228,7 +233,7 @@ describe("aixcl db with a managed PostgreSQL role (database.managed)", () => {
 
       const shell = await runCliWithInput(["db", "shell"], env, "SELECT count(*) FROM schema_migrations;\n");
       expect(shell.stderr).toBe("");
-      expect(shell.stdout).toMatch(countOutput(1));
+      expect(shell.stdout).toMatch(countOutput(MIGRATIONS.length));
     } finally {
       await rm(home, { recursive: true, force: true });
       await database.drop();
@@ -251,7 +256,9 @@ describe("aixcl db on an embedded database another process holds", () => {
         expect(result.code, args.join(" ")).toBe(1);
         expect(result.stderr, args.join(" ")).toContain(`is in use by another process (pid ${process.pid}`);
       }
-      expect((await held.query("SELECT count(*)::int AS n FROM schema_migrations")).rows).toEqual([{ n: 1 }]);
+      expect((await held.query("SELECT count(*)::int AS n FROM schema_migrations")).rows).toEqual([
+        { n: MIGRATIONS.length },
+      ]);
     } finally {
       await held.close();
       await rm(home, { recursive: true, force: true });

@@ -53,6 +53,20 @@ describe("layers/imports", () => {
       expect(error).toMatch(/^src\/vault\/x\.ts \(vault\) must not import src\/(auth|server)\//);
   });
 
+  it("keeps chat/ below the server: it owns answers, not HTTP, metrics or identity", async () => {
+    const code = [
+      'import "../server/streaming.js";',
+      'import "../metrics/types.js";',
+      'import "../auth/users.js";',
+    ].join("\n");
+    const errors = await boundaryErrors("src/chat/x.ts", code);
+    expect(errors).toHaveLength(3);
+    for (const error of errors) expect(error).toContain("chat may import only base, store, engine, models");
+    expect(await boundaryErrors("src/store/x.ts", 'import "../chat/service.js";\n')).toEqual([
+      expect.stringContaining("(store) must not import src/chat/service.ts (chat)"),
+    ]);
+  });
+
   it("refuses an import() it cannot check", async () => {
     const errors = await boundaryErrors("src/engine/x.ts", "const name = './y.js';\nawait import(name);\n");
     expect(errors).toEqual([expect.stringContaining("computed specifier")]);
@@ -102,6 +116,10 @@ describe("layers/imports", () => {
       ["src/engine/x.ts", "../models/types.js"],
       ["src/metrics/x.ts", "../engine/types.js"],
       ["src/server/routes/x.ts", "../../backup/backup.js"],
+      ["src/server/routes/x.ts", "../../chat/service.js"],
+      ["src/chat/x.ts", "../store/messages.js"],
+      ["src/chat/x.ts", "../engine/inference/types.js"],
+      ["src/chat/x.ts", "../models/types.js"],
       ["src/config/x.ts", "../errors.js"],
       ["src/store/x.ts", "zod"],
     ];

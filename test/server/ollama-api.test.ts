@@ -69,6 +69,10 @@ describe("basics", () => {
     expect(api.status).toBe(404);
     expect(api.headers.get("x-request-id")).toBeTruthy();
     expect(await api.json()).toEqual({ error: ANY_STRING });
+    // Profile core has no users and no chats: the web app's routes are not mounted.
+    const web = await fetch(`${platform.url}/api/aixcl/conversations`);
+    expect(web.status).toBe(404);
+    await web.arrayBuffer();
     const v1 = await fetch(`${platform.url}/v1/nope`);
     expect(v1.status).toBe(404);
     expect(await v1.json()).toMatchObject({

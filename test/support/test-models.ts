@@ -266,7 +266,7 @@ export function benchModel(): Promise<string> {
 export async function scriptedModel(
   name: string,
   script: string[],
-  options: { chatTemplate?: string } = {},
+  options: { chatTemplate?: string; loop?: boolean; contextLength?: number } = {},
 ): Promise<string> {
   const texts = script.map(spmText);
   if (texts.some((t) => t.length === 0)) throw new Error("scriptedModel: empty script piece");
@@ -282,14 +282,17 @@ export async function scriptedModel(
     nLayer: 2,
     nHead: 4,
     nFf: 128,
-    ctx: 2048,
+    ctx: options.contextLength ?? 2048,
     matrixType: "F32",
     fileType: 0,
     chatTemplate: options.chatTemplate ?? CHATML_TEMPLATE,
   };
   const safeName = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40);
   const ordinary = ["\u2581", ...PRINTABLE].filter((p) => !texts.includes(p));
-  return cached(`scripted-${safeName}`, { shape, texts }, async (path) => {
+  // `loop`: after the last piece comes the first again instead of the end token, so the model
+  // never stops by itself (until its context or num_predict runs out).
+  const loop = options.loop === true;
+  return cached(`scripted-${safeName}`, loop ? { shape, texts, loop } : { shape, texts }, async (path) => {
     const vocab = buildVocab([...ordinary, ...texts]);
     const ids = texts.map((t) => vocab.tokens.indexOf(t));
     const dimOf = new Map(ids.map((id, k) => [id, k + 1]));
@@ -301,7 +304,7 @@ export async function scriptedModel(
         for (let v = 0; v < nVocab; v++) out[v * nEmbd + (dimOf.get(v) ?? 0)] = 1;
       } else if (tensor === "output.weight") {
         ids.forEach((id, k) => (out[id * nEmbd + k] = alpha));
-        out[vocab.imEndId * nEmbd + script.length] = alpha;
+        out[(loop ? (ids[0] as number) : vocab.imEndId) * nEmbd + script.length] = alpha;
       }
       return out;
     };

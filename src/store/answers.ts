@@ -1,0 +1,196 @@
+/**
+ * A web chat's answers in the store: a user message and its empty `streaming` answer, another
+ * version of an answer, saving an answer's text and final state as it is generated
+ * (src/chat/generation.ts). Scoped by owner like everything in messages.ts.
+ */
+import { AppError } from "../errors.js";
+import {
+  checkText,
+  conversationColumns,
+  conversationNotFound,
+  isUuid,
+  jsonParam,
+  messageNotFound,
+  toConversation,
+  type Conversation,
+  type MessageRole,
+} from "./chat-fields.js";
+import {
+  getMessage,
+  insertMessage,
+  lockConversation,
+  messageColumns,
+  toMessage,
+  type Message,
+  type MessageError,
+  type MessageStats,
+  type MessageStatus,
+  type MessageToolCall,
+} from "./messages.js";
+import type { Database, Queryable } from "./types.js";
+
+export interface Turn {
+  conversation: Conversation;
+  /** The new user message (absent for a regenerated answer). */
+  userMessage?: Message;
+  /** The assistant's answer, empty and `streaming`. */
+  answer: Message;
+}
+
+/**
+ * Gives a conversation without a title the first user message's text (whitespace folded, at most
+ * 60 characters). Returns the conversation as it is now.
+ */
+async function titleFromFirstMessage(tx: Queryable, conversation: Conversation): Promise<Conversation> {
+  if (conversation.title !== "") return conversation;
+  const { rows } = await tx.query<Conversation>(
+    `UPDATE conversations c SET title = left(btrim(regexp_replace(f.content, '\\s+', ' ', 'g')), 60)
+       FROM (SELECT content FROM messages WHERE conversation_id = $1 AND role = 'user' ORDER BY seq LIMIT 1) f
+      WHERE c.id = $1 AND c.title = '' RETURNING ${conversationColumns("c")}`,
+    [conversation.id],
+  );
+  const row = rows[0];
+  return row ? toConversation(row) : conversation;
+}
+
+/**
+ * A new user message under `parentId` (null: a new root) and an empty `streaming` answer to it,
+ * in one transaction; records `model` as the conversation's model and titles an untitled chat.
+ * A parent still being generated is a `conflict`: its text is not final yet.
+ */
+export async function insertTurn(
+  db: Database,
+  userId: string,
+  conversationId: string,
+  fields: { content: string; parentId: string | null; model: string },
+): Promise<Turn & { userMessage: Message }> {
+  const content = checkText(fields.content, "content");
+  const model = checkText(fields.model, "model");
+  if (!isUuid(userId) || !isUuid(conversationId)) throw conversationNotFound();
+  if (fields.parentId !== null && !isUuid(fields.parentId)) throw messageNotFound();
+  return db.transaction(async (tx) => {
+    const locked = await lockConversation(tx, userId, conversationId, model);
+    if (fields.parentId !== null) {
+      const parent = await tx.query<{ status: MessageStatus }>(
+        "SELECT status FROM messages WHERE id = $1 AND conversation_id = $2",
+        [fields.parentId, conversationId],
+      );
+      const status = parent.rows[0]?.status;
+      if (status === undefined) throw messageNotFound();
+      if (status === "streaming") {
+        throw new AppError("conflict", "the parent message is still being generated", { param: "parent_id" });
+      }
+    }
+    const userMessage = await insertMessage(tx, conversationId, {
+      parentId: fields.parentId,
+      role: "user",
+      content,
+      model: null,
+    });
+    const answer = await insertMessage(tx, conversationId, {
+      parentId: userMessage.id,
+      role: "assistant",
+      content: "",
+      model,
+      status: "streaming",
+    });
+    const conversation = await titleFromFirstMessage(tx, locked);
+    return { conversation, userMessage, answer };
+  });
+}
+
+/**
+ * A new empty `streaming` answer beside assistant message `siblingId` (same parent): another
+ * version of that answer. Returns it with the conversation.
+ */
+export async function insertSiblingAnswer(
+  db: Database,
+  userId: string,
+  siblingId: string,
+  model: string | null,
+): Promise<Turn> {
+  if (!isUuid(userId) || !isUuid(siblingId)) throw messageNotFound();
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{
+      conversationId: string;
+      parentId: string | null;
+      role: MessageRole;
+      model: string | null;
+    }>(
+      `SELECT m.conversation_id AS "conversationId", m.parent_id AS "parentId", m.role, m.model
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.id = $1 AND c.user_id = $2`,
+      [siblingId, userId],
+    );
+    const sibling = rows[0];
+    if (!sibling) throw messageNotFound();
+    if (sibling.role !== "assistant" || sibling.parentId === null) {
+      throw new AppError("invalid_request", "only an answer can be regenerated");
+    }
+    const locked = await lockConversation(tx, userId, sibling.conversationId, model);
+    const answerModel = model ?? locked.model ?? sibling.model;
+    if (answerModel === null) throw new AppError("invalid_request", "model is required", { param: "model" });
+    const answer = await insertMessage(tx, sibling.conversationId, {
+      parentId: sibling.parentId,
+      role: "assistant",
+      content: "",
+      model: answerModel,
+      status: "streaming",
+    });
+    return { conversation: locked, answer };
+  });
+}
+
+export interface AnswerUpdate {
+  content: string;
+  status: MessageStatus;
+  error?: MessageError | null;
+  toolCalls?: MessageToolCall[] | null;
+  stats?: MessageStats | null;
+}
+
+/**
+ * Saves an answer's text and state. Undefined when the row is gone (its conversation was
+ * deleted, or its user): the generation behind it has no one left to answer.
+ */
+export async function saveAnswer(
+  db: Queryable,
+  userId: string,
+  id: string,
+  update: AnswerUpdate,
+): Promise<Message | undefined> {
+  const { rows } = await db.query<Message>(
+    `UPDATE messages m SET content = $3, status = $4, error = $5::jsonb, tool_calls = $6::jsonb, stats = $7::jsonb
+       FROM conversations c
+      WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2
+      RETURNING ${messageColumns("m")}`,
+    [
+      id,
+      userId,
+      checkText(update.content, "content"),
+      update.status,
+      jsonParam(update.error, "error"),
+      jsonParam(update.toolCalls?.length ? update.toolCalls : null, "tool_calls"),
+      jsonParam(update.stats, "stats"),
+    ],
+  );
+  const row = rows[0];
+  return row ? toMessage(row) : undefined;
+}
+
+/**
+ * Marks an answer `stopped` if it is still `streaming` with no generation behind it in this
+ * process (the server that ran it is gone); any other message comes back unchanged.
+ */
+export async function stopOrphanAnswer(db: Queryable, userId: string, id: string): Promise<Message> {
+  if (!isUuid(userId) || !isUuid(id)) throw messageNotFound();
+  const { rows } = await db.query<Message>(
+    `UPDATE messages m SET status = 'stopped'
+       FROM conversations c
+      WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2 AND m.status = 'streaming'
+      RETURNING ${messageColumns("m")}`,
+    [id, userId],
+  );
+  const row = rows[0];
+  return row ? toMessage(row) : getMessage(db, userId, id);
+}
