@@ -89,9 +89,7 @@ export async function measureTtft(): Promise<string[]> {
       await page.getByTestId("composer").press("Enter");
       const appMs = await measured;
       await page.waitForSelector('[data-testid="message"][data-role="assistant"][data-status="done"]');
-      await page.waitForFunction(
-        `document.querySelectorAll('[data-testid="message"][data-status="streaming"]').length === 0`,
-      );
+      await page.waitForSelector('[data-testid="message"][data-status="streaming"]', { state: "detached" });
       const apiMs = await page.evaluate<number>(API_ROUND);
       if (round > 0) {
         app.push(appMs);

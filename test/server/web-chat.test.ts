@@ -267,7 +267,11 @@ describeEachDatabase("web chat API", (db) => {
       )
       .toBe(true);
 
-    const reattached = await openStreamBody(await api(alice, "GET", `/messages/${id}/stream`));
+    // Read on until a live delta follows the replay (start, replay, live: three lines), then stop.
+    const reattached = await openStreamBody(
+      await api(alice, "GET", `/messages/${id}/stream`),
+      (text) => text.split("\n").length > 3,
+    );
     const replay = ndjsonRecords<StreamEvent>(reattached.head.split("\n").slice(0, 1).join("\n"));
     expect(replay[0]).toMatchObject({ type: "start", message: { id, status: "streaming" } });
 

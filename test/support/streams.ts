@@ -11,11 +11,18 @@ export interface OpenedStream {
   finish(): Promise<{ text: string; cut: boolean }>;
 }
 
-/** Reads `response`'s body until the first `separator` (`\n` for NDJSON, `\n\n` for SSE). */
-export async function openStreamBody(response: Response, separator = "\n"): Promise<OpenedStream> {
+/**
+ * Reads `response`'s body until the first `separator` (`\n` for NDJSON, `\n\n` for SSE), or
+ * until `separator(text so far)` holds.
+ */
+export async function openStreamBody(
+  response: Response,
+  separator: string | ((text: string) => boolean) = "\n",
+): Promise<OpenedStream> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const ready = typeof separator === "string" ? (text: string) => text.includes(separator) : separator;
   let text = "";
-  while (!text.includes(separator)) {
+  while (!ready(text)) {
     const { done, value } = await reader.read();
     if (done) break;
     text += value;

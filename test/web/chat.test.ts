@@ -95,7 +95,8 @@ async function send(page: Page, text: string, model?: string): Promise<void> {
 /** Switches the system color scheme and waits for the app to follow it (it re-renders async). */
 async function setScheme(page: Page, colorScheme: "light" | "dark"): Promise<void> {
   await page.emulateMedia({ colorScheme });
-  await page.waitForFunction(`document.documentElement.dataset.theme === "${colorScheme}"`);
+  // A locator, not waitForFunction: the page's CSP forbids the eval that one would need.
+  await page.locator(`html[data-theme="${colorScheme}"]`).waitFor({ state: "attached" });
 }
 
 const messages = (page: Page, role: "user" | "assistant") =>
