@@ -166,6 +166,34 @@ describe("CORS and cross-site requests", () => {
   });
 });
 
+describe("same-origin pages", () => {
+  it("let the server's own page POST from a non-loopback name the Host check allows, and nothing else", async () => {
+    // The web app opened at http://aixcl.internal: its Origin is the Host it reached.
+    const own = await raw("/echo", {
+      method: "POST",
+      headers: { Host: "aixcl.internal", Origin: "http://aixcl.internal", "Sec-Fetch-Site": "same-origin" },
+      body: "{}",
+    });
+    expect(own.status).toBe(200);
+    const other = await raw("/echo", {
+      method: "POST",
+      headers: { Host: "aixcl.internal", Origin: "http://other.internal", "Sec-Fetch-Site": "cross-site" },
+      body: "{}",
+    });
+    expect(other.status).toBe(403);
+    expect(JSON.parse(other.body)).toMatchObject({ code: "cross_site" });
+    // DNS rebinding: a foreign name resolved to this server is same-origin for the browser, but
+    // its Host is refused before the origin is looked at.
+    const rebound = await raw("/echo", {
+      method: "POST",
+      headers: { Host: "evil.example", Origin: "http://evil.example" },
+      body: "{}",
+    });
+    expect(rebound.status).toBe(403);
+    expect((JSON.parse(rebound.body) as { code?: string }).code).not.toBe("cross_site");
+  });
+});
+
 describe("API key", () => {
   it("requires a key, accepts Bearer and x-api-key, refuses keys in the URL", async () => {
     const post = (path: string, headers: Record<string, string> = {}) =>
