@@ -3,6 +3,14 @@ import { storedTheme, storeTheme, type ThemeChoice } from "./preferences";
 
 const darkQuery = () => matchMedia("(prefers-color-scheme: dark)");
 
+const resolve = (chosen: ThemeChoice | null, systemDark: boolean): ThemeChoice =>
+  chosen ?? (systemDark ? "dark" : "light");
+
+/** Sets the theme on <html> before the first render, so a dark system never flashes light. */
+export function applyInitialTheme(): void {
+  document.documentElement.dataset.theme = resolve(storedTheme(), darkQuery().matches);
+}
+
 /** The theme: the user's stored choice, else the system's (followed live until they choose). */
 export function useTheme(): { theme: ThemeChoice; toggle: () => void } {
   const [chosen, setChosen] = useState<ThemeChoice | null>(storedTheme);
@@ -13,7 +21,7 @@ export function useTheme(): { theme: ThemeChoice; toggle: () => void } {
     query.addEventListener("change", update);
     return () => query.removeEventListener("change", update);
   }, []);
-  const theme: ThemeChoice = chosen ?? (systemDark ? "dark" : "light");
+  const theme = resolve(chosen, systemDark);
   useEffect(() => {
     // A class on <html>, not a style attribute: the CSP allows no inline style.
     document.documentElement.dataset.theme = theme;
