@@ -243,10 +243,13 @@ describe("the web chat in Chromium", () => {
       .toContain("<svg onload=alert(1)>");
     await page.getByTestId("settings-toggle").click();
     await page.getByTestId("settings-system").fill(HOSTILE.join(""));
+    const saved = page.waitForResponse((r) => r.request().method() === "PATCH" && r.ok());
     await page.getByTestId("settings-save").click();
+    await saved;
     await page.reload();
+    await messages(page, "assistant").last().waitFor();
     await page.getByTestId("settings-toggle").click();
-    expect(await page.getByTestId("settings-system").inputValue()).toBe(HOSTILE.join(""));
+    await expect.poll(() => page.getByTestId("settings-system").inputValue()).toBe(HOSTILE.join(""));
     expect(await page.locator("img[src=x], svg[onload]").count()).toBe(0);
     expect(problems).toEqual([]);
   });
