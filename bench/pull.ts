@@ -66,7 +66,8 @@ async function tunnel(proxy: URL, authority: string): Promise<Socket> {
     head += chunk.toString("latin1");
   }
   if (!head.startsWith("HTTP/1.1 200")) throw new Error(`proxy refused: ${head.split("\r\n")[0]}`);
-  socket.pause();
+  // Not paused: the HTTP client reads it by adding a 'data' listener, which does not resume a
+  // paused socket (the download would hang). Nothing arrives before the request is sent.
   return socket;
 }
 
@@ -75,7 +76,9 @@ async function rawDownload(url: string, proxy?: URL): Promise<number> {
   const target = new URL(url);
   const socket = proxy ? await tunnel(proxy, target.host) : undefined;
   return new Promise((resolve, reject) => {
-    const req = request(url, socket ? { createConnection: () => socket, agent: false } : {}, (res) => {
+    // No `agent` with createConnection: with `agent: false` Node makes a fresh Agent, which opens
+    // its own connection and ignores createConnection, and the "proxied" download went direct.
+    const req = request(url, socket ? { createConnection: () => socket } : {}, (res) => {
       let bytes = 0;
       res.on("data", (chunk: Buffer) => (bytes += chunk.length));
       res.on("end", () => resolve(bytes));
