@@ -72,46 +72,32 @@ export function SettingsPanel({ settings, onSave, onClose }: SettingsPanelProps)
           />
         </label>
         <div class="field-row">
-          <label class="field">
-            <span class="field-label">Temperature</span>
-            <input
-              type="number"
-              data-testid="settings-temperature"
-              min="0"
-              max="2"
-              step="0.1"
-              inputMode="decimal"
-              placeholder="default"
-              value={temperature}
-              onInput={(e) => setTemperature(e.currentTarget.value)}
-            />
-          </label>
-          <label class="field">
-            <span class="field-label">Context length</span>
-            <input
-              type="number"
-              data-testid="settings-num-ctx"
-              min="256"
-              step="256"
-              inputMode="numeric"
-              placeholder="default"
-              value={numCtx}
-              onInput={(e) => setNumCtx(e.currentTarget.value)}
-            />
-          </label>
-          <label class="field">
-            <span class="field-label">Max tokens</span>
-            <input
-              type="number"
-              data-testid="settings-num-predict"
-              min="1"
-              step="1"
-              inputMode="numeric"
-              placeholder="default"
-              value={numPredict}
-              onInput={(e) => setNumPredict(e.currentTarget.value)}
-            />
-          </label>
+          <NumberField
+            label="Temperature"
+            testId="settings-temperature"
+            min="0"
+            max="2"
+            step="0.1"
+            decimal
+            value={temperature}
+            onInput={setTemperature}
+          />
+          <NumberField
+            label="Context length"
+            testId="settings-num-ctx"
+            min="256"
+            step="256"
+            value={numCtx}
+            onInput={setNumCtx}
+          />
+          <NumberField
+            label="Max tokens"
+            testId="settings-num-predict"
+            min="1"
+            step="1"
+            value={numPredict}
+            onInput={setNumPredict}
+          />
         </div>
         <div class="settings-actions">
           <button type="button" class="button" onClick={onClose}>
@@ -123,5 +109,38 @@ export function SettingsPanel({ settings, onSave, onClose }: SettingsPanelProps)
         </div>
       </form>
     </section>
+  );
+}
+
+interface NumberFieldProps {
+  label: string;
+  testId: string;
+  min: string;
+  max?: string;
+  step: string;
+  /** Decimal keypad on phones (temperature); whole numbers otherwise. */
+  decimal?: boolean;
+  /** The text as typed: empty means the model's default. */
+  value: string;
+  onInput: (value: string) => void;
+}
+
+/** One optional numeric option of the chat; empty keeps the model's default. */
+function NumberField({ label, testId, min, max, step, decimal, value, onInput }: NumberFieldProps) {
+  return (
+    <label class="field">
+      <span class="field-label">{label}</span>
+      <input
+        type="number"
+        data-testid={testId}
+        min={min}
+        max={max}
+        step={step}
+        inputMode={decimal ? "decimal" : "numeric"}
+        placeholder="default"
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
+    </label>
   );
 }
