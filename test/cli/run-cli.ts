@@ -1,8 +1,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { PassThrough } from "node:stream";
-import { runAixcl } from "../../src/cli/program.js";
 import { compiled, ROOT } from "../support/build.js";
+import { runInProcess, type CliResult } from "../support/cli-in-process.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel } from "../support/scripted-models.js";
 
@@ -14,11 +13,7 @@ export function cliArgs(): string[] {
   return [compiled().cli];
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
 /**
  * A clean environment: nothing from the test runner's AIXCL_* variables leaks in, and HOME
@@ -36,27 +31,6 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS
  */
 function needsProcess(args: string[]): boolean {
   return args[0] === "serve" || (args[0] === "db" && args[1] === "shell");
-}
-
-/** Runs `aixcl <args>` in this process with `input` as its stdin (then EOF) and `env` as its environment. */
-async function runInProcess(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<CliResult> {
-  const collect = () => {
-    const stream = new PassThrough();
-    const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
-  };
-  const stdout = collect();
-  const stderr = collect();
-  const stdin = new PassThrough();
-  stdin.end(input);
-  const code = await runAixcl(["node", "aixcl", ...args], {
-    stdin,
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-    env,
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
 /** Runs `aixcl <args>` to completion, stdin empty. */

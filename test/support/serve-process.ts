@@ -10,11 +10,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runAixcl } from "../../src/cli/program.js";
 import { compiled, ROOT } from "./build.js";
+import { runInProcess } from "./cli-in-process.js";
 import { copyPgliteTemplate } from "./pglite-template.js";
 import { installModel } from "./test-models.js";
-import { PassThrough } from "node:stream";
 
 export interface ServeProcess {
   url: string;
@@ -37,17 +36,9 @@ export interface ServeOptions {
 
 /** Runs `aixcl <args>` in this process against `env` and returns stdout (throws on a non-zero exit). */
 export async function aixcl(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<string> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const stdin = new PassThrough();
-  stdin.end(input);
-  const code = await runAixcl(["node", "aixcl", ...args], { stdin, stdout, stderr, env });
-  if (code !== 0) throw new Error(`aixcl ${args.join(" ")} exited ${code}: ${err}`);
-  return out;
+  const result = await runInProcess(args, env, input);
+  if (result.code !== 0) throw new Error(`aixcl ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
 }
 
 async function waitForRecord(home: string, child: ChildProcess, log: () => string): Promise<string> {
