@@ -11,6 +11,7 @@ import { createMetrics } from "../metrics/registry.js";
 import { createPuller } from "../models/pull/puller.js";
 import { createModelStore } from "../models/store.js";
 import { openDatabase } from "../store/open.js";
+import { stopStreamingAnswers } from "../store/answers.js";
 import { purgeExpiredSessions } from "../store/sessions.js";
 import type { Database } from "../store/types.js";
 import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
@@ -79,6 +80,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         steps.push(["database", () => opened.close()]);
       }
       await purgeExpiredSessions(db);
+      const stopped = await stopStreamingAnswers(db);
+      if (stopped > 0)
+        logger.info({ answers: stopped }, "answers left streaming by a stopped server marked stopped");
       await secrets?.attach(db);
     }
 

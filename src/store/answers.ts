@@ -182,6 +182,16 @@ export async function saveAnswer(
  * Marks an answer `stopped` if it is still `streaming` with no generation behind it in this
  * process (the server that ran it is gone); any other message comes back unchanged.
  */
+/**
+ * Marks `stopped` every answer still `streaming` when a server starts: the server that was writing
+ * them is gone (a crash or a kill skips the save-on-close), and nothing will ever finish them.
+ * A server's answers live in its own process (src/chat/service.ts), so at its start none is live.
+ */
+export async function stopStreamingAnswers(db: Queryable): Promise<number> {
+  const result = await db.query(`UPDATE messages SET status = 'stopped' WHERE status = 'streaming'`);
+  return result.rowCount;
+}
+
 export async function stopOrphanAnswer(db: Queryable, userId: string, id: string): Promise<Message> {
   if (!isUuid(userId) || !isUuid(id)) throw messageNotFound();
   const { rows } = await db.query<Message>(

@@ -17,6 +17,7 @@ import type { ApiKeyWire } from "../../src/api/keys-client.js";
 import type { UserWire } from "../../src/api/users-client.js";
 import { localTokenPath, serverRecordPath } from "../../src/config/load.js";
 import { localAdminToken } from "../support/auth-http.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { cliEnv, closedPort, runCli, runCliWithInput, type CliResult } from "./run-cli.js";
 
@@ -192,6 +193,8 @@ describe("no server of this home, something else listening", () => {
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "aixcl-discovery-"));
+    // A copy of the run's migrated template: this is about discovery, not a first start.
+    await copyPgliteTemplate(join(home, "db"));
     decoy = await startDecoy();
     recorded = await startDecoy();
     env = cliEnv(home, { AIXCL_PORT: String(decoy.port) });

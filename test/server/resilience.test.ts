@@ -104,7 +104,7 @@ describe("burst beyond the queue", () => {
     await ollama.generate({ model: "tiny", prompt: "warm", stream: false, options: { num_predict: 5 } });
     const baseline = settledRss();
 
-    const one = async (i: number, tokens: number): Promise<"done" | "refused"> => {
+    const one = async (i: number, tokens: number): Promise<string> => {
       const res = await generate({
         model: "tiny",
         prompt: `request ${i}`,
@@ -120,18 +120,27 @@ describe("burst beyond the queue", () => {
       expect(lines.at(-1)).toMatchObject({ done: true, done_reason: "length", eval_count: tokens });
       return "done";
     };
-    // Ten long streams fill the 2 slots and the 8 queue places; once they do (polled, so a
-    // loaded machine cannot turn the burst into a trickle), ten more at once must all be refused.
-    const held = Promise.all(Array.from({ length: 10 }, (_, i) => one(i, 300)));
-    await expect
-      .poll(() => platform.deps.engine.stats(), { interval: 10 })
-      .toMatchObject({ activeRequests: 2, queueDepth: 8 });
-    const burst = await withTimeout(
-      Promise.all(Array.from({ length: 10 }, (_, i) => one(10 + i, 8))),
-      10_000,
-      "10 refusals",
-    );
-    expect(burst).toEqual(Array(10).fill("refused"));
+    // Ten streams fill the 2 slots and the 8 queue places while the runner is frozen (SIGSTOP),
+    // so none can finish early on a fast machine or trickle in on a loaded one; then ten more at
+    // once must all be refused, and once the runner thaws the first ten all complete.
+    const pid = platform.deps.engine.loaded()[0]?.pid ?? 0;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGSTOP");
+    let held: Promise<string[]>;
+    try {
+      held = Promise.all(Array.from({ length: 10 }, (_, i) => one(i, 8)));
+      await expect
+        .poll(() => platform.deps.engine.stats(), { interval: 10 })
+        .toMatchObject({ activeRequests: 2, queueDepth: 8 });
+      const burst = await withTimeout(
+        Promise.all(Array.from({ length: 10 }, (_, i) => one(10 + i, 8))),
+        10_000,
+        "10 refusals",
+      );
+      expect(burst).toEqual(Array(10).fill("refused"));
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
     expect(await withTimeout(held, 55_000, "10 held streams")).toEqual(Array(10).fill("done"));
     expect(platform.deps.engine.stats()).toMatchObject({ queueDepth: 0, activeRequests: 0 });
 

@@ -349,5 +349,17 @@ describeEachDatabase("web chat API", (db) => {
     expect(saved.status).toBe("stopped");
     expect(saved.content).toBe(deltas(events));
     expect(saved.content.startsWith(LOOP_SCRIPT[0]!)).toBe(true);
+
+    // A crash (kill -9) skips that save: the next start marks what it left streaming stopped.
+    await db().query(`UPDATE messages SET status = 'streaming' WHERE id = $1`, [start.message.id]);
+    const next = await startTestPlatform({ database: db(), flags: { "engine.context_length": 512 } });
+    try {
+      expect(await getMessage(db(), aliceId, start.message.id)).toMatchObject({
+        status: "stopped",
+        content: saved.content,
+      });
+    } finally {
+      await next.close();
+    }
   });
 });

@@ -23,6 +23,8 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+export type StorageState = Awaited<ReturnType<BrowserContext["storageState"]>>;
+
 export interface ViewOptions {
   width: number;
   height: number;
@@ -40,12 +42,20 @@ export interface WatchedPage {
   close(): Promise<void>;
 }
 
-/** A fresh context (own cookies) and page, watched for dialogs and errors. */
-export async function openPage(browser: Browser, view: ViewOptions): Promise<WatchedPage> {
+/**
+ * A fresh context and page, watched for dialogs and errors. `session`: the cookies of a context
+ * that logged in before (`context.storageState()`), to start signed in without the login form.
+ */
+export async function openPage(
+  browser: Browser,
+  view: ViewOptions,
+  session?: StorageState,
+): Promise<WatchedPage> {
   const context = await browser.newContext({
     viewport: { width: view.width, height: view.height },
     colorScheme: view.colorScheme,
     deviceScaleFactor: 1,
+    ...(session ? { storageState: session } : {}),
   });
   const page = await context.newPage();
   const problems: string[] = [];

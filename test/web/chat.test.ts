@@ -13,6 +13,7 @@ import {
   openPage,
   PHONE,
   screenshot,
+  type StorageState,
   type ViewOptions,
   type WatchedPage,
 } from "../support/browser.js";
@@ -79,9 +80,20 @@ async function logIn(page: Page, username: string, password: string): Promise<vo
   await page.getByTestId("composer").waitFor();
 }
 
-async function asAdmin(view?: ViewOptions): Promise<WatchedPage> {
+let adminSession: StorageState | undefined;
+
+/** A new page signed in as the admin: through the login form once, then with its cookies. */
+async function asAdmin(view: ViewOptions = { ...DESKTOP, colorScheme: "light" }): Promise<WatchedPage> {
+  if (adminSession) {
+    const watched = await openPage(browser, view, adminSession);
+    pages.push(watched);
+    await watched.page.goto(served.url);
+    await watched.page.getByTestId("composer").waitFor();
+    return watched;
+  }
   const watched = await newPage(view);
   await logIn(watched.page, served.admin.username, served.admin.password);
+  adminSession = await watched.context.storageState();
   return watched;
 }
 
@@ -110,16 +122,19 @@ async function conversationId(page: Page): Promise<string> {
 
 describe("the web chat in Chromium", () => {
   it("shows the login page, refuses a wrong password readably, and logs in", async () => {
+    const { page, problems } = await newPage();
+    await page.goto(served.url);
+    await page.getByTestId("login-form").waitFor();
+    // One page resized and re-themed: a context per picture cost a second each.
     for (const view of [DESKTOP, PHONE]) {
+      await page.setViewportSize(view);
       for (const colorScheme of ["light", "dark"] as const) {
-        const { page } = await newPage({ ...view, colorScheme });
-        await page.goto(served.url);
-        await page.getByTestId("login-form").waitFor();
+        await setScheme(page, colorScheme);
         await screenshot(page, "login", { ...view, colorScheme });
       }
     }
-    const { page, problems } = await newPage();
-    await page.goto(served.url);
+    await page.setViewportSize(DESKTOP);
+    await setScheme(page, "light");
     await page.getByTestId("login-username").fill("<img src=x onerror=alert(1)>");
     await page.getByTestId("login-password").fill("wrong-password");
     await page.getByTestId("login-submit").click();
@@ -150,7 +165,9 @@ describe("the web chat in Chromium", () => {
     const answer = messages(page, "assistant").last();
     // Tokens arrive one by one: the answer is seen at several growing lengths before it is stopped.
     await expect.poll(() => page.evaluate("window.__lengths.length")).toBeGreaterThanOrEqual(5);
-    await page.getByTestId("stop").click();
+    // Esc stops, wherever the focus is.
+    await page.getByTestId("chat-title").click();
+    await page.keyboard.press("Escape");
     await expect.poll(() => answer.getAttribute("data-status")).toBe("stopped");
     const partial = (await answer.locator(".message-body, [class*=body]").first().textContent()) ?? "";
     await page.reload();
@@ -160,6 +177,18 @@ describe("the web chat in Chromium", () => {
     expect(text.length).toBeGreaterThan(0);
     expect(text).not.toContain(LONG_TEXT.trim());
     expect(partial.length).toBeGreaterThan(0);
+
+    // Shift+Enter is a new line, not a send; the Stop button stops like Esc.
+    await page.getByTestId("composer").fill("Count");
+    await page.getByTestId("composer").press("Shift+Enter");
+    await page.getByTestId("composer").pressSequentially("again");
+    expect(await page.getByTestId("composer").inputValue()).toBe("Count\nagain");
+    await page.getByTestId("composer").press("Enter");
+    const second = messages(page, "assistant").nth(1);
+    await expect.poll(async () => ((await second.textContent()) ?? "").length).toBeGreaterThan(0);
+    await page.getByTestId("stop").click();
+    await expect.poll(() => second.getAttribute("data-status")).toBe("stopped");
+    expect(await messages(page, "user").nth(1).textContent()).toContain("again");
     expect(problems).toEqual([]);
   });
 
@@ -289,14 +318,18 @@ describe("the web chat in Chromium", () => {
       await page.getByTestId("new-chat").click();
       await screenshot(page, "empty-chat", { ...DESKTOP, colorScheme });
     }
+    await page.setViewportSize(PHONE);
     for (const colorScheme of ["light", "dark"] as const) {
-      const phone = await asAdmin({ ...PHONE, colorScheme });
-      await screenshot(phone.page, "empty-chat", { ...PHONE, colorScheme });
-      await phone.page.getByTestId("menu-button").click();
-      await phone.page.getByTestId("sidebar").waitFor();
-      await screenshot(phone.page, "drawer", { ...PHONE, colorScheme });
-      expect(phone.problems).toEqual([]);
+      await setScheme(page, colorScheme);
+      await screenshot(page, "empty-chat", { ...PHONE, colorScheme });
+      await page.getByTestId("menu-button").click();
+      await page.getByTestId("sidebar").waitFor();
+      await screenshot(page, "drawer", { ...PHONE, colorScheme });
+      await page.keyboard.press("Escape");
+      await page.locator(".scrim").waitFor({ state: "detached" });
     }
+    await page.setViewportSize(DESKTOP);
+    await setScheme(page, "light");
 
     await page.goto(`${served.url}/c/${id}`);
     const pinned = page.locator(`[data-testid="conversation-item"][data-id="${id}"]`);
@@ -309,7 +342,7 @@ describe("the web chat in Chromium", () => {
     expect(problems).toEqual([]);
   });
 
-  it("keeps users apart: a second user sees none of the first's chats and gets 404 on their ids", async () => {
+  it("keeps users apart: a second user sees none of the first's chats and gets 404 on their ids; logs out", async () => {
     const admin = await asAdmin();
     const list = await admin.page.request.get(`${served.url}/api/aixcl/conversations`);
     const theirs = ((await list.json()) as { conversations: { id: string }[] }).conversations.map(
@@ -336,6 +369,10 @@ describe("the web chat in Chromium", () => {
       expect((await page.request.get(`${served.url}/api/aixcl/messages/${id}/stream`)).status()).toBe(404);
       expect((await page.request.post(`${served.url}/api/aixcl/messages/${id}/stop`)).status()).toBe(404);
     }
+    // Logging out ends the session on the server, not only in the page.
+    await page.getByTestId("logout").click();
+    await page.getByTestId("login-form").waitFor();
+    expect((await page.request.get(`${served.url}/api/aixcl/conversations`)).status()).toBe(401);
     expect(problems).toEqual([]);
   });
 
