@@ -12,6 +12,7 @@ import { createUser } from "../src/auth/users.js";
 import { loadConfig } from "../src/config/load.js";
 import { silentLogger } from "../src/logger.js";
 import { startPlatform } from "../src/server/start.js";
+import type { Page } from "playwright-core";
 import { launchBrowser } from "../test/support/browser.js";
 import { installModel, scriptedModel } from "../test/support/test-models.js";
 import { median, ratio, table } from "./report.js";
@@ -37,13 +38,18 @@ const APP_ROUND = `new Promise((resolve) => {
   observer.observe(list, { childList: true, subtree: true, characterData: true });
 })`;
 
-/** In the page: ms from fetch('/api/chat') to the first content token read from its stream. */
-const API_ROUND = `(async () => {
+/**
+ * In the page: ms from fetch('/api/chat') to the first content token read from its stream. The
+ * request carries the same history as the app's (the chat so far, then the same question), so
+ * both prompts cost the model the same.
+ */
+function apiRound(messages: { role: string; content: string }[]): string {
+  return `(async () => {
   const start = performance.now();
   const response = await fetch("/api/chat", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "${MODEL}", messages: [{ role: "user", content: "Hi there" }], stream: true }),
+    body: JSON.stringify({ model: "${MODEL}", messages: ${JSON.stringify(messages)}, stream: true }),
   });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -58,6 +64,18 @@ const API_ROUND = `(async () => {
   while (!(await reader.read()).done);
   return elapsed;
 })()`;
+}
+
+/** The chat the page shows, as the messages of a request (one branch: nothing was regenerated). */
+async function historyOf(page: Page): Promise<{ role: string; content: string }[]> {
+  const id = /\/c\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
+  if (id === undefined) return [];
+  return page.evaluate<{ role: string; content: string }[]>(`(async () => {
+    const response = await fetch("/api/aixcl/conversations/${id}");
+    const { messages } = await response.json();
+    return messages.map((m) => ({ role: m.role, content: m.content }));
+  })()`);
+}
 
 export async function measureTtft(): Promise<string[]> {
   const home = await mkdtemp(join(tmpdir(), "aixcl-bench-ttft-"));
@@ -84,13 +102,15 @@ export async function measureTtft(): Promise<string[]> {
     const api: number[] = [];
     // Round 0 loads the model and warms both paths; it is not counted.
     for (let round = 0; round <= ROUNDS; round++) {
+      const question = `Question ${round}`;
+      const history = [...(await historyOf(page)), { role: "user", content: question }];
       const measured = page.evaluate<number>(APP_ROUND);
-      await page.getByTestId("composer").fill(`Question ${round}`);
+      await page.getByTestId("composer").fill(question);
       await page.getByTestId("composer").press("Enter");
       const appMs = await measured;
       await page.waitForSelector('[data-testid="message"][data-role="assistant"][data-status="done"]');
       await page.waitForSelector('[data-testid="message"][data-status="streaming"]', { state: "detached" });
-      const apiMs = await page.evaluate<number>(API_ROUND);
+      const apiMs = await page.evaluate<number>(apiRound(history));
       if (round > 0) {
         app.push(appMs);
         api.push(apiMs);
