@@ -22,7 +22,10 @@ import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-in
 import { relativeTime, table } from "../format.js";
 
 /** What the commands do, whichever way they reach the accounts. */
-type UserOps = Pick<UsersClient, "list" | "create" | "remove" | "setRole" | "setPassword" | "activate" | "disable">;
+type UserOps = Pick<
+  UsersClient,
+  "list" | "create" | "remove" | "setRole" | "setPassword" | "activate" | "disable"
+>;
 
 /** The audit log's name for changes made by the CLI on the database itself. */
 const CLI_ACTOR: Actor = { name: "cli" };
@@ -194,7 +197,9 @@ function disableCommand(run: RunCommand): Command {
 
 /** `aixcl users`: accounts for the web UI and the admin API. */
 export function usersCommand(run: RunCommand): Command {
-  const users = new Command("users").description("manage users (add, list, rm, passwd, role, activate, disable)");
+  const users = new Command("users").description(
+    "manage users (add, list, rm, passwd, role, activate, disable)",
+  );
   users.addCommand(addCommand(run));
   users.addCommand(listCommand(run));
   users.addCommand(removeCommand(run));
