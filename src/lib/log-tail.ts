@@ -19,6 +19,8 @@ export interface LogTail {
   lines(): LogLine[];
   /** Calls `listener` with every line written from now on; returns the unsubscribe. */
   follow(listener: (line: LogLine) => void): () => void;
+  /** Listeners following now (a closed log stream must leave none behind). */
+  readonly followers: number;
 }
 
 export interface LogTailOptions {
@@ -67,6 +69,9 @@ export function createLogTail(options: LogTailOptions = {}): LogTail {
     follow(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    get followers() {
+      return listeners.size;
     },
   };
 }

@@ -75,7 +75,8 @@ export function buildSeries(
     for (const name of p.models.keys()) models.add(name);
     const tokens = selected(p, model, ttftBounds.length);
     const requests = Object.values(p.requests).reduce((a, b) => a + b, 0);
-    data.t.push(Math.round(p.t));
+    // Milliseconds kept: rate × (t[i] − t[i−1]) gives back the counters' differences.
+    data.t.push(Math.round(p.t * 1000) / 1000);
     s.requests_per_s.push(rate(requests, p));
     s.errors_per_s.push(rate(p.requests["5xx"], p));
     for (const [cls, values] of Object.entries(s.requests_by_status))

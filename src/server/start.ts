@@ -18,7 +18,7 @@ import type { Database } from "../store/types.js";
 import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
 import { VERSION } from "../version.js";
 import type { AuthContext, ServerDeps } from "./context.js";
-import { createServer, type CreateServerOptions } from "./create-server.js";
+import { createServer, type AixclServer, type CreateServerOptions } from "./create-server.js";
 
 export interface PlatformOptions {
   config: Readonly<Config>;
@@ -42,6 +42,8 @@ export interface Platform {
   url: string;
   port: number;
   deps: ServerDeps;
+  /** The Hono app the server answers with (its route table: `app.routes`). */
+  app: AixclServer["app"];
   /** Drains and closes the server, then the engine (runners), the store and the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -151,7 +153,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       port: address.port,
     });
     steps.push(["server record", () => record.close()]);
-    return { url: address.url, port: address.port, deps, close };
+    return { url: address.url, port: address.port, deps, app: server.app, close };
   } catch (error) {
     await close();
     throw error;
