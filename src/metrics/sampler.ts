@@ -27,7 +27,7 @@ export interface SamplerOptions {
   onError?: (error: unknown) => void;
 }
 
-export interface SamplerStatus {
+interface SamplerStatus {
   /** Points taken since start (not bounded by the rings). */
   samples: number;
   interval_s: number;
@@ -105,8 +105,8 @@ export function createMetricsSampler(options: SamplerOptions): MetricsSampler {
     },
     sampleNow,
     series(range, model) {
-      const points =
-        range === "24h" ? minutes.items() : fine.items(range === "15m" ? FINE_POINTS / 4 : FINE_POINTS);
+      const last = (ms: number) => fine.items(Math.ceil(ms / intervalMs));
+      const points = range === "24h" ? minutes.items() : last(range === "15m" ? 15 * 60_000 : 60 * 60_000);
       return buildSeries(points, {
         range,
         intervalS: range === "24h" ? 60 : intervalMs / 1000,

@@ -4,8 +4,7 @@
  */
 import { bucketQuantile, type ModelDelta, type Point } from "./points.js";
 
-export const SERIES_RANGES = ["15m", "1h", "24h"] as const;
-export type SeriesRange = (typeof SERIES_RANGES)[number];
+export type SeriesRange = "15m" | "1h" | "24h";
 
 export interface SeriesData {
   range: SeriesRange;

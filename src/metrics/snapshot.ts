@@ -9,7 +9,7 @@ export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 
 /** Per-model cumulative counters (the `model` label, already bounded by the label limiter). */
-export interface ModelCounters {
+interface ModelCounters {
   promptTokens: number;
   generatedTokens: number;
   /** Cumulative first-token histogram counts, one per bound of `MetricsSnapshot.ttftBounds`. */

@@ -73,9 +73,9 @@ describe("GET /api/admin/health", () => {
     const { api, engine, database, vault, models, metrics } = health.components;
     expect(api.requests_active).toBeGreaterThanOrEqual(1);
     expect(engine).toMatchObject({ status: "ok", queue_depth: 0, active_requests: 0, runner_restarts: 0 });
-    expect(engine?.runners).toEqual([
-      expect.objectContaining({ model: MODEL, status: "ok", slots_busy: 0, pid: expect.any(Number) }),
-    ]);
+    expect(engine?.runners).toHaveLength(1);
+    expect(engine?.runners[0]).toMatchObject({ model: MODEL, status: "ok", slots_busy: 0 });
+    expect(engine?.runners[0]?.pid).toBeGreaterThan(0);
     expect(engine?.runners[0]?.slots).toBeGreaterThanOrEqual(1);
     expect(engine?.runners[0]?.context_length).toBeGreaterThan(0);
     expect(database).toMatchObject({ status: "ok", engine: "pglite", migration: SCHEMA_VERSION });

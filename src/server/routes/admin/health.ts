@@ -67,7 +67,7 @@ function runners(deps: ServerDeps): RunnerWire[] {
   }));
 }
 
-export async function platformHealth(deps: ServerDeps, vitals: ServerVitals): Promise<HealthWire> {
+async function platformHealth(deps: ServerDeps, vitals: ServerVitals): Promise<HealthWire> {
   const components: HealthWire["components"] = {
     api: { status: "ok", requests_active: vitals.requestsActive() },
   };
