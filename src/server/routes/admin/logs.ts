@@ -11,8 +11,11 @@ import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { parseWire } from "../../validate.js";
 
-/** Lines a follower may have queued unread before it is ended (the ring holds as many). */
-const MAX_BEHIND = 1000;
+/**
+ * Lines a stream may hold unread: the ring's whole history (1,000) plus as many new lines; a
+ * follower further behind is ended rather than buffered without bound.
+ */
+const MAX_QUEUED = 2000;
 
 export function logRoutes(deps: ServerDeps, closing: AbortSignal): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -62,7 +65,7 @@ export function logRoutes(deps: ServerDeps, closing: AbortSignal): Hono<AppEnv> 
           stop();
         },
       },
-      new CountQueuingStrategy({ highWaterMark: MAX_BEHIND }),
+      new CountQueuingStrategy({ highWaterMark: MAX_QUEUED }),
     );
     return c.body(stream, 200, {
       "Content-Type": "application/x-ndjson",
