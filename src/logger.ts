@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pino, type Logger } from "pino";
+import type { LogTail } from "./lib/log-tail.js";
 
 export type { Logger } from "pino";
 
@@ -29,6 +30,10 @@ export interface LoggerOptions {
   dir?: string;
   /** Pretty-print to stderr (a TTY). Default false. */
   pretty?: boolean;
+  /** Also write to stderr. Default true (tests turn it off to read lines only from `tail`). */
+  stderr?: boolean;
+  /** Also keeps the last lines in memory (the admin console's log page). */
+  tail?: LogTail;
 }
 
 /** Creates the process logger. Secrets are redacted here, not by callers. */
@@ -42,14 +47,27 @@ export function createLogger(options: LoggerOptions): Logger {
       options: { destination: join(options.dir, "aixcl.log"), mkdir: true },
     });
   }
-  targets.push(
-    options.pretty
-      ? { target: "pino-pretty", level: options.level, options: { destination: 2 } }
-      : { target: "pino/file", level: options.level, options: { destination: 2 } },
-  );
+  if (options.stderr !== false) {
+    targets.push(
+      options.pretty
+        ? { target: "pino-pretty", level: options.level, options: { destination: 2 } }
+        : { target: "pino/file", level: options.level, options: { destination: 2 } },
+    );
+  }
+  const { tail } = options;
+  // The tail gets each line as serialized, after redaction, in this thread: the transport's
+  // targets run in a worker, out of reach of the server's memory.
+  const hooks = tail
+    ? {
+        streamWrite(line: string) {
+          tail.write(line);
+          return line;
+        },
+      }
+    : {};
   return pino(
-    { level: options.level, redact: { paths: REDACT, censor: "<redacted>" } },
-    pino.transport({ targets }),
+    { level: options.level, redact: { paths: REDACT, censor: "<redacted>" }, hooks },
+    targets.length > 0 ? pino.transport({ targets }) : { write: () => undefined },
   );
 }
 

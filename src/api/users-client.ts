@@ -35,6 +35,8 @@ export interface UserWire {
   status: "active" | "pending" | "disabled";
   created_at: string;
   updated_at: string;
+  /** The last successful login; null before the first. */
+  last_login_at: string | null;
 }
 
 /** `GET /api/auth/me`: who the request acts as. */
@@ -53,6 +55,7 @@ export function toUserWire(user: {
   status: UserWire["status"];
   createdAt: Date;
   updatedAt: Date;
+  lastLoginAt: Date | null;
 }): UserWire {
   return {
     id: user.id,
@@ -61,6 +64,7 @@ export function toUserWire(user: {
     status: user.status,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
+    last_login_at: user.lastLoginAt === null ? null : user.lastLoginAt.toISOString(),
   };
 }
 
@@ -73,6 +77,7 @@ export interface UsersClient {
   setRole(username: string, role: UserRoleWire): Promise<UserWire>;
   setPassword(username: string, password: string): Promise<void>;
   activate(username: string): Promise<UserWire>;
+  disable(username: string): Promise<UserWire>;
   signupEnabled(): Promise<boolean>;
   setSignupEnabled(enabled: boolean): Promise<void>;
 }
@@ -89,6 +94,7 @@ export function createUsersClient(options: UsersClientOptions): UsersClient {
       (await json<{ user: UserWire }>("PUT", `${user(name)}/role`, { role: newRole })).user,
     setPassword: (name, password) => none("PUT", `${user(name)}/password`, { password }),
     activate: async (name) => (await json<{ user: UserWire }>("POST", `${user(name)}/activate`)).user,
+    disable: async (name) => (await json<{ user: UserWire }>("POST", `${user(name)}/disable`)).user,
     signupEnabled: async () =>
       (await json<{ enabled: boolean }>("GET", "/api/admin/settings/signup")).enabled,
     setSignupEnabled: (enabled) => none("PUT", "/api/admin/settings/signup", { enabled }),

@@ -63,6 +63,8 @@ export interface SlotSnapshot {
   model: ModelRecord;
   info: LoadedInfo;
   pid: number;
+  /** Parallel sequences the runner serves. */
+  slots: number;
   active: number;
   queued: number;
   /** null = never expires. */
@@ -179,6 +181,7 @@ export class SlotScheduler {
         model: entry.model,
         info,
         pid: entry.runner.pid,
+        slots: entry.slots,
         active: entry.active,
         queued: this.waiters.filter((w) => w.model.name === entry.model.name).length,
         expiresAt: expires,

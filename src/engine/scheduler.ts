@@ -166,6 +166,7 @@ export class Scheduler implements Engine {
       sizeVramBytes: slot.info.sizeVramBytes,
       contextLength: slot.info.contextLength,
       expiresAt: slot.expiresAt,
+      slots: slot.slots,
       activeRequests: slot.active,
       queuedRequests: slot.queued,
       pid: slot.pid,

@@ -97,6 +97,8 @@ export interface LoadedModel {
   contextLength: number;
   /** When it will be unloaded if idle; null = never. */
   expiresAt: Date | null;
+  /** Parallel sequences (slots) the runner serves; `activeRequests` of them are busy. */
+  slots: number;
   activeRequests: number;
   queuedRequests: number;
   /** Process id of the runner serving it (diagnostics; tests kill it to simulate a crash). */

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Engine, GenerateStats } from "../engine/types.js";
 import { createLabelLimiter } from "./label-limiter.js";
+import { readSnapshot } from "./snapshot.js";
 import type { Metrics } from "./types.js";
 
 export interface MetricsOptions {
@@ -133,6 +134,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
       const labels = { model: models.label(model) };
       embeddingRequests.inc(labels);
       embeddingTokens.inc(labels, Math.max(0, promptTokenCount));
+    },
+    snapshot() {
+      return readSnapshot({
+        engine,
+        httpRequests,
+        promptTokens,
+        generatedTokens,
+        firstToken,
+        firstTokenBuckets: FIRST_TOKEN_BUCKETS,
+      });
     },
     async render() {
       return { contentType: register.contentType, body: await register.metrics() };

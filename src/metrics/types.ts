@@ -1,4 +1,5 @@
 import type { GenerateStats } from "../engine/types.js";
+import type { MetricsSnapshot } from "./snapshot.js";
 
 /** What the server reports to the metrics registry. Implemented in metrics/registry.ts. */
 export interface Metrics {
@@ -8,6 +9,8 @@ export interface Metrics {
   observeGeneration(model: string, stats: GenerateStats): void;
   /** One embedding request. */
   observeEmbedding(model: string, promptTokens: number, totalNs: number): void;
+  /** Cumulative values of the counters `render()` exposes, for the dashboards' sampler. */
+  snapshot(): Promise<MetricsSnapshot>;
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }

@@ -4,7 +4,9 @@ import type { RevocationHub, RevocationMatch } from "../auth/revocation.js";
 import type { Config } from "../config/schema.js";
 import type { Engine } from "../engine/types.js";
 import type { Inference } from "../engine/inference/types.js";
+import type { LogTail } from "../lib/log-tail.js";
 import type { Logger } from "../logger.js";
+import type { MetricsSampler } from "../metrics/sampler.js";
 import type { Metrics } from "../metrics/types.js";
 import type { Puller } from "../models/pull/puller.js";
 import type { ModelStore } from "../models/types.js";
@@ -48,4 +50,8 @@ export interface ServerDeps {
   auth?: AuthContext;
   /** The secrets vault (profiles bld/sys); sealed means anything needing a secret answers 503. */
   vault?: Vault;
+  /** The dashboards' samples of `metrics` (`/api/admin/metrics/series`); absent when not sampled. */
+  sampler?: MetricsSampler;
+  /** The last log lines (`/api/admin/logs`); absent when the logger keeps none. */
+  logTail?: LogTail;
 }

@@ -20,6 +20,7 @@ import { requireScopes } from "./middleware/scopes.js";
 import { BLOB_UPLOAD_PREFIX, ollamaRoutes } from "./routes/ollama/index.js";
 import { openaiRoutes } from "./routes/openai/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
+import type { ServerVitals } from "./routes/admin/health.js";
 import { ownKeyRoutes } from "./routes/admin/keys.js";
 import { authRoutes } from "./routes/auth/index.js";
 import { localIdentityRoutes } from "./routes/auth/local-identity.js";
@@ -87,7 +88,7 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
 /** The Hono app: safety middleware in order, then the API families, then error rendering. */
 function buildApp(
   deps: ServerDeps,
-  isClosing: () => boolean,
+  vitals: ServerVitals,
   chat: ChatService | undefined,
   webRoot?: string,
 ): Hono<AppEnv> {
@@ -98,7 +99,7 @@ function buildApp(
   app.use(requestId());
   app.use(observeRequests(deps.metrics));
   app.use(async (c, next) => {
-    if (isClosing()) {
+    if (vitals.closing.aborted) {
       c.header("Connection", "close");
       throw new AppError("shutting_down", "server is shutting down", { retryAfter: 1 });
     }
@@ -119,6 +120,8 @@ function buildApp(
     ),
   );
 
+  // For load balancers: no credentials (auth.ts and scopes.ts let it through) and no details.
+  app.get("/api/health", (c) => c.json({ status: "ok" }));
   app.get("/metrics", async (c) => {
     const { contentType, body } = await deps.metrics.render();
     return c.body(body, 200, { "Content-Type": contentType });
@@ -127,7 +130,7 @@ function buildApp(
   if (identity?.localToken) app.route("/api/auth/local", localIdentityRoutes(identity.localToken));
   if (db) app.route("/api/auth/keys", ownKeyRoutes(deps));
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
-  app.route("/api/admin", adminRoutes(deps));
+  app.route("/api/admin", adminRoutes(deps, vitals));
   if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));
   if (db && chat)
     app.route(WEB_API_PREFIX, webApiRoutes({ ...deps, db }, chat, createChatModels(deps.store)));
@@ -145,7 +148,8 @@ function buildApp(
 /** Creates the HTTP server for the platform (nothing listens until listen()). */
 export function createServer(deps: ServerDeps, options: CreateServerOptions = {}): AixclServer {
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
-  let closing = false;
+  const closing = new AbortController();
+  const inFlight = new Set<ServerResponse>();
   // The web chat's answers belong to the server (docs/web-app.md); profile core has no chats.
   const chat = deps.db
     ? createChatService({
@@ -157,8 +161,12 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
         onStats: (model, stats) => deps.metrics.observeGeneration(model, stats),
       })
     : undefined;
-  const app = buildApp(deps, () => closing, chat, options.webRoot);
-  const inFlight = new Set<ServerResponse>();
+  const vitals: ServerVitals = {
+    requestsActive: () => inFlight.size,
+    startedAt: Date.now(),
+    closing: closing.signal,
+  };
+  const app = buildApp(deps, vitals, chat, options.webRoot);
   let drained: (() => void) | undefined;
 
   const http = createAdaptorServer({
@@ -179,7 +187,7 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     inFlight.add(res);
     res.once("close", () => {
       inFlight.delete(res);
-      if (closing) {
+      if (closing.signal.aborted) {
         // Keep-alive sockets that just went idle would otherwise hold close() open.
         http.closeIdleConnections();
         if (inFlight.size === 0) drained?.();
@@ -218,7 +226,7 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     },
     close() {
       closed ??= (async () => {
-        closing = true;
+        closing.abort();
         // Running answers are stopped and saved first; their streams end with that `done`.
         await chat?.close();
         if (!listening) return;

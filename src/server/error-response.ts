@@ -50,10 +50,12 @@ export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Conte
     // Expected states (busy, stopping, sealed) are refusals, not failures worth a stack trace.
     const expected =
       error.code === "queue_full" || error.code === "shutting_down" || error.code === "vault_sealed";
+    // req_id ties the line to the answer's x-request-id (the admin log page shows both).
+    const where = { path: c.req.path, req_id: (c.var as { requestId?: string }).requestId };
     if (error.status >= 500 && !expected) {
-      deps.logger.error({ err: error.cause ?? error, code: error.code, path: c.req.path }, "request failed");
+      deps.logger.error({ err: error.cause ?? error, code: error.code, ...where }, "request failed");
     } else {
-      deps.logger.debug({ code: error.code, path: c.req.path, message: error.message }, "request refused");
+      deps.logger.debug({ code: error.code, message: error.message, ...where }, "request refused");
     }
     const safe = new AppError(error.code, scrub(error.message), {
       status: error.status,

@@ -6,8 +6,10 @@ import { writeServerRecord } from "../auth/server-record.js";
 import { localTokenPath, modelsPath, serverRecordPath } from "../config/load.js";
 import { createEngine, type CreateEngineOptions } from "../engine/create-engine.js";
 import { createInference } from "../engine/inference/service.js";
+import type { LogTail } from "../lib/log-tail.js";
 import type { Logger } from "../logger.js";
 import { createMetrics } from "../metrics/registry.js";
+import { createMetricsSampler } from "../metrics/sampler.js";
 import { createPuller } from "../models/pull/puller.js";
 import { createModelStore } from "../models/store.js";
 import { openDatabase } from "../store/open.js";
@@ -17,7 +19,7 @@ import type { Database } from "../store/types.js";
 import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
 import { VERSION } from "../version.js";
 import type { AuthContext, ServerDeps } from "./context.js";
-import { createServer, type CreateServerOptions } from "./create-server.js";
+import { createServer, type AixclServer, type CreateServerOptions } from "./create-server.js";
 
 export interface PlatformOptions {
   config: Readonly<Config>;
@@ -31,12 +33,18 @@ export interface PlatformOptions {
   database?: Database;
   /** Engine tuning: the spare runner (default on) and the runners' entry module (see createEngine). */
   engine?: Pick<CreateEngineOptions, "spareRunner" | "runnerEntry">;
+  /** The logger's in-memory tail (createLogger's `tail`), served by `/api/admin/logs`. */
+  logTail?: LogTail;
+  /** Milliseconds between the dashboards' metric samples. Default 5000. */
+  metricsIntervalMs?: number;
 }
 
 export interface Platform {
   url: string;
   port: number;
   deps: ServerDeps;
+  /** The Hono app the server answers with (its route table: `app.routes`). */
+  app: AixclServer["app"];
   /** Drains and closes the server, then the engine (runners), the store and the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -115,6 +123,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     steps.push(["engine", () => engine.close()]);
     const inference = createInference({ engine, store, config, logger });
     const metrics = createMetrics({ engine });
+    // Every profile has the admin API, so every profile keeps the dashboards' samples.
+    const sampler = createMetricsSampler({
+      metrics,
+      ...(options.metricsIntervalMs !== undefined ? { intervalMs: options.metricsIntervalMs } : {}),
+      onError: (error) => logger.warn({ err: error }, "metrics sample failed"),
+    });
+    await sampler.start();
+    steps.push(["metrics sampler", async () => sampler.close()]);
     const deps: ServerDeps = {
       config,
       engine,
@@ -127,6 +143,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...(db ? { db } : {}),
       auth,
       ...(secrets ? { vault: secrets.vault } : {}),
+      sampler,
+      ...(options.logTail ? { logTail: options.logTail } : {}),
     };
     const server = createServer(deps, options.server);
     steps.push(["server", () => server.close()]);
@@ -139,7 +157,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       port: address.port,
     });
     steps.push(["server record", () => record.close()]);
-    return { url: address.url, port: address.port, deps, close };
+    return { url: address.url, port: address.port, deps, app: server.app, close };
   } catch (error) {
     await close();
     throw error;

@@ -133,6 +133,14 @@ CREATE INDEX conversations_title_fts ON conversations USING gin (to_tsvector('si
 CREATE INDEX messages_content_fts ON messages USING gin (to_tsvector('simple', content));
 `,
   },
+  {
+    version: 3,
+    name: "users: last login time",
+    sql: `
+-- Set at each successful login (src/server/routes/auth/index.ts); null until the next one.
+ALTER TABLE users ADD COLUMN last_login_at timestamptz;
+`,
+  },
 ];
 
 /** The schema version this code expects. */

@@ -15,6 +15,8 @@ export interface UserRecord {
   status: UserStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** The last successful login; null before the first (and for rows older than migration 3). */
+  lastLoginAt: Date | null;
 }
 
 interface UserRow {
@@ -24,9 +26,10 @@ interface UserRow {
   status: UserStatus;
   created_at: Date | string;
   updated_at: Date | string;
+  last_login_at: Date | string | null;
 }
 
-const COLUMNS = "id, username, role, status, created_at, updated_at";
+const COLUMNS = "id, username, role, status, created_at, updated_at, last_login_at";
 
 function toRecord(row: UserRow): UserRecord {
   return {
@@ -36,6 +39,7 @@ function toRecord(row: UserRow): UserRecord {
     status: row.status,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+    lastLoginAt: row.last_login_at === null ? null : new Date(row.last_login_at),
   };
 }
 
@@ -108,6 +112,15 @@ export async function updateUser(
        password_hash = COALESCE($4, password_hash), updated_at = now()
      WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, change.role ?? null, change.status ?? null, change.passwordHash ?? null],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Records a successful login now; returns the updated user. */
+export async function touchLastLogin(db: Queryable, id: string): Promise<UserRecord | undefined> {
+  const { rows } = await db.query<UserRow>(
+    `UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id],
   );
   return rows[0] && toRecord(rows[0]);
 }

@@ -79,7 +79,7 @@ describeEachDatabase("backup and restore", (db, engine) => {
     }
     const sql = await readFile(join(out, "database.sql"), "utf8");
     expect(sql).toMatch(
-      /^COPY users \(id, username, password_hash, role, status, created_at, updated_at\) FROM stdin;$/m,
+      /^COPY users \(id, username, password_hash, role, status, created_at, updated_at, last_login_at\) FROM stdin;$/m,
     );
     expect(sql).toMatch(/^COPY schema_migrations \(version, name, applied_at\) FROM stdin;$/m);
   });

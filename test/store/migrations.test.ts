@@ -27,7 +27,7 @@ const NEXT: Migration = {
 
 describeEachDatabase("migrations", (db) => {
   it("brings a fresh database to the current version with every table", async () => {
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     expect(await schemaVersion(db())).toBe(SCHEMA_VERSION);
     expect(await tables(db())).toEqual([...TABLES, "schema_migrations"].sort());
   });
@@ -107,7 +107,7 @@ describe("migrations on the real server", () => {
       const versions = await client.query<{ version: number }>(
         "SELECT version FROM schema_migrations ORDER BY 1",
       );
-      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 99]);
+      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 99]);
     } finally {
       await client.end();
     }

@@ -8,9 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { databasePath, loadConfig, modelsPath } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
-import { silentLogger } from "../../src/logger.js";
+import type { LogTail } from "../../src/lib/log-tail.js";
+import { createLogger, silentLogger } from "../../src/logger.js";
 import type { ServerDeps } from "../../src/server/context.js";
-import { startPlatform } from "../../src/server/start.js";
+import { startPlatform, type Platform } from "../../src/server/start.js";
 import type { Database } from "../../src/store/types.js";
 import { testEngineOptions } from "./build.js";
 import { copyPgliteTemplate } from "./pglite-template.js";
@@ -37,6 +38,8 @@ export interface TestPlatformOptions {
   spareRunner?: boolean;
   /** The built web app to serve (index.html, assets/). Default: the package's dist/web. */
   webRoot?: string;
+  /** Keep the log lines (level debug, nothing on stderr) in this tail, served by /api/admin/logs. */
+  logTail?: LogTail;
 }
 
 export interface TestPlatform {
@@ -45,6 +48,8 @@ export interface TestPlatform {
   home: string;
   config: Readonly<Config>;
   deps: ServerDeps;
+  /** The server's Hono app (its route table: `app.routes`). */
+  app: Platform["app"];
   /** Closes the platform and removes the temp home. Idempotent. */
   close(): Promise<void>;
 }
@@ -75,7 +80,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     }
     const platform = await startPlatform({
       config,
-      logger: silentLogger(),
+      logger: options.logTail
+        ? createLogger({ level: "debug", stderr: false, tail: options.logTail })
+        : silentLogger(),
+      ...(options.logTail ? { logTail: options.logTail } : {}),
       server: {
         drainTimeoutMs: options.drainTimeoutMs ?? 2000,
         ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
@@ -90,6 +98,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       home,
       config,
       deps: platform.deps,
+      app: platform.app,
       close: () =>
         (closed ??= (async () => {
           try {

@@ -2,6 +2,7 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { cliConfig, cliIo } from "../io.js";
+import { createLogTail } from "../../lib/log-tail.js";
 import { createLogger, type Logger } from "../../logger.js";
 import type { Platform } from "../../server/start.js";
 import type { ExitCode, RunCommand } from "../command.js";
@@ -19,10 +20,12 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
     await printErr(`aixcl: warning: ${options.apiKeyFile} is readable by other users; chmod 600 it`);
   }
   const config = cliConfig({ flags: flagsToSettings(options) });
+  const logTail = createLogTail();
   const logger = createLogger({
     level: config.log.level,
     dir: join(config.home, "logs"),
     pretty: cliIo().stderr.isTTY === true,
+    tail: logTail,
   });
 
   // Handlers go in before the platform starts so a signal during model-store scanning or
@@ -33,7 +36,7 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
     // Loaded here, not at the top: `config show` and `version` then start without pulling in
     // the server, the engine and llama.cpp bindings.
     const { startPlatform } = await import("../../server/start.js");
-    platform = await startPlatform({ config, logger });
+    platform = await startPlatform({ config, logger, logTail });
   } catch (error) {
     stopped.dispose();
     await flush(logger);

@@ -1,5 +1,5 @@
 /**
- * `aixcl users add|list|rm|passwd|role|activate`: through the running server's admin API with the
+ * `aixcl users add|list|rm|passwd|role|activate|disable`: through the running server's admin API with the
  * local token (run/admin.token) when a server runs — so the sessions and open streams a change
  * ends are cut in that server — or directly on the database when none does. Passwords come from
  * the terminal without echo (asked twice), from stdin (`--password-stdin`, or whenever stdin is
@@ -22,7 +22,10 @@ import { firstLine, promptHidden, readSecretFile, readStdin } from "../secret-in
 import { relativeTime, table } from "../format.js";
 
 /** What the commands do, whichever way they reach the accounts. */
-type UserOps = Pick<UsersClient, "list" | "create" | "remove" | "setRole" | "setPassword" | "activate">;
+type UserOps = Pick<
+  UsersClient,
+  "list" | "create" | "remove" | "setRole" | "setPassword" | "activate" | "disable"
+>;
 
 /** The audit log's name for changes made by the CLI on the database itself. */
 const CLI_ACTOR: Actor = { name: "cli" };
@@ -36,6 +39,7 @@ function databaseOps(db: Database): UserOps {
     setRole: async (name, role) => toUserWire(await (await service()).setRole(db, name, role, CLI_ACTOR)),
     setPassword: async (name, password) => (await service()).setPassword(db, name, password, CLI_ACTOR),
     activate: async (name) => toUserWire(await (await service()).setStatus(db, name, "active", CLI_ACTOR)),
+    disable: async (name) => toUserWire(await (await service()).setStatus(db, name, "disabled", CLI_ACTOR)),
   };
 }
 
@@ -178,14 +182,30 @@ function activateCommand(run: RunCommand): Command {
     );
 }
 
+function disableCommand(run: RunCommand): Command {
+  return new Command("disable")
+    .description("stop a user logging in and end their sessions (activate enables them again)")
+    .argument("<username>", "the user", usernameArg)
+    .action((username: string) =>
+      run(async () => {
+        const user = await withUsers(cliConfig(), (ops) => ops.disable(username));
+        await printOut(`${user.username} is ${user.status}`);
+        return 0;
+      }),
+    );
+}
+
 /** `aixcl users`: accounts for the web UI and the admin API. */
 export function usersCommand(run: RunCommand): Command {
-  const users = new Command("users").description("manage users (add, list, rm, passwd, role, activate)");
+  const users = new Command("users").description(
+    "manage users (add, list, rm, passwd, role, activate, disable)",
+  );
   users.addCommand(addCommand(run));
   users.addCommand(listCommand(run));
   users.addCommand(removeCommand(run));
   users.addCommand(passwdCommand(run));
   users.addCommand(roleCommand(run));
   users.addCommand(activateCommand(run));
+  users.addCommand(disableCommand(run));
   return users;
 }

@@ -59,6 +59,8 @@ function requirement(path: string, api: "off" | "required"): "admin" | "principa
   // Unsealing is how a sealed platform gets its secrets back: the passphrase is the credential,
   // and no credential could be checked anyway (sessions need the vault's secret).
   if (canonical === "/api/vault/unseal" || canonical === "/api/vault/status") return "open";
+  // Load balancers probe it without credentials; it answers `{"status":"ok"}` and nothing else.
+  if (canonical === "/api/health") return "open";
   // Login, logout, sign-up and "who am I" must answer anonymous callers.
   if (under(canonical, "/api/auth")) return "none";
   return api === "required" ? "principal" : "none";

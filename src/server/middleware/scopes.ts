@@ -30,6 +30,8 @@ export function requiredScope(method: string, rawPath: string): Scope | undefine
     const verb = method.toUpperCase();
     return verb === "GET" || verb === "HEAD" ? "inference" : "models:write";
   }
+  // The load balancers' probe is public (middleware/auth.ts): no credential, so no scope.
+  if (path === "/api/health") return undefined;
   // Session and vault routes decide for themselves who may do what.
   if (under("/api/auth") || under("/api/vault")) return undefined;
   if (under("/api") || under("/v1")) return "inference";

@@ -37,7 +37,7 @@ function keepOwnAnswer(c: Context<AppEnv>): void {
   c.get("untrackRequest")?.();
 }
 
-/** `/api/admin/users`: list, create, delete, role, password, activate. */
+/** `/api/admin/users`: list, create, delete, role, password, activate, disable. */
 export function userRoutes(deps: ServerDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -74,6 +74,13 @@ export function userRoutes(deps: ServerDeps): Hono<AppEnv> {
 
   app.post("/:username/activate", async (c) => {
     const user = await setStatus(requireDb(deps), c.req.param("username"), "active", actorOf(c));
+    return c.json({ user: toUserWire(user) });
+  });
+
+  // Ends the user's sessions and cuts their open requests (setStatus); refused for the last admin.
+  app.post("/:username/disable", async (c) => {
+    keepOwnAnswer(c);
+    const user = await setStatus(requireDb(deps), c.req.param("username"), "disabled", actorOf(c));
     return c.json({ user: toUserWire(user) });
   });
 

@@ -5,7 +5,7 @@ import { verifyPassword } from "../../../auth/passwords.js";
 import { endSession, SESSION_COOKIE, startSession } from "../../../auth/sessions.js";
 import { checkUsername, createUser, isSignupEnabled, recordAudit } from "../../../auth/users.js";
 import { AppError } from "../../../errors.js";
-import { findUserCredentials } from "../../../store/users.js";
+import { findUserCredentials, touchLastLogin } from "../../../store/users.js";
 import type { Database } from "../../../store/types.js";
 import type { AppEnv } from "../../app-env.js";
 import type { AuthContext, ServerDeps } from "../../context.js";
@@ -76,8 +76,9 @@ async function login(c: Context<AppEnv>, db: Database, auth: AuthContext): Promi
     secret,
   );
   setSessionCookie(c, session.id, auth.sessionTtlMs);
+  const loggedIn = (await touchLastLogin(db, user.id)) ?? user;
   await recordAudit(db, actor, "login.success", user.username, attemptDetails(c));
-  return c.json({ user: toUserWire(user) });
+  return c.json({ user: toUserWire(loggedIn) });
 }
 
 /** The caller as `/me` describes it; undefined for an anonymous caller. */
