@@ -22,7 +22,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import * as api from "./api/chat-api";
-import { onUnauthorized } from "./api/client";
+import { onAdminForbidden, onUnauthorized } from "./api/client";
 import type { Me } from "./api/types";
 import { LoginPage } from "./components/LoginPage";
 import { Shell } from "./components/Shell";
@@ -34,14 +34,23 @@ export function App() {
   const { theme, toggle } = useTheme();
   // undefined: still asking the server who we are.
   const [me, setMe] = useState<Me | null | undefined>(undefined);
+  // An admin route answered 403: this account is no longer an admin; the admin nav goes away.
+  const [adminDenied, setAdminDenied] = useState(false);
 
   useEffect(() => {
     api.getMe().then(
       (user) => setMe(user),
       () => setMe(null),
     );
-    return onUnauthorized(() => setMe(null));
+    const offUnauthorized = onUnauthorized(() => setMe(null));
+    const offForbidden = onAdminForbidden(() => setAdminDenied(true));
+    return () => {
+      offUnauthorized();
+      offForbidden();
+    };
   }, []);
+  // A new sign-in starts from what the server says of the new session.
+  useEffect(() => setAdminDenied(false), [me]);
 
   // Where a signed-out visit was headed (a shared /c/<id> link): back there after login.
   const [returnTo, setReturnTo] = useState("/");
@@ -72,7 +81,8 @@ export function App() {
   return (
     <Shell
       me={me}
-      conversationId={route.conversationId}
+      route={route}
+      isAdmin={me.role === "admin" && !adminDenied}
       theme={theme}
       onToggleTheme={toggle}
       onLogout={logout}

@@ -4,6 +4,16 @@ import { useEffect, useState } from "preact/hooks";
 export const ADMIN_SECTIONS = ["users", "keys", "models", "status", "dashboards", "logs", "audit"] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
+export const SECTION_TITLES: Record<AdminSection, string> = {
+  users: "Users",
+  keys: "API keys",
+  models: "Models",
+  status: "Status",
+  dashboards: "Dashboards",
+  logs: "Logs",
+  audit: "Audit log",
+};
+
 /**
  * The app's client-side routes (the server answers index.html on the same paths:
  * src/server/routes/web/static.ts): `/login`, `/` (a new chat), `/c/<conversation id>`,
