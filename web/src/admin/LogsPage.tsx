@@ -1,9 +1,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { tailLogs } from "../api/admin-api";
 import type { LogLine } from "../api/admin-types";
-import { describeError } from "../api/errors";
 import { readStream } from "../api/stream";
-import { ErrorNotice, isForbidden } from "./ui/ErrorNotice";
+import { adminErrorText, ErrorNotice, isForbidden } from "./ui/ErrorNotice";
 import { PageHeader } from "./ui/PageHeader";
 
 /** pino's level numbers and names. */
@@ -95,9 +94,14 @@ export function LogsPage() {
       {isForbidden(state.error) ? (
         <ErrorNotice error={state.error} />
       ) : (
-        <p class="logs-state" role="status" data-testid="logs-state" data-live={String(state.live)}>
+        <p
+          class={`logs-state${state.error !== null ? " notice-error" : ""}`}
+          role="status"
+          data-testid="logs-state"
+          data-live={String(state.live)}
+        >
           {state.error !== null
-            ? `The log stream stopped: ${describeError(state.error)}`
+            ? `The log stream stopped: ${adminErrorText(state.error)}`
             : state.live
               ? `Live · ${lines.length} line${lines.length === 1 ? "" : "s"}`
               : "Connecting…"}
@@ -115,6 +119,9 @@ export function LogsPage() {
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
+        {lines.length === 0 && state.live && (
+          <p class="log-empty">No lines match yet; new ones appear here.</p>
+        )}
         {lines.map((line, i) => {
           const name = levelName(line.level);
           return (

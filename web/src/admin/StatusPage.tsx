@@ -46,7 +46,7 @@ export function StatusPage() {
           </span>
         </div>
       )}
-      {vault?.sealed === true && <UnsealForm onUnsealed={health.reload} />}
+      {vault?.sealed === true && <UnsealForm keyFile={vault.mode === "keyfile"} onUnsealed={health.reload} />}
       <div class="card-grid">
         {data &&
           Object.entries(data.components).map(
@@ -89,7 +89,7 @@ function ComponentCard({ name, component }: { name: string; component: HealthCom
   );
 }
 
-function UnsealForm({ onUnsealed }: { onUnsealed: () => void }) {
+function UnsealForm({ keyFile, onUnsealed }: { keyFile: boolean; onUnsealed: () => void }) {
   const [passphrase, setPassphrase] = useState("");
   const actions = useActions();
   return (
@@ -108,7 +108,11 @@ function UnsealForm({ onUnsealed }: { onUnsealed: () => void }) {
       }}
     >
       <h3 class="section-title">The vault is sealed</h3>
-      <p class="muted">Chats and API keys need the vault. Enter its passphrase to unseal it.</p>
+      <p class="muted">
+        {keyFile
+          ? "Chats and API keys need the vault. Its key is in a key file on the server: unsealing reads it."
+          : "Chats and API keys need the vault. Enter its passphrase to unseal it."}
+      </p>
       <ErrorNotice error={actions.error} onDismiss={actions.clear} />
       <div class="inline-form">
         <label class="field field-grow">
@@ -117,7 +121,8 @@ function UnsealForm({ onUnsealed }: { onUnsealed: () => void }) {
             type="password"
             data-testid="vault-passphrase"
             autocomplete="off"
-            required
+            required={!keyFile}
+            placeholder={keyFile ? "not needed for a key-file vault" : ""}
             value={passphrase}
             onInput={(e) => setPassphrase(e.currentTarget.value)}
           />
@@ -126,7 +131,7 @@ function UnsealForm({ onUnsealed }: { onUnsealed: () => void }) {
           type="submit"
           class="button button-primary"
           data-testid="vault-unseal-submit"
-          disabled={actions.busy || passphrase === ""}
+          disabled={actions.busy || (!keyFile && passphrase === "")}
         >
           Unseal
         </button>

@@ -38,7 +38,8 @@ export async function request(
   const response = await fetch(path, init);
   if (!response.ok) {
     const error = await errorFromResponse(response);
-    if (response.status === 401 && !path.startsWith("/api/auth/login")) {
+    // A refused login or unseal is a wrong password, not an ended session.
+    if (response.status === 401 && !path.startsWith("/api/auth/login") && !path.startsWith("/api/vault/")) {
       for (const listener of unauthorizedListeners) listener();
     }
     if (response.status === 403 && path.startsWith("/api/admin/")) {

@@ -1,5 +1,13 @@
 import { ApiError, describeError } from "../../api/errors";
 
+/** The words of an error; a route the server does not have says so plainly. */
+export function adminErrorText(error: unknown): string {
+  if (error instanceof ApiError && error.status === 404 && /page not found/.test(error.message)) {
+    return "This server does not offer this yet (404): it may be an older aixcl version.";
+  }
+  return describeError(error);
+}
+
 /** Whether an error says the account is not (or no longer) an admin. */
 export const isForbidden = (error: unknown) => error instanceof ApiError && error.status === 403;
 
@@ -19,7 +27,7 @@ export function ErrorNotice({ error, onDismiss }: { error: unknown; onDismiss?: 
   }
   return (
     <div class="notice notice-error" role="alert" data-testid="admin-error">
-      <span>{describeError(error)}</span>
+      <span>{adminErrorText(error)}</span>
       {onDismiss && (
         <button type="button" class="button button-small button-ghost" onClick={onDismiss}>
           Dismiss

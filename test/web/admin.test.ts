@@ -1,0 +1,382 @@
+/**
+ * The admin console and the settings page end to end (docs/admin-console.md): one real
+ * `aixcl serve` process and one Chromium for the file, a browser context per person. Users,
+ * keys (with the published `openai` client), models (a pull from a loopback registry, load and
+ * unload), demotion, and the pages of the health, metrics and log routes. Screenshots of every
+ * page at 1280×800, light and dark, go to test-results/screenshots/.
+ */
+import OpenAI from "openai";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DESKTOP,
+  launchBrowser,
+  openPage,
+  PHONE,
+  screenshot,
+  type ViewOptions,
+  type WatchedPage,
+} from "../support/browser.js";
+import { startRegistry, type LoopbackRegistry } from "../support/registry.js";
+import { HELLO_SCRIPT, helloModel } from "../support/scripted-models.js";
+import { startServeProcess, type ServeProcess } from "../support/serve-process.js";
+import { CHATML_TEMPLATE, scriptedModel } from "../support/test-models.js";
+
+const SECTIONS = ["users", "keys", "models", "status", "dashboards", "logs", "audit"] as const;
+
+let browser: Browser;
+let served: ServeProcess;
+let registry: LoopbackRegistry;
+/** The model layer of `library/held`, whose transfer the registry holds (the cancel test). */
+let heldDigest: string;
+let releaseHeld: (() => void) | undefined;
+const pages: WatchedPage[] = [];
+
+beforeAll(async () => {
+  const [hello, held] = await Promise.all([helloModel(), scriptedModel("held-pull", ["Held"])]);
+  registry = await startRegistry();
+  await registry.addModel("library/pulled", "latest", [
+    { mediaType: "application/vnd.ollama.image.model", data: { path: hello } },
+    { mediaType: "application/vnd.ollama.image.template", data: Buffer.from(CHATML_TEMPLATE) },
+  ]);
+  const manifest = await registry.addModel("library/held", "latest", [
+    { mediaType: "application/vnd.ollama.image.model", data: { path: held } },
+  ]);
+  heldDigest = (JSON.parse(manifest.toString()) as { layers: { digest: string }[] }).layers[0]?.digest ?? "";
+  [browser, served] = await Promise.all([
+    launchBrowser(),
+    startServeProcess({
+      models: [{ name: "hello", gguf: hello }],
+      config: `registry:\n  allow_private: ["${registry.host}", "${registry.cdnHost}"]\n`,
+    }),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  releaseHeld?.();
+  for (const page of pages) await page.close().catch(() => undefined);
+  await browser?.close();
+  await served?.close();
+  await registry?.close();
+});
+
+async function newPage(view: ViewOptions = { ...DESKTOP, colorScheme: "light" }): Promise<WatchedPage> {
+  const watched = await openPage(browser, view);
+  pages.push(watched);
+  return watched;
+}
+
+async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto(`${served.url}/login`);
+  await page.getByTestId("login-username").fill(username);
+  await page.getByTestId("login-password").fill(password);
+  await page.getByTestId("login-submit").click();
+  await page.getByTestId("composer").waitFor();
+}
+
+async function asAdmin(view?: ViewOptions): Promise<WatchedPage> {
+  const watched = await newPage(view);
+  await logIn(watched.page, served.admin.username, served.admin.password);
+  return watched;
+}
+
+/** Opens an admin page (or `settings`) through the app's own navigation. */
+async function openSection(page: Page, section: (typeof SECTIONS)[number] | "settings"): Promise<void> {
+  if (section === "settings") await page.getByTestId("settings-link").click();
+  else await page.locator(`[data-testid="admin-nav-link"][data-section="${section}"]`).click();
+  await page.getByTestId(`${section}-page`).waitFor();
+}
+
+/** What the browser reported besides the failed requests `allowed` expects (by status). */
+const unexpected = (problems: string[], allowed: number[] = []) =>
+  problems.filter((p) => !allowed.some((status) => p.includes(`status of ${status}`)));
+
+const row = (page: Page, testId: string, attribute: string, value: string) =>
+  page.locator(`[data-testid="${testId}"][${attribute}="${value}"]`);
+
+/** Reads a password or key shown once, and dismisses it. */
+async function takeSecret(page: Page): Promise<string> {
+  const value = await page.getByTestId("secret-value").inputValue();
+  await page.getByTestId("secret-dismiss").click();
+  return value;
+}
+
+describe("the admin console in Chromium", () => {
+  let carol = { username: "carol", password: "" };
+
+  it("creates a user with a generated password shown once; they sign in, chat, and never see the admin pages", async () => {
+    const admin = await asAdmin();
+    await openSection(admin.page, "users");
+    await admin.page.getByTestId("user-create-username").fill(carol.username);
+    await admin.page.getByTestId("user-create-submit").click();
+    carol = { ...carol, password: await takeSecret(admin.page) };
+    expect(carol.password).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(await admin.page.getByTestId("secret-once").count()).toBe(0);
+    const created = row(admin.page, "user-row", "data-username", carol.username);
+    expect(await created.getAttribute("data-status")).toBe("active");
+
+    const user = await newPage();
+    await logIn(user.page, carol.username, carol.password);
+    expect(await user.page.getByTestId("admin-nav").count()).toBe(0);
+    await user.page.getByTestId("composer").fill("Hi there");
+    await user.page.getByTestId("composer").press("Enter");
+    const answer = user.page.locator('[data-testid="message"][data-role="assistant"]').last();
+    await expect.poll(() => answer.getAttribute("data-status")).toBe("done");
+    expect(await answer.textContent()).toContain(HELLO_SCRIPT.join(""));
+    // Typing an admin address: the page says so, the server refuses, and no admin nav appears.
+    await user.page.goto(`${served.url}/admin/users`);
+    await user.page.getByTestId("admin-forbidden").waitFor();
+    expect(await user.page.getByTestId("admin-nav").count()).toBe(0);
+    expect((await user.page.request.get(`${served.url}/api/admin/users`)).status()).toBe(403);
+    expect(unexpected(user.problems, [403])).toEqual([]);
+    expect(unexpected(admin.problems)).toEqual([]);
+  });
+
+  it("a user's API key from Settings works with the openai client until the admin revokes it on the Keys page", async () => {
+    const user = await newPage();
+    await logIn(user.page, carol.username, carol.password);
+    await openSection(user.page, "settings");
+    // A user's session may grant only what the role allows: no admin scope to choose.
+    expect(await user.page.locator('[data-testid="key-scope"][data-scope="admin"]').count()).toBe(0);
+    await user.page.getByTestId("key-name").fill("laptop script");
+    await user.page.getByTestId("key-create").click();
+    const key = await takeSecret(user.page);
+    expect(key).toMatch(/^aixcl_/);
+    await row(user.page, "own-key-row", "data-name", "laptop script").waitFor();
+
+    const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: key, maxRetries: 0 });
+    const reply = await client.chat.completions.create({
+      model: "hello:latest",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(reply.choices[0]?.message.content).toBe(HELLO_SCRIPT.join(""));
+
+    const admin = await asAdmin();
+    await openSection(admin.page, "keys");
+    const keyRow = row(admin.page, "key-row", "data-name", "laptop script");
+    await keyRow.getByTestId("key-revoke").click();
+    await admin.page.getByTestId("confirm-ok").click();
+    await expect.poll(() => keyRow.getAttribute("data-status")).toBe("revoked");
+    const refused = await client.chat.completions
+      .create({ model: "hello:latest", messages: [{ role: "user", content: "hi" }] })
+      .then(
+        () => "accepted",
+        (error: unknown) => (error instanceof OpenAI.APIError ? error.status : String(error)),
+      );
+    expect(refused).toBe(401);
+    expect(unexpected(user.problems)).toEqual([]);
+    expect(unexpected(admin.problems)).toEqual([]);
+  });
+
+  it("pulls a model with live per-layer progress while another pull is cancelled; the chat's picker lists it", async () => {
+    const { page, problems } = await asAdmin();
+    await openSection(page, "models");
+    releaseHeld = registry.hold(heldDigest);
+    const pulled = `${registry.host}/library/pulled:latest`;
+    const held = `${registry.host}/library/held:latest`;
+    await page.getByTestId("pull-insecure").check();
+    await page.getByTestId("pull-name").fill(held);
+    await page.getByTestId("pull-submit").click();
+    await page.getByTestId("pull-name").fill(pulled);
+    await page.getByTestId("pull-submit").click();
+
+    const heldItem = row(page, "pull-item", "data-name", held);
+    await heldItem.getByTestId("pull-layer").first().waitFor();
+    const done = row(page, "pull-item", "data-name", pulled);
+    await expect.poll(() => done.getAttribute("data-state")).toBe("done");
+    const layers = done.getByTestId("pull-layer");
+    expect(await layers.count()).toBeGreaterThanOrEqual(1);
+    expect(Number(await layers.first().getAttribute("data-completed"))).toBeGreaterThan(0);
+    expect(await heldItem.getAttribute("data-state")).toBe("running");
+    await heldItem.getByTestId("pull-cancel").click();
+    await expect.poll(() => heldItem.getAttribute("data-state")).toBe("cancelled");
+    releaseHeld();
+    releaseHeld = undefined;
+
+    await row(page, "model-row", "data-name", pulled).waitFor();
+    await page.getByTestId("new-chat").click();
+    await expect
+      .poll(async () =>
+        (await page.getByTestId("model-picker").locator("option").allTextContents()).join("\n"),
+      )
+      .toContain(pulled);
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it("loads and unloads a model, reflected in the running list; shows a model's details", async () => {
+    const { page, problems } = await asAdmin();
+    await openSection(page, "models");
+    const model = row(page, "model-row", "data-name", "hello:latest");
+    await expect.poll(() => model.getByTestId("model-capabilities").textContent()).toContain("completion");
+    await model.getByTestId("model-details-toggle").click();
+    await expect.poll(() => page.getByTestId("model-details").textContent()).toMatch(/Template|no template/);
+    // The chats before may have left it loaded: unloaded first, then loaded from here.
+    if ((await model.getAttribute("data-loaded")) === "true") {
+      await model.getByTestId("model-unload").click();
+      await expect.poll(() => model.getAttribute("data-loaded")).toBe("false");
+    }
+    await model.getByTestId("model-load").click();
+    const running = row(page, "running-row", "data-name", "hello:latest");
+    await running.waitFor({ timeout: 30_000 });
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      await page.locator(`html[data-theme="${colorScheme}"]`).waitFor({ state: "attached" });
+      await screenshot(page, "admin-models-running", { ...DESKTOP, colorScheme });
+    }
+    await model.getByTestId("model-unload").click();
+    await expect.poll(() => running.count()).toBe(0);
+    expect(await model.getAttribute("data-loaded")).toBe("false");
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it("pages the audit log and filters it by action", async () => {
+    const { page, problems } = await asAdmin();
+    await openSection(page, "audit");
+    await expect.poll(() => page.getByTestId("audit-row").count()).toBeGreaterThan(0);
+    await page.getByTestId("audit-action").fill("user.");
+    await page.getByTestId("audit-filter").click();
+    await expect
+      .poll(async () =>
+        (
+          await page
+            .getByTestId("audit-row")
+            .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action")))
+        ).join(","),
+      )
+      .toMatch(/^(user\.[a-z_.]+,?)+$/);
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it("an admin demoted while their page is open loses the admin pages on their next action", async () => {
+    const admin = await asAdmin();
+    const created = await admin.page.request.post(`${served.url}/api/admin/users`, {
+      data: { username: "dave", password: "dave-password-1", role: "admin" },
+    });
+    expect(created.status()).toBe(201);
+    const dave = await newPage();
+    await logIn(dave.page, "dave", "dave-password-1");
+    await openSection(dave.page, "users");
+
+    await openSection(admin.page, "users");
+    const daveRow = row(admin.page, "user-row", "data-username", "dave");
+    await daveRow.getByTestId("user-role").selectOption("user");
+    await expect.poll(() => daveRow.getAttribute("data-role")).toBe("user");
+
+    // The role change ended dave's sessions: the next call answers 401 and the app signs out.
+    await dave.page.locator('[data-testid="admin-nav-link"][data-section="keys"]').click();
+    await dave.page.getByTestId("login-form").waitFor();
+    await logIn(dave.page, "dave", "dave-password-1");
+    expect(await dave.page.getByTestId("admin-nav").count()).toBe(0);
+    expect(unexpected(dave.problems, [401])).toEqual([]);
+    expect(unexpected(admin.problems)).toEqual([]);
+  });
+
+  it("screenshots every admin page and settings at 1280×800 (light, dark) and the drawer's admin nav on a phone", async () => {
+    const { page, problems } = await asAdmin();
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      await page.locator(`html[data-theme="${colorScheme}"]`).waitFor({ state: "attached" });
+      for (const section of [...SECTIONS, "settings"] as const) {
+        await openSection(page, section);
+        // Each page shows content or a readable error, never a blank page.
+        await expect
+          .poll(async () => ((await page.getByTestId(`${section}-page`).textContent()) ?? "").length)
+          .toBeGreaterThan(40);
+        await page.waitForTimeout(300);
+        await screenshot(page, `admin-${section}`, { ...DESKTOP, colorScheme });
+      }
+    }
+    const phone = await asAdmin({ ...PHONE, colorScheme: "light" });
+    await phone.page.getByTestId("menu-button").click();
+    await phone.page.locator('[data-testid="admin-nav-link"][data-section="users"]').click();
+    await phone.page.getByTestId("users-page").waitFor();
+    await screenshot(phone.page, "admin-users", { ...PHONE, colorScheme: "light" });
+    await phone.page.getByTestId("menu-button").click();
+    await phone.page.getByTestId("admin-nav").waitFor();
+    await screenshot(phone.page, "admin-drawer", { ...PHONE, colorScheme: "light" });
+    // The routes the admin-api branch adds answer 404 on a server without them.
+    expect(unexpected(problems, [404])).toEqual([]);
+    expect(unexpected(phone.problems)).toEqual([]);
+  });
+});
+
+/** These need the server routes of docs/admin-console.md marked new (health, metrics, logs). */
+describe("the admin console's live pages (health, metrics, logs routes)", () => {
+  /** Fails at once, saying why, on a server without the route (before the admin-api branch). */
+  async function requireRoute(page: Page, path: string): Promise<void> {
+    const response = await page.request.get(`${served.url}${path}`, { timeout: 5000 }).catch(() => undefined);
+    expect(response?.status(), `${path} (the admin-api branch's route)`).not.toBe(404);
+  }
+
+  it("shows the components' health; a sealed vault shows the unseal form, which unseals it", async () => {
+    const { page, problems } = await asAdmin();
+    await requireRoute(page, "/api/admin/health");
+    await openSection(page, "status");
+    await expect.poll(() => page.getByTestId("health-status").getAttribute("data-status")).toBe("ok");
+    for (const name of ["api", "engine", "database", "vault", "models", "metrics"]) {
+      await row(page, "health-component", "data-name", name).waitFor();
+    }
+    expect((await page.request.post(`${served.url}/api/vault/seal`)).ok()).toBe(true);
+    await page.getByTestId("vault-unseal-form").waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => row(page, "health-component", "data-name", "vault").getAttribute("data-status"))
+      .toBe("sealed");
+    await page.getByTestId("vault-unseal-submit").click();
+    await expect
+      .poll(() => row(page, "health-component", "data-name", "vault").getAttribute("data-status"))
+      .toBe("ok");
+    expect(await page.getByTestId("vault-unseal-form").count()).toBe(0);
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it("charts non-zero generated tokens per second after a chat, read from data-last", async () => {
+    const { page, problems } = await asAdmin();
+    await requireRoute(page, "/api/admin/metrics/series?range=15m");
+    await page.getByTestId("composer").fill("Say hello");
+    await page.getByTestId("composer").press("Enter");
+    await expect
+      .poll(() =>
+        page.locator('[data-testid="message"][data-role="assistant"]').last().getAttribute("data-status"),
+      )
+      .toBe("done");
+    await openSection(page, "dashboards");
+    await page.getByTestId("chart-tokens").waitFor();
+    await expect
+      .poll(
+        async () => Number(await page.getByTestId("series-generated_tokens_per_s").getAttribute("data-last")),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBeGreaterThan(0);
+    await page.getByTestId("range-1h").click();
+    await page.getByTestId("model-filter").selectOption("hello:latest");
+    await expect.poll(() => page.getByTestId("chart-requests").getAttribute("data-last")).not.toBe("");
+    expect(unexpected(problems)).toEqual([]);
+  });
+
+  it("tails the log live, with a level filter and request ids", async () => {
+    const { page, problems } = await asAdmin();
+    await requireRoute(page, "/api/admin/logs?level=info");
+    await openSection(page, "logs");
+    await expect.poll(() => page.getByTestId("logs-state").getAttribute("data-live")).toBe("true");
+    const before = await page.getByTestId("log-line").count();
+    // A failed login logs a line while the tail is open.
+    await page.request.post(`${served.url}/api/auth/login`, {
+      data: { username: "nobody", password: "wrong-pass" },
+    });
+    await expect.poll(() => page.getByTestId("log-line").count()).toBeGreaterThan(before);
+    await expect.poll(() => page.getByTestId("log-req-id").count()).toBeGreaterThan(0);
+    await page.getByTestId("logs-level").selectOption("error");
+    await expect
+      .poll(async () =>
+        (
+          await page
+            .getByTestId("log-line")
+            .evaluateAll((lines) => lines.map((l) => l.getAttribute("data-level")))
+        ).every((level) => level === "error" || level === "fatal"),
+      )
+      .toBe(true);
+    expect(unexpected(problems)).toEqual([]);
+  });
+});
