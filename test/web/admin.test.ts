@@ -6,7 +6,7 @@
  * page at 1280×800, light and dark, go to test-results/screenshots/.
  */
 import OpenAI from "openai";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DESKTOP,
@@ -96,6 +96,10 @@ const unexpected = (problems: string[], allowed: number[] = []) =>
 const row = (page: Page, testId: string, attribute: string, value: string) =>
   page.locator(`[data-testid="${testId}"][${attribute}="${value}"]`);
 
+/** The attribute `name` of every element `locator` matches. */
+const attributes = async (locator: Locator, name: string) =>
+  Promise.all((await locator.all()).map((element) => element.getAttribute(name)));
+
 /** Reads a password or key shown once, and dismisses it. */
 async function takeSecret(page: Page): Promise<string> {
   const value = await page.getByTestId("secret-value").inputValue();
@@ -163,7 +167,8 @@ describe("the admin console in Chromium", () => {
       .create({ model: "hello:latest", messages: [{ role: "user", content: "hi" }] })
       .then(
         () => "accepted",
-        (error: unknown) => (error instanceof OpenAI.APIError ? error.status : String(error)),
+        (error: unknown) =>
+          error instanceof OpenAI.APIError ? Number((error as { status?: unknown }).status) : String(error),
       );
     expect(refused).toBe(401);
     expect(unexpected(user.problems)).toEqual([]);
@@ -238,13 +243,7 @@ describe("the admin console in Chromium", () => {
     await page.getByTestId("audit-action").fill("user.");
     await page.getByTestId("audit-filter").click();
     await expect
-      .poll(async () =>
-        (
-          await page
-            .getByTestId("audit-row")
-            .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action")))
-        ).join(","),
-      )
+      .poll(async () => (await attributes(page.getByTestId("audit-row"), "data-action")).join(","))
       .toMatch(/^(user\.[a-z_.]+,?)+$/);
     expect(unexpected(problems)).toEqual([]);
   });
@@ -479,11 +478,9 @@ describe("the admin console's live pages (health, metrics, logs routes)", () => 
     await page.getByTestId("logs-level").selectOption("error");
     await expect
       .poll(async () =>
-        (
-          await page
-            .getByTestId("log-line")
-            .evaluateAll((lines) => lines.map((l) => l.getAttribute("data-level")))
-        ).every((level) => level === "error" || level === "fatal"),
+        (await attributes(page.getByTestId("log-line"), "data-level")).every(
+          (level) => level === "error" || level === "fatal",
+        ),
       )
       .toBe(true);
     expect(unexpected(problems)).toEqual([]);

@@ -30,7 +30,12 @@ export function LogsPage() {
   const [text, setText] = useState("");
   const [q, setQ] = useState("");
   const [lines, setLines] = useState<LogLine[]>([]);
-  const [state, setState] = useState<{ live: boolean; error: unknown }>({ live: false, error: null });
+  const [state, setState] = useState<{ phase: "connecting" | "live" | "ended"; error: unknown }>({
+    phase: "connecting",
+    error: null,
+  });
+  // Bumped by Reconnect: opens the stream again with the same filters.
+  const [attempt, setAttempt] = useState(0);
   const box = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
 
@@ -42,21 +47,21 @@ export function LogsPage() {
   useEffect(() => {
     const controller = new AbortController();
     setLines([]);
-    setState({ live: false, error: null });
+    setState({ phase: "connecting", error: null });
     void (async () => {
       try {
         const response = await tailLogs({ level, q }, controller.signal);
-        setState({ live: true, error: null });
+        setState({ phase: "live", error: null });
         await readStream<LogLine>(response, (line) =>
           setLines((list) => (list.length >= KEEP ? [...list.slice(-KEEP + 1), line] : [...list, line])),
         );
-        setState({ live: false, error: null });
+        setState({ phase: "ended", error: null });
       } catch (error) {
-        if (!controller.signal.aborted) setState({ live: false, error });
+        if (!controller.signal.aborted) setState({ phase: "ended", error });
       }
     })();
     return () => controller.abort();
-  }, [level, q]);
+  }, [level, q, attempt]);
 
   // Follows the newest line while the view is scrolled to the bottom.
   useLayoutEffect(() => {
@@ -94,18 +99,32 @@ export function LogsPage() {
       {isForbidden(state.error) ? (
         <ErrorNotice error={state.error} />
       ) : (
-        <p
+        <div
           class={`logs-state${state.error !== null ? " notice-error" : ""}`}
           role="status"
           data-testid="logs-state"
-          data-live={String(state.live)}
+          data-live={String(state.phase === "live")}
         >
-          {state.error !== null
-            ? `The log stream stopped: ${adminErrorText(state.error)}`
-            : state.live
-              ? `Live · ${lines.length} line${lines.length === 1 ? "" : "s"}`
-              : "Connecting…"}
-        </p>
+          <span>
+            {state.error !== null
+              ? `The log stream stopped: ${adminErrorText(state.error)}`
+              : state.phase === "live"
+                ? `Live · ${lines.length} line${lines.length === 1 ? "" : "s"}`
+                : state.phase === "ended"
+                  ? `The stream ended · ${lines.length} line${lines.length === 1 ? "" : "s"}`
+                  : "Connecting…"}
+          </span>
+          {state.phase === "ended" && (
+            <button
+              type="button"
+              class="button button-small"
+              data-testid="logs-reconnect"
+              onClick={() => setAttempt((n) => n + 1)}
+            >
+              Reconnect
+            </button>
+          )}
+        </div>
       )}
       <div
         ref={box}
@@ -119,7 +138,7 @@ export function LogsPage() {
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {lines.length === 0 && state.live && (
+        {lines.length === 0 && state.phase === "live" && (
           <p class="log-empty">No lines match yet; new ones appear here.</p>
         )}
         {lines.map((line, i) => {

@@ -14,7 +14,8 @@ const show = (key: string, value: unknown): string => {
   if (typeof value === "number" && /bytes|^size/.test(key)) return formatBytes(value);
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (value === null || value === undefined) return "—";
-  return typeof value === "object" ? JSON.stringify(value) : String(value as string | number);
+  if (typeof value === "string" || typeof value === "number") return String(value);
+  return JSON.stringify(value) ?? "—";
 };
 
 const TITLES: Record<string, string> = {
@@ -115,18 +116,19 @@ function UnsealForm({ keyFile, onUnsealed }: { keyFile: boolean; onUnsealed: () 
       </p>
       <ErrorNotice error={actions.error} onDismiss={actions.clear} />
       <div class="inline-form">
-        <label class="field field-grow">
-          <span class="field-label">Passphrase</span>
-          <input
-            type="password"
-            data-testid="vault-passphrase"
-            autocomplete="off"
-            required={!keyFile}
-            placeholder={keyFile ? "not needed for a key-file vault" : ""}
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-          />
-        </label>
+        {!keyFile && (
+          <label class="field field-grow">
+            <span class="field-label">Passphrase</span>
+            <input
+              type="password"
+              data-testid="vault-passphrase"
+              autocomplete="off"
+              required
+              value={passphrase}
+              onInput={(e) => setPassphrase(e.currentTarget.value)}
+            />
+          </label>
+        )}
         <button
           type="submit"
           class="button button-primary"

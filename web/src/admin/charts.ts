@@ -2,7 +2,7 @@ import type { MetricsSeries, Series } from "../api/admin-types";
 import { formatBytes } from "./format";
 
 /** One line of a chart: where its values are in the metrics response, and its legend label. */
-export interface ChartLine {
+interface ChartLine {
   /** `requests_per_s`, or `requests_by_status.2xx` for a nested series. */
   key: string;
   label: string;

@@ -4,7 +4,7 @@ import { startPull } from "../api/models-api";
 import type { PullStatus } from "../api/models-types";
 import { readStream } from "../api/stream";
 
-export interface PullLayer {
+interface PullLayer {
   digest: string;
   total: number;
   completed: number;

@@ -1,6 +1,6 @@
 /** Ollama's model routes as the admin Models page reads them (src/api/ollama/responses.ts). */
 
-export interface ModelDetails {
+interface ModelDetails {
   family: string;
   parameter_size: string;
   quantization_level: string;
