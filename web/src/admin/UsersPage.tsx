@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import * as api from "../api/admin-api";
 import type { Role, User } from "../api/admin-types";
 import { formatTime } from "./format";
@@ -18,6 +18,9 @@ export function UsersPage({ self }: { self: string | null }) {
   const actions = useActions();
   const confirm = useConfirm();
   const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
+  // Shown as toggled at once; put back if the server refuses.
+  const [signupOn, setSignupOn] = useState<boolean | undefined>(undefined);
+  useEffect(() => setSignupOn(signup.data), [signup.data]);
 
   const act = (action: () => Promise<unknown>) => void actions.run(action, users.reload);
   const resetPassword = (user: User) => {
@@ -106,11 +109,12 @@ export function UsersPage({ self }: { self: string | null }) {
           <input
             type="checkbox"
             data-testid="signup-toggle"
-            checked={signup.data ?? false}
-            disabled={signup.data === undefined || actions.busy}
+            checked={signupOn ?? false}
+            disabled={signupOn === undefined}
             onChange={(e) => {
               const enabled = e.currentTarget.checked;
-              void actions.run(() => api.setSignup(enabled), signup.reload);
+              setSignupOn(enabled);
+              void actions.run(() => api.setSignup(enabled)).then((ok) => ok || setSignupOn(!enabled));
             }}
           />
           <span>Allow sign-up requests</span>
