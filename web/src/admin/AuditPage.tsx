@@ -21,7 +21,9 @@ const columns: Column<AuditEntry>[] = [
       e.details === null || e.details === undefined ? (
         "—"
       ) : (
-        <code class="details">{JSON.stringify(e.details)}</code>
+        <code class="details" title={JSON.stringify(e.details)}>
+          {JSON.stringify(e.details)}
+        </code>
       ),
   },
 ];
@@ -62,7 +64,7 @@ export function AuditPage() {
             <input
               type="search"
               data-testid="audit-action"
-              placeholder="login. or key* or user.create"
+              placeholder="login. or key*"
               value={input}
               onInput={(e) => setInput(e.currentTarget.value)}
             />

@@ -15,7 +15,7 @@ export function KeysPage() {
   const revoke = (key: ApiKey) =>
     confirm.ask({
       title: `Revoke ${key.name}?`,
-      body: `Requests with ${key.prefix}… (${key.user}) will be refused from now on. This cannot be undone.`,
+      body: `Requests with aixcl_${key.prefix}_… (${key.user}) will be refused from now on. This cannot be undone.`,
       confirm: "Revoke",
       onConfirm: () => void actions.run(() => api.revokeAnyKey(key.id), keys.reload),
     });

@@ -11,7 +11,7 @@ export function keyColumns(options: {
 }): Column<ApiKey>[] {
   const columns: Column<ApiKey>[] = [
     { header: "Name", cell: (k) => <strong>{k.name}</strong> },
-    { header: "Key", cell: (k) => <code>{k.prefix}…</code> },
+    { header: "Key", cell: (k) => <code>aixcl_{k.prefix}_…</code> },
   ];
   if (options.showUser) columns.push({ header: "User", cell: (k) => k.user });
   columns.push(
