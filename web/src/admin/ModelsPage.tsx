@@ -54,7 +54,7 @@ export function ModelsPage() {
   );
 
   const columns: Column<InstalledModel>[] = [
-    { header: "Name", cell: (m) => <strong class="model-name">{m.name}</strong> },
+    { header: "Name", class: "name", cell: (m) => <strong>{m.name}</strong> },
     { header: "Size", class: "num", cell: (m) => formatBytes(m.size) },
     { header: "Family", cell: (m) => m.details.family || "—" },
     { header: "Parameters", cell: (m) => m.details.parameter_size || "—" },

@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 export interface Column<T> {
   header: string;
   cell: (row: T) => ComponentChildren;
-  /** A class on the column's cells (`num` right-aligns figures, `actions` the buttons). */
+  /** A class on the column's cells (`num` right-aligns figures, `actions` the buttons, `name` keeps a long name readable). */
   class?: string;
 }
 
