@@ -56,9 +56,13 @@ export function ModelsPage() {
   const columns: Column<InstalledModel>[] = [
     { header: "Name", class: "name", cell: (m) => <strong>{m.name}</strong> },
     { header: "Size", class: "num", cell: (m) => formatBytes(m.size) },
-    { header: "Family", cell: (m) => m.details.family || "—" },
-    { header: "Parameters", cell: (m) => m.details.parameter_size || "—" },
-    { header: "Quantization", cell: (m) => m.details.quantization_level || "—" },
+    {
+      header: "Family · parameters · quantization",
+      cell: (m) =>
+        [m.details.family, m.details.parameter_size, m.details.quantization_level]
+          .map((v) => v || "—")
+          .join(" · "),
+    },
     { header: "Context", class: "num", cell: (m) => contextLength(shows[m.name])?.toLocaleString() ?? "—" },
     {
       header: "Capabilities",
