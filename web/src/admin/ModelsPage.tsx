@@ -57,7 +57,7 @@ export function ModelsPage() {
     { header: "Name", class: "name", cell: (m) => <strong>{m.name}</strong> },
     { header: "Size", class: "num", cell: (m) => formatBytes(m.size) },
     {
-      header: "Family · parameters · quantization",
+      header: "Family · params · quant",
       cell: (m) =>
         [m.details.family, m.details.parameter_size, m.details.quantization_level]
           .map((v) => v || "—")
