@@ -71,7 +71,7 @@ describe("GET / and the app's routes", () => {
   });
 
   it("answers index.html on client routes that accept HTML, and leaves other paths to the API", async () => {
-    for (const path of ["/login", "/c/0b6f3f4e-7c1a-4a53-9a55-1f0e7bd0c8a1"]) {
+    for (const path of ["/login", "/c/0b6f3f4e-7c1a-4a53-9a55-1f0e7bd0c8a1", "/settings", "/admin/users"]) {
       const res = await get(path, HTML);
       expect(res.status, path).toBe(200);
       expect(res.body).toBe(INDEX);
@@ -79,6 +79,7 @@ describe("GET / and the app's routes", () => {
     }
     expect((await get("/login", AUTH)).status).toBe(404);
     expect((await get("/c/a/b", { ...AUTH, ...HTML })).status).toBe(404);
+    expect((await get("/admin/a/b", { ...AUTH, ...HTML })).status).toBe(404);
     const tags = await get("/api/tags", { ...AUTH, ...HTML });
     expect(tags.status).toBe(200);
     expect(tags.headers["content-type"]).toMatch(/^application\/json/);

@@ -6,7 +6,7 @@
  * `aixcl vault credentials` prints.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,6 +32,8 @@ export interface ServeOptions {
   models: { name: string; gguf: string }[];
   /** Extra `serve` arguments. */
   args?: string[];
+  /** Written to `$AIXCL_HOME/config.yaml` before the server starts (settings without a flag). */
+  config?: string;
 }
 
 /** Runs `aixcl <args>` in this process against `env` and returns stdout (throws on a non-zero exit). */
@@ -61,6 +63,7 @@ export async function startServeProcess(options: ServeOptions): Promise<ServePro
   try {
     for (const model of options.models) await installModel(join(home, "models"), model.name, model.gguf);
     await copyPgliteTemplate(join(home, "db"));
+    if (options.config !== undefined) await writeFile(join(home, "config.yaml"), options.config);
     child = spawn(
       process.execPath,
       [compiled().cli, "serve", "--port", "0", "--threads", "1", ...(options.args ?? [])],

@@ -1,13 +1,36 @@
 import { useEffect, useState } from "preact/hooks";
 
+/** The admin console's pages (docs/admin-console.md), each at `/admin/<section>`. */
+export const ADMIN_SECTIONS = ["users", "keys", "models", "status", "dashboards", "logs", "audit"] as const;
+export type AdminSection = (typeof ADMIN_SECTIONS)[number];
+
+export const SECTION_TITLES: Record<AdminSection, string> = {
+  users: "Users",
+  keys: "API keys",
+  models: "Models",
+  status: "Status",
+  dashboards: "Dashboards",
+  logs: "Logs",
+  audit: "Audit log",
+};
+
 /**
  * The app's client-side routes (the server answers index.html on the same paths:
- * src/server/routes/web/static.ts): `/login`, `/` (a new chat), `/c/<conversation id>`.
+ * src/server/routes/web/static.ts): `/login`, `/` (a new chat), `/c/<conversation id>`,
+ * `/settings` (own API keys) and `/admin/<section>`.
  */
-export type Route = { page: "login" } | { page: "chat"; conversationId: string | null };
+export type Route =
+  | { page: "login" }
+  | { page: "chat"; conversationId: string | null }
+  | { page: "settings" }
+  | { page: "admin"; section: AdminSection };
 
 function parseRoute(path: string): Route {
   if (path === "/login") return { page: "login" };
+  if (path === "/settings") return { page: "settings" };
+  const admin = /^\/admin\/([a-z]+)$/.exec(path)?.[1];
+  const section = ADMIN_SECTIONS.find((s) => s === admin);
+  if (section !== undefined) return { page: "admin", section };
   const match = /^\/c\/([A-Za-z0-9-]{1,64})$/.exec(path);
   return { page: "chat", conversationId: match?.[1] ?? null };
 }

@@ -1,11 +1,14 @@
 import type { StreamEvent } from "./types";
 
 /**
- * Reads an answer's NDJSON stream (docs/web-app.md, Streams) and hands each event to `onEvent`
- * as it arrives. Resolves when the stream ends; rejects if it breaks (the caller decides whether
- * to re-attach). A line that is not JSON is skipped: one bad line must not lose the answer.
+ * Reads an NDJSON stream (an answer's, docs/web-app.md Streams; a pull's progress; the log tail)
+ * and hands each line's object to `onEvent` as it arrives. Resolves when the stream ends; rejects
+ * if it breaks (the caller decides whether to re-attach). A line that is not JSON is skipped: one bad line must not lose the answer.
  */
-export async function readStream(response: Response, onEvent: (event: StreamEvent) => void): Promise<void> {
+export async function readStream<T = StreamEvent>(
+  response: Response,
+  onEvent: (event: T) => void,
+): Promise<void> {
   const body = response.body;
   if (!body) return;
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
@@ -13,7 +16,7 @@ export async function readStream(response: Response, onEvent: (event: StreamEven
   const emit = (line: string) => {
     if (line.trim() === "") return;
     try {
-      onEvent(JSON.parse(line) as StreamEvent);
+      onEvent(JSON.parse(line) as T);
     } catch {
       // skipped, see above
     }

@@ -2,6 +2,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "../api/chat-api";
 import type { Conversation, Me } from "../api/types";
 import { useConversationList } from "../hooks/use-conversation-list";
+import type { AdminSection } from "../routes";
+import { AdminNav } from "./AdminNav";
 import { ConversationItem } from "./ConversationItem";
 import { Icon } from "./icons";
 
@@ -16,6 +18,12 @@ interface SidebarProps {
   onUpdated: (conversationId: string) => void;
   onClose: () => void;
   onLogout: () => void;
+  /** Shows the admin navigation (role admin, and no admin route has answered 403 since). */
+  isAdmin: boolean;
+  /** The admin page shown, if any; `settings`: the settings page. */
+  page: AdminSection | "settings" | null;
+  /** Goes to an app path (an admin page, the settings page). */
+  onGo: (path: string) => void;
 }
 
 /** How long typing pauses before the search runs, ms. */
@@ -142,10 +150,27 @@ export function Sidebar(props: SidebarProps) {
           </p>
         )}
       </nav>
+      {props.isAdmin && (
+        <AdminNav current={props.page === "settings" ? null : props.page} onNavigate={props.onGo} />
+      )}
       <div class="sidebar-foot">
-        <span class="user-name" data-testid="current-user">
-          {props.me.username ?? "local"}
-        </span>
+        <a
+          href="/settings"
+          class={`user-link${props.page === "settings" ? " user-link-active" : ""}`}
+          data-testid="settings-link"
+          title="Settings and API keys"
+          aria-current={props.page === "settings" ? "page" : undefined}
+          onClick={(e) => {
+            e.preventDefault();
+            props.onGo("/settings");
+          }}
+        >
+          <Icon name="user" />
+          <span class="user-name" data-testid="current-user">
+            {props.me.username ?? "local"}
+          </span>
+          <span class="visually-hidden">: settings and API keys</span>
+        </a>
         <button
           type="button"
           class="icon-button"

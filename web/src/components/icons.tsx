@@ -18,6 +18,7 @@ const PATHS = {
   copy: "M9 9h10v11H9zM5 15V4h10",
   logout: "M15 12H4M8 8l-4 4 4 4M13 4h6v16h-6",
   close: "M6 6l12 12M18 6L6 18",
+  user: "M12 12a4 4 0 100-8 4 4 0 000 8zM4 21a8 8 0 0116 0",
   left: "M15 6l-6 6 6 6",
   right: "M9 6l6 6-6 6",
 };

@@ -32,7 +32,13 @@ const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 /** The client-side routes of the app (web/src/routes.ts): a reload on one of them gets the app. */
 function isAppRoute(path: string): boolean {
-  return path === "/" || path === "/login" || /^\/c\/[A-Za-z0-9-]{1,64}$/.test(path);
+  return (
+    path === "/" ||
+    path === "/login" ||
+    path === "/settings" ||
+    /^\/c\/[A-Za-z0-9-]{1,64}$/.test(path) ||
+    /^\/admin\/[a-z]{1,32}$/.test(path)
+  );
 }
 
 /**
@@ -111,7 +117,7 @@ export interface WebAppOptions {
 
 /**
  * Serves the browser app on the API's port: `index.html` to GETs that accept HTML on the app's
- * routes (`/`, `/login`, `/c/<id>`), built files under `/assets/`. Everything else — and `GET /`
+ * routes (`/`, `/login`, `/c/<id>`, `/settings`, `/admin/<page>`), built files under `/assets/`. Everything else — and `GET /`
  * from API clients, which keep getting `Ollama is running` — passes on to the API routes.
  * Mounted before authentication: the app's files are the same public files for everyone, and
  * the login page must load for a browser that has no session yet.
