@@ -38,6 +38,8 @@ function fromUnknown(error: unknown): AppError {
   return toAppError(error);
 }
 
+const DENIALS = new Set(["unauthorized", "forbidden", "rate_limited"]);
+
 /**
  * Builds the error response for a request: Ollama's `{"error"}`, OpenAI's `{"error":{...}}` or
  * the web app's `{"error":{"code","message"}}` by path, `Retry-After` when the error has one, messages scrubbed of local paths. 5xx causes are
@@ -54,6 +56,10 @@ export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Conte
     const where = { path: c.req.path, req_id: (c.var as { requestId?: string }).requestId };
     if (error.status >= 500 && !expected) {
       deps.logger.error({ err: error.cause ?? error, code: error.code, ...where }, "request failed");
+    } else if (DENIALS.has(error.code)) {
+      // Wrong passwords, missing rights, throttled callers: what an admin watching the log (the
+      // admin console's Logs page) needs to see at the default level, unlike a 404 or a bad body.
+      deps.logger.warn({ code: error.code, ...where }, "request denied");
     } else {
       deps.logger.debug({ code: error.code, message: error.message, ...where }, "request refused");
     }
@@ -62,7 +68,9 @@ export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Conte
       retryAfter: error.retryAfter,
       param: error.param,
     });
-    const headers: Record<string, string> = {};
+    // Ollama's `{"error": "…"}` has no room for a code: the header carries it for every family,
+    // so a client of any route can tell a sealed vault from a full queue without reading prose.
+    const headers: Record<string, string> = { "X-Aixcl-Error-Code": safe.code };
     if (safe.retryAfter !== undefined)
       headers["Retry-After"] = String(Math.max(1, Math.ceil(safe.retryAfter)));
     const wire = isOpenAIPath(c.req.path)

@@ -57,8 +57,11 @@ describe("the admin API's access rule", () => {
       });
       expect([method, path, asUser.status]).toEqual([method, path, 403]);
       expect(await asUser.json()).toEqual({ error: "forbidden: admin rights required" });
+      // Ollama's error body has no code: the header names it (the web app reads it).
+      expect(asUser.headers.get("x-aixcl-error-code")).toBe("forbidden");
       const anonymous = await jsonFetch(platform.url, method, path, method === "GET" ? undefined : {});
       expect([method, path, anonymous.status]).toEqual([method, path, 401]);
+      expect(anonymous.headers.get("x-aixcl-error-code")).toBe("unauthorized");
       await anonymous.arrayBuffer();
     }
   });

@@ -30,8 +30,10 @@ const TITLES: Record<string, string> = {
 /** `/api/admin/health`: the server and each component; the vault's unseal form when sealed. */
 export function StatusPage() {
   const health = useLoad(api.getHealth, [], EVERY_MS);
-  const data = health.data;
-  const vault = data?.components.vault;
+  const data = health.data && "health" in health.data ? health.data.health : undefined;
+  // Sealed, the server checks no session: the vault's open status is all there is to show.
+  const sealedVault = health.data && "sealed" in health.data ? health.data.sealed : undefined;
+  const vault = data?.components.vault ?? (sealedVault && { ...sealedVault, status: "sealed" });
   return (
     <div class="admin-page" data-testid="status-page">
       <PageHeader
@@ -47,8 +49,15 @@ export function StatusPage() {
           </span>
         </div>
       )}
+      {sealedVault && (
+        <div class="status-summary" data-testid="health-status" data-status="degraded">
+          <Badge tone={toneOf("degraded")}>sealed</Badge>
+          <span>Sign-ins, chats and API keys wait until the vault is unsealed.</span>
+        </div>
+      )}
       {vault?.sealed === true && <UnsealForm keyFile={vault.mode === "keyfile"} onUnsealed={health.reload} />}
       <div class="card-grid">
+        {sealedVault && vault && <ComponentCard name="vault" component={vault} />}
         {data &&
           Object.entries(data.components).map(
             ([name, component]) =>

@@ -10,6 +10,7 @@ import type {
   User,
 } from "./admin-types";
 import { request, requestJson } from "./client";
+import { ApiError } from "./errors";
 
 const ADMIN = "/api/admin";
 const user = (name: string) => `${ADMIN}/users/${encodeURIComponent(name)}`;
@@ -46,7 +47,25 @@ export function listAudit(query: { before?: number | null; action?: string; limi
   return requestJson<AuditPage>("GET", `${ADMIN}/audit?${params.toString()}`);
 }
 
-export const getHealth = () => requestJson<Health>("GET", `${ADMIN}/health`);
+/** The vault's own status: open to anyone, because while it is sealed no session can be checked. */
+export interface VaultState {
+  initialized: boolean;
+  sealed: boolean;
+  mode: "keyfile" | "passphrase" | null;
+}
+
+/**
+ * The health report, or, while the vault is sealed (every session check answers 503
+ * `vault_sealed` then), the vault's own status: the Status page must still offer the unseal form.
+ */
+export async function getHealth(): Promise<{ health: Health } | { sealed: VaultState }> {
+  try {
+    return { health: await requestJson<Health>("GET", `${ADMIN}/health`) };
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "vault_sealed") throw error;
+    return { sealed: await requestJson<VaultState>("GET", "/api/vault/status") };
+  }
+}
 export const unsealVault = (passphrase: string) =>
   requestJson<unknown>("POST", "/api/vault/unseal", { passphrase });
 

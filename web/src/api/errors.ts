@@ -27,7 +27,9 @@ function codeForStatus(status: number): string {
 export async function errorFromResponse(response: Response): Promise<ApiError> {
   const header = response.headers.get("retry-after");
   const retryAfter = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
-  let code = codeForStatus(response.status);
+  // The server names every error's code in this header, also where the body (Ollama's shape,
+  // on /api/admin) has only a message.
+  let code = response.headers.get("x-aixcl-error-code") ?? codeForStatus(response.status);
   let message = `${response.status} ${response.statusText}`.trim();
   try {
     const body = (await response.json()) as { error?: unknown };
