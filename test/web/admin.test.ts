@@ -342,6 +342,8 @@ describe("the admin console in Chromium", () => {
         // Each page shows content or a readable error, never a blank page.
         // Tables filled (or an error shown): never a blank or half-loaded page.
         await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+        // The charts are drawn again in the new theme's colours, just after the page renders.
+        if (section === "dashboards") await expect.poll(() => page.locator(".chart canvas").count()).toBe(8);
         await screenshot(page, `admin-${section}`, { ...DESKTOP, colorScheme });
       }
     }

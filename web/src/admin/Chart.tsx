@@ -43,7 +43,8 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
         stroke: cssVar(`--chart-${i + 1}`),
         width: 2,
         spanGaps: false,
-        points: { show: false },
+        // uPlot's default draws points only where they are sparse: a lone value between gaps
+        // (one finished generation in a quiet hour) is then a dot, not nothing.
       })),
     ],
   };
