@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import BrowserFirstSequencer from "./test/support/sequencer.js";
 
 // llama.cpp runners are CPU-bound and these machines have 2 cores: running test files
 // two at a time keeps the suite fast without starving the runners (which makes streams time out).
@@ -19,5 +20,6 @@ export default defineConfig({
     expect: { poll: { timeout: 20_000, interval: 50 } },
     hookTimeout: 120_000,
     globalSetup: ["test/support/global-setup.ts"],
+    sequence: { sequencer: BrowserFirstSequencer },
   },
 });

@@ -249,6 +249,8 @@ export interface TensorSpec {
   type: WritableTensorType;
   /** Element values (row-major by ne0), produced lazily so big models never sit in memory whole. */
   values: () => Float32Array;
+  /** The tensor's bytes already in `type`'s encoding; used instead of encoding `values`. */
+  encoded?: () => Buffer;
 }
 
 export interface GgufSpec {
@@ -258,7 +260,7 @@ export interface GgufSpec {
   alignment?: number;
 }
 
-function tensorByteSize(type: WritableTensorType, dims: number[]): number {
+export function tensorByteSize(type: WritableTensorType, dims: number[]): number {
   const info = GGML_TYPES[GgmlType[type]];
   if (!info) throw new Error(`unknown tensor type ${type}`);
   const n = dims.reduce((a, b) => a * b, 1);
@@ -292,7 +294,13 @@ export function toHalf(value: number): number {
   return mant & 0x1000 ? bits + 1 : bits;
 }
 
-function encodeTensor(t: TensorSpec): Buffer {
+export function encodeTensor(t: TensorSpec): Buffer {
+  if (t.encoded) {
+    const bytes = t.encoded();
+    if (bytes.length !== tensorByteSize(t.type, t.dims))
+      throw new Error(`tensor ${t.name}: ${bytes.length} bytes for ${tensorByteSize(t.type, t.dims)}`);
+    return bytes;
+  }
   const values = t.values();
   const count = t.dims.reduce((a, b) => a * b, 1);
   if (values.length !== count)

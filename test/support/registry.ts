@@ -14,12 +14,23 @@ import type { AddressInfo, Socket } from "node:net";
 
 const MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json";
 
-type Source = { data: Buffer } | { path: string; size: number };
+type Source = { data: Buffer } | { path: string; size: number } | { zeros: number };
 
 interface LayerInput {
   mediaType: string;
-  /** Bytes, or a file served from disk (large blobs). */
-  data: Buffer | { path: string };
+  /**
+   * Bytes, a file served from disk, or `zeros` bytes of zeros made in memory (a GiB-sized blob
+   * without reading a GiB from disk, twice: to hash it and to serve it).
+   */
+  data: Buffer | { path: string } | { zeros: number };
+}
+
+/** Zeros served and hashed a slice at a time. */
+const ZEROS = Buffer.alloc(4 << 20);
+
+function* zeroChunks(start: number, end: number): Generator<Buffer> {
+  for (let at = start; at <= end; at += ZEROS.length)
+    yield ZEROS.subarray(0, Math.min(ZEROS.length, end + 1 - at));
 }
 
 export interface RegistryOptions {
@@ -72,7 +83,8 @@ async function listen(server: Server): Promise<string> {
 }
 
 function sourceSize(source: Source): number {
-  return "data" in source ? source.data.length : source.size;
+  if ("data" in source) return source.data.length;
+  return "zeros" in source ? source.zeros : source.size;
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<LoopbackRegistry> {
@@ -116,6 +128,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
       if (Buffer.isBuffer(input.data)) {
         source = { data: input.data };
         hex = createHash("sha256").update(input.data).digest("hex");
+      } else if ("zeros" in input.data) {
+        source = { zeros: input.data.zeros };
+        const hash = createHash("sha256");
+        for (const chunk of zeroChunks(0, source.zeros - 1)) hash.update(chunk);
+        hex = hash.digest("hex");
       } else {
         const hash = createHash("sha256");
         for await (const chunk of createReadStream(input.data.path, { highWaterMark: 4 << 20 }))
@@ -289,7 +306,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loop
     const body =
       "data" in source
         ? [source.data.subarray(start, end + 1)]
-        : createReadStream(source.path, { start, end, highWaterMark: 256 * 1024 });
+        : "zeros" in source
+          ? zeroChunks(start, end)
+          : createReadStream(source.path, { start, end, highWaterMark: 256 * 1024 });
     let offset = start;
     try {
       for await (const raw of body) {

@@ -26,6 +26,11 @@ export interface ServeProcess {
   log(): string;
   /** SIGTERM, wait for the exit, remove the home. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Loads `model` now (an empty generate, as `ollama run` does), with the server's local admin
+   * token: a file's first chat then does not also pay for starting a runner on busy cores.
+   */
+  warm(model: string): Promise<void>;
 }
 
 export interface ServeOptions {
@@ -86,6 +91,15 @@ export async function startServeProcess(options: ServeOptions): Promise<ServePro
       child: running,
       admin: { username, password },
       log,
+      async warm(model) {
+        const token = (await readFile(join(home, "run", "admin.token"), "utf8")).trim();
+        const response = await fetch(`${url}/api/generate`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}` },
+          body: JSON.stringify({ model, keep_alive: "30m" }),
+        });
+        if (!response.ok) throw new Error(`warming ${model}: ${response.status} ${await response.text()}`);
+      },
       close: () =>
         (closed ??= (async () => {
           if (running.exitCode === null) {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { access, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { meta, writeGguf } from "./gguf-writer.js";
+import { encodeTensor, meta, tensorByteSize, writeGguf } from "./gguf-writer.js";
 import type { MetaEntry, TensorSpec, WritableTensorType } from "./gguf-writer.js";
 
 export { installModel } from "./ollama-layout.js";
@@ -108,10 +108,38 @@ function randomFill(seed: number): Fill {
   };
 }
 
+/**
+ * Random weights as one ~65K-value pattern, quantized once and repeated through each matrix:
+ * drawing and quantizing 220M values one by one took ~10 s of CPU in every fresh checkout, and
+ * a benchmark's speed does not depend on what the weights are.
+ */
+function tiledEncoding(type: LlamaShape["matrixType"], seed: number): Encoded {
+  // 2039 blocks (a prime) of 32: no row of any matrix here (1024 or 2816 long) repeats within
+  // 2039 rows. A period that divides the row length made rows repeat every 64, the activations
+  // degenerate, and decoding a third slower than with independent weights.
+  const dims = [2039 * 32];
+  const pattern = encodeTensor({
+    name: "pattern",
+    dims,
+    type,
+    values: () => randomFill(seed)("pattern", dims),
+  });
+  return (_name, tensorDims) => {
+    const out = Buffer.allocUnsafe(tensorByteSize(type, tensorDims));
+    // Whole pattern copies, then a prefix: the pattern holds whole blocks and so does any prefix
+    // of it that completes the tensor (its size is a whole number of blocks too).
+    for (let at = 0; at < out.length; at += pattern.length) pattern.copy(out, at, 0, out.length - at);
+    return out;
+  };
+}
+
+type Encoded = (name: string, dims: number[]) => Buffer;
+
 function llamaGguf(
   shape: LlamaShape,
   vocab: Vocab,
   fill: Fill,
+  encoded?: Encoded,
 ): { metadata: Record<string, MetaEntry>; tensors: TensorSpec[] } {
   const { nEmbd, nLayer, nHead, nFf } = shape;
   const nVocab = vocab.tokens.length;
@@ -150,6 +178,7 @@ function llamaGguf(
     dims,
     type: shape.matrixType,
     values: () => fill(name, dims),
+    ...(encoded ? { encoded: () => encoded(name, dims) } : {}),
   });
   const tensors: TensorSpec[] = [matrix("token_embd.weight", [nEmbd, nVocab])];
   for (let l = 0; l < nLayer; l++) {
@@ -249,8 +278,9 @@ export function benchModel(): Promise<string> {
     chatTemplate: CHATML_TEMPLATE,
   };
   const pieces = ["\u2581", ...PRINTABLE];
-  return cached("bench", { shape, pieces, size: 32000 }, async (path) => {
-    await writeGguf(path, llamaGguf(shape, buildVocab(pieces, 32000), randomFill(2)));
+  return cached("bench", { shape, pieces, size: 32000, weights: "tiled-2039" }, async (path) => {
+    const vocab = buildVocab(pieces, 32000);
+    await writeGguf(path, llamaGguf(shape, vocab, randomFill(2), tiledEncoding(shape.matrixType, 2)));
   });
 }
 

@@ -52,6 +52,7 @@ beforeAll(async () => {
       config: `registry:\n  allow_private: ["${registry.host}", "${registry.cdnHost}"]\n`,
     }),
   ]);
+  await served.warm("hello");
 }, 120_000);
 
 afterAll(async () => {
