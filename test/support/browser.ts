@@ -78,3 +78,12 @@ export async function screenshot(page: Page, name: string, view: ViewOptions): P
   await page.screenshot({ path, animations: "disabled" });
   return path;
 }
+
+/** Signs in through the app's login form and waits for the chat to show. */
+export async function logIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.getByTestId("login-username").fill(username);
+  await page.getByTestId("login-password").fill(password);
+  await page.getByTestId("login-submit").click();
+  await page.getByTestId("composer").waitFor();
+}

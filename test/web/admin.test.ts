@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DESKTOP,
   launchBrowser,
+  logIn as signIn,
   openPage,
   PHONE,
   screenshot,
@@ -69,13 +70,8 @@ async function newPage(view: ViewOptions = { ...DESKTOP, colorScheme: "light" })
   return watched;
 }
 
-async function logIn(page: Page, username: string, password: string): Promise<void> {
-  await page.goto(`${served.url}/login`);
-  await page.getByTestId("login-username").fill(username);
-  await page.getByTestId("login-password").fill(password);
-  await page.getByTestId("login-submit").click();
-  await page.getByTestId("composer").waitFor();
-}
+const logIn = (page: Page, username: string, password: string) =>
+  signIn(page, served.url, username, password);
 
 async function asAdmin(view?: ViewOptions): Promise<WatchedPage> {
   const watched = await newPage(view);
