@@ -1,5 +1,7 @@
+import { statfs } from "node:fs/promises";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Engine, GenerateStats } from "../engine/types.js";
+import { metricDefinition, type MetricName } from "./definitions.js";
 import { createLabelLimiter } from "./label-limiter.js";
 import { readSnapshot } from "./snapshot.js";
 import type { Metrics } from "./types.js";
@@ -13,21 +15,31 @@ export interface MetricsOptions {
   maxRouteLabels?: number;
   /** Also export Node's process metrics (`process_*`, `nodejs_*`). Default true. */
   processMetrics?: boolean;
+  /** The platform's vault (profiles bld, sys): exports `aixcl_vault_sealed`. */
+  vault?: { status(): { sealed: boolean } };
+  /** The model store's directory: exports `aixcl_models_disk_free_bytes` for its file system. */
+  modelsPath?: string;
+}
+
+/** Bytes available to this process on the file system of `path`; NaN when it cannot be read. */
+async function freeBytes(path: string): Promise<number> {
+  try {
+    const stats = await statfs(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Methods recorded as themselves; anything else (a client can send any token) becomes "other". */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-// Seconds. Request durations span health checks (ms) to long generations (minutes).
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-// Seconds. First token includes queueing and model load, so the tail reaches minutes.
-const FIRST_TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
-// Tokens per second of decode: CPU-only small models sit at 5–150, GPUs reach thousands.
-const TOKENS_PER_SECOND_BUCKETS = [1, 2.5, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500];
+const FIRST_TOKEN_BUCKETS = [...(metricDefinition("aixcl_time_to_first_token_seconds").buckets ?? [])];
 
 /**
  * Creates the Prometheus registry of one platform instance. Each call owns its own `Registry`
  * (never prom-client's global one), so two platforms in one process (tests) do not collide.
+ * Every metric's name, help, labels and buckets come from METRIC_DEFINITIONS (definitions.ts).
  */
 export function createMetrics(options: MetricsOptions): Metrics {
   const { engine } = options;
@@ -38,79 +50,54 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const routes = createLabelLimiter({ max: options.maxRouteLabels ?? 128 });
   const registers = [register];
 
-  const httpRequests = new Counter({
-    name: "aixcl_http_requests_total",
-    help: "HTTP requests finished, by route pattern, method and status code.",
-    labelNames: ["route", "method", "status"] as const,
-    registers,
-  });
-  const httpDuration = new Histogram({
-    name: "aixcl_http_request_duration_seconds",
-    help: "HTTP request duration in seconds (to the last byte of streamed responses).",
-    labelNames: ["route", "method"] as const,
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  // Per-model series: the `model` label always goes through the limiter in the observers below.
-  const modelCounter = (name: string, help: string) =>
-    new Counter({ name, help, labelNames: ["model"] as const, registers });
-  const modelHistogram = (name: string, help: string, buckets: number[]) =>
-    new Histogram({ name, help, labelNames: ["model"] as const, buckets, registers });
-  // Read from the engine at scrape time rather than pushed, so they are never stale.
-  const engineGauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read());
-      },
+  const base = (name: MetricName) => {
+    const definition = metricDefinition(name);
+    return { name, help: definition.help, labelNames: [...definition.labels], registers };
+  };
+  const counter = (name: MetricName, collect?: (this: Counter) => void) =>
+    new Counter({ ...base(name), ...(collect ? { collect } : {}) });
+  const histogram = (name: MetricName) =>
+    new Histogram({ ...base(name), buckets: [...(metricDefinition(name).buckets ?? [])] });
+  // Read at scrape time rather than pushed, so they are never stale.
+  const gauge = (name: MetricName, collect: (this: Gauge) => void | Promise<void>) =>
+    new Gauge({ ...base(name), collect });
+  const readGauge = (name: MetricName, read: () => number) =>
+    gauge(name, function () {
+      this.set(read());
     });
 
-  const promptTokens = modelCounter("aixcl_prompt_tokens_total", "Prompt tokens evaluated by generations.");
-  const generatedTokens = modelCounter("aixcl_generated_tokens_total", "Tokens generated.");
-  const firstToken = modelHistogram(
-    "aixcl_time_to_first_token_seconds",
-    "Time from request to first generated token in seconds (includes queueing and load).",
-    FIRST_TOKEN_BUCKETS,
-  );
-  const tokensPerSecond = modelHistogram(
-    "aixcl_generation_tokens_per_second",
-    "Decode speed of each generation: eval_count / eval_duration.",
-    TOKENS_PER_SECOND_BUCKETS,
-  );
-  const embeddingRequests = modelCounter("aixcl_embedding_requests_total", "Embedding requests served.");
-  const embeddingTokens = modelCounter("aixcl_embedding_tokens_total", "Input tokens embedded.");
+  const httpRequests = counter("aixcl_http_requests_total");
+  const httpDuration = histogram("aixcl_http_request_duration_seconds");
+  // Per-model series: the `model` label always goes through the limiter in the observers below.
+  const promptTokens = counter("aixcl_prompt_tokens_total");
+  const generatedTokens = counter("aixcl_generated_tokens_total");
+  const firstToken = histogram("aixcl_time_to_first_token_seconds");
+  const tokensPerSecond = histogram("aixcl_generation_tokens_per_second");
+  const embeddingRequests = counter("aixcl_embedding_requests_total");
+  const embeddingTokens = counter("aixcl_embedding_tokens_total");
 
-  engineGauge("aixcl_queue_depth", "Requests waiting for a slot.", () => engine.stats().queueDepth);
-  engineGauge(
-    "aixcl_active_requests",
-    "Requests being generated right now.",
-    () => engine.stats().activeRequests,
-  );
-  engineGauge("aixcl_loaded_models", "Models currently loaded in runners.", () => engine.loaded().length);
-  new Gauge({
-    name: "aixcl_model_loaded",
-    help: "1 for each model currently loaded.",
-    labelNames: ["model"] as const,
-    registers,
-    collect() {
-      // Reset first so an unloaded model's series disappears instead of staying at its last value.
-      // Loaded models are installed ones, bounded by engine.max_loaded_models, but still capped.
-      this.reset();
-      for (const loaded of engine.loaded()) this.set({ model: models.label(loaded.model.name) }, 1);
-    },
+  readGauge("aixcl_queue_depth", () => engine.stats().queueDepth);
+  readGauge("aixcl_active_requests", () => engine.stats().activeRequests);
+  readGauge("aixcl_loaded_models", () => engine.loaded().length);
+  gauge("aixcl_model_loaded", function () {
+    // Reset first so an unloaded model's series disappears instead of staying at its last value.
+    // Loaded models are installed ones, bounded by engine.max_loaded_models, but still capped.
+    this.reset();
+    for (const loaded of engine.loaded()) this.set({ model: models.label(loaded.model.name) }, 1);
   });
-  new Counter({
-    name: "aixcl_runner_restarts_total",
-    help: "Runner processes restarted after a crash.",
-    registers,
-    collect() {
-      // The engine owns the count; mirror it (a Counter has no set()).
-      this.reset();
-      this.inc(Math.max(0, engine.stats().runnerRestarts));
-    },
+  counter("aixcl_runner_restarts_total", function () {
+    // The engine owns the count; mirror it (a Counter has no set()).
+    this.reset();
+    this.inc(Math.max(0, engine.stats().runnerRestarts));
   });
+  const { vault, modelsPath } = options;
+  if (vault) readGauge("aixcl_vault_sealed", () => (vault.status().sealed ? 1 : 0));
+  if (modelsPath !== undefined) {
+    gauge("aixcl_models_disk_free_bytes", async function () {
+      // NaN rather than 0 when the path cannot be read: 0 would fire the disk-full alert.
+      this.set(await freeBytes(modelsPath));
+    });
+  }
 
   return {
     observeRequest(route, method, status, durationSeconds) {

@@ -122,7 +122,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const engine = createEngine({ config, logger, ...options.engine });
     steps.push(["engine", () => engine.close()]);
     const inference = createInference({ engine, store, config, logger });
-    const metrics = createMetrics({ engine });
+    const metrics = createMetrics({
+      engine,
+      modelsPath: modelsPath(config),
+      ...(secrets ? { vault: secrets.vault } : {}),
+    });
     // Every profile has the admin API, so every profile keeps the dashboards' samples.
     const sampler = createMetricsSampler({
       metrics,
