@@ -6,6 +6,7 @@ import { configCommand } from "./commands/config.js";
 import { dbCommand } from "./commands/db/index.js";
 import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models/index.js";
+import { monitoringCommand } from "./commands/monitoring.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { usersCommand } from "./commands/users.js";
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<ExitCode> {
   program.addCommand(runCommand(run));
   program.addCommand(usersCommand(run));
   program.addCommand(vaultCommand(run));
+  program.addCommand(monitoringCommand(run));
   program.addCommand(versionCommand(run));
   // addCommand (unlike command()) does not pass settings down: every command must throw, not exit.
   // Nor output settings: help and usage errors go to this run's streams.
