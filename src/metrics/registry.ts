@@ -34,6 +34,13 @@ async function freeBytes(path: string): Promise<number> {
 /** Methods recorded as themselves; anything else (a client can send any token) becomes "other". */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
+/** prom-client default metrics dropped from the registry (see createMetrics). */
+const MISNAMED_PROCESS_GAUGES = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 const FIRST_TOKEN_BUCKETS = [...(metricDefinition("aixcl_time_to_first_token_seconds").buckets ?? [])];
 
 /**
@@ -44,7 +51,12 @@ const FIRST_TOKEN_BUCKETS = [...(metricDefinition("aixcl_time_to_first_token_sec
 export function createMetrics(options: MetricsOptions): Metrics {
   const { engine } = options;
   const register = new Registry();
-  if (options.processMetrics !== false) collectDefaultMetrics({ register });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register });
+    // Gauges named like counters (promtool check metrics: "non-counter metrics should not have
+    // _total suffix"); each is the sum of the per-type gauge of the same name without `_total`.
+    for (const name of MISNAMED_PROCESS_GAUGES) register.removeSingleMetric(name);
+  }
 
   const models = createLabelLimiter({ max: options.maxModelLabels ?? 64 });
   const routes = createLabelLimiter({ max: options.maxRouteLabels ?? 128 });
