@@ -6,7 +6,7 @@
  * collectDefaultMetrics and are not listed here.
  */
 
-export type MetricType = "counter" | "gauge" | "histogram";
+type MetricType = "counter" | "gauge" | "histogram";
 
 export interface MetricDefinition {
   /** The exposition name (a counter's includes `_total`; a histogram's has no `_bucket` suffix). */

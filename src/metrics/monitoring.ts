@@ -22,12 +22,12 @@ export interface MonitoringFile {
   content: string;
 }
 
-export const PROMETHEUS_CONFIG = "prometheus.yml";
-export const ALERT_RULES = "aixcl-alerts.yml";
+const PROMETHEUS_CONFIG = "prometheus.yml";
+const ALERT_RULES = "aixcl-alerts.yml";
 /** The API key file the scrape reads with auth.api required (relative to prometheus.yml). */
 export const TOKEN_FILE = "aixcl-api-key";
 /** The scrape job's name, which the `up` alert selects. */
-export const JOB = "aixcl";
+const JOB = "aixcl";
 
 /** Prometheus durations: `15s`, `1m`, `500ms`, `1h30m`. */
 export const DURATION = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
@@ -94,7 +94,7 @@ interface AlertRule {
 /** A metric of the table (checked by the compiler) inside a PromQL expression. */
 const m = (name: MetricName): string => name;
 
-export const ALERTS: AlertRule[] = [
+const ALERTS: AlertRule[] = [
   {
     alert: "AixclDown",
     expr: `up{job="${JOB}"} == 0`,
@@ -370,7 +370,7 @@ const HTTP: DashboardSpec = {
 };
 
 /** A Grafana dashboard's JSON model. */
-export interface GrafanaDashboard {
+interface GrafanaDashboard {
   uid: string;
   title: string;
   panels: { title: string; targets: { expr: string }[] }[];
@@ -442,6 +442,6 @@ function dashboard(spec: DashboardSpec): GrafanaDashboard {
 }
 
 /** The dashboards an export writes (grafana/<uid>.json). */
-export function dashboards(): GrafanaDashboard[] {
+function dashboards(): GrafanaDashboard[] {
   return [OVERVIEW, INFERENCE, HTTP].map(dashboard);
 }
