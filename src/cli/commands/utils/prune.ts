@@ -37,7 +37,7 @@ interface Item {
 
 interface Plan {
   items: Item[];
-  notes: string[];
+  notes: Set<string>;
   /** Recent files left alone. */
   kept: number;
 }
@@ -88,7 +88,7 @@ function pidIn(text: string): number | undefined {
 }
 
 async function planPrune(config: Readonly<Config>, home: string, now: number): Promise<Plan> {
-  const plan: Plan = { items: [], notes: [], kept: 0 };
+  const plan: Plan = { items: [], notes: new Set(), kept: 0 };
   const seen = new Set<string>();
   const add = (path: string, bytes: number, why: string) => {
     if (seen.has(path)) return;
@@ -125,7 +125,7 @@ async function planPrune(config: Readonly<Config>, home: string, now: number): P
   // The model store: partial downloads and unreferenced blobs.
   const models = await real(modelsPath(config));
   if (models !== undefined && !within(home, models)) {
-    plan.notes.push(`the model store ${modelsPath(config)} is outside ${home}: left alone`);
+    plan.notes.add(`${modelsPath(config)} (models) resolves to ${models}, outside ${home}: left alone`);
   } else if (models !== undefined) {
     const { referencedDigests } = await import("../../../models/tree.js");
     const used = await referencedDigests(models);
@@ -178,14 +178,14 @@ async function planAll(config: Readonly<Config>, home: string, plan: Plan): Prom
     [join(home, "run"), "run files"],
   ];
   if (config.database.url !== undefined) {
-    plan.notes.push("the database is the PostgreSQL server of database.url: its data is not touched");
+    plan.notes.add("the database is the PostgreSQL server of database.url: its data is not touched");
   }
   for (const [configured, why] of parts) {
     if (configured === undefined) continue;
     const path = await real(configured);
     if (path === undefined) continue;
     if (!within(home, path) || path === home) {
-      plan.notes.push(`${configured} (${why}) is outside ${home}: left alone`);
+      plan.notes.add(`${configured} (${why}) resolves to ${path}, outside ${home}: left alone`);
       continue;
     }
     // Whatever the quick pass found inside is part of this now.
