@@ -43,7 +43,7 @@ function bashComplete(file: string, words: string[]): Promise<string[]> {
   ].join("\n");
   return new Promise((resolve, reject) => {
     execFile("bash", ["--norc", "--noprofile", "-c", program], (error, stdout) => {
-      if (error) reject(error);
+      if (error) reject(new Error(`bash: ${error.message}`));
       else resolve(stdout.split("\n").filter(Boolean));
     });
   });

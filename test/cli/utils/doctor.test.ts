@@ -48,7 +48,10 @@ describe.concurrent("aixcl utils doctor", () => {
     }
     expect(check(report, "node")?.status).toBe("ok");
     expect(check(report, "port")?.message).toMatch(/is free$/);
-    expect(check(report, "home")).toMatchObject({ status: "ok", message: `${dir} is mode 0700, owned by you` });
+    expect(check(report, "home")).toMatchObject({
+      status: "ok",
+      message: `${dir} is mode 0700, owned by you`,
+    });
     expect(check(report, "database")?.message).toContain("not created yet");
     expect(check(report, "cpu")?.message).toMatch(/threads/);
     expect(check(report, "gpu")?.message).toBeTruthy();
@@ -100,14 +103,21 @@ describe.concurrent("aixcl utils doctor", () => {
   it("PostgreSQL: the run's server is reachable; a closed port fails", async () => {
     const pg = inject("postgres");
     const url = (port: number) => `postgres://${pg.user}@${pg.host}:${port}/postgres`;
-    const up = await doctor(cliEnv(home(), { AIXCL_PORT: String(await closedPort()), AIXCL_DATABASE_URL: url(pg.port) }));
+    const up = await doctor(
+      cliEnv(home(), { AIXCL_PORT: String(await closedPort()), AIXCL_DATABASE_URL: url(pg.port) }),
+    );
     expect(check(up.report, "database")).toMatchObject({
       status: "ok",
       message: `PostgreSQL at ${pg.host}:${pg.port} accepts connections (credentials not checked)`,
     });
     const closed = await closedPort();
-    const down = await doctor(cliEnv(home(), { AIXCL_PORT: String(await closedPort()), AIXCL_DATABASE_URL: url(closed) }));
-    expect(check(down.report, "database")).toMatchObject({ status: "fail", message: expect.stringContaining("ECONNREFUSED") as unknown });
+    const down = await doctor(
+      cliEnv(home(), { AIXCL_PORT: String(await closedPort()), AIXCL_DATABASE_URL: url(closed) }),
+    );
+    expect(check(down.report, "database")).toMatchObject({
+      status: "fail",
+      message: expect.stringContaining("ECONNREFUSED") as unknown,
+    });
     expect(down.code).toBe(1);
   });
 });

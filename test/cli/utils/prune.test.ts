@@ -5,7 +5,16 @@
  * with the wrong path typed).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -43,7 +52,11 @@ function store(models: string) {
   const manifest = {
     schemaVersion: 2,
     mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-    config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: `sha256:${hex(config)}`, size: 2 },
+    config: {
+      mediaType: "application/vnd.docker.container.image.v1+json",
+      digest: `sha256:${hex(config)}`,
+      size: 2,
+    },
     layers: [{ mediaType: "application/vnd.ollama.image.model", digest: `sha256:${hex(weights)}`, size: 7 }],
   };
   file(join(models, "manifests", "registry.ollama.ai", "library", "m", "latest"), JSON.stringify(manifest));
@@ -63,7 +76,12 @@ async function runOnTerminal(args: string[], environment: NodeJS.ProcessEnv, typ
   err.on("data", (c: Buffer) => chunks.err.push(c));
   const stdin = Object.assign(new PassThrough(), { isTTY: true });
   stdin.end(typed);
-  const code = await runAixcl(["node", "aixcl", ...args], { stdin, stdout: out, stderr: err, env: environment });
+  const code = await runAixcl(["node", "aixcl", ...args], {
+    stdin,
+    stdout: out,
+    stderr: err,
+    env: environment,
+  });
   return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
 }
 
@@ -77,7 +95,10 @@ describe.concurrent("aixcl utils prune", () => {
     const partialState = file(join(models, "blobs", `sha256-${hex("p")}-partial.json`), "{}");
     const recentPartial = file(join(models, "blobs", `sha256-${hex("r")}-partial`), "r", false);
     const temp = file(join(home, "vault", ".secret.abc123.tmp"), "t");
-    const manifestTemp = file(join(models, "manifests", "registry.ollama.ai", "library", "m", ".latest.x.tmp"), "t");
+    const manifestTemp = file(
+      join(models, "manifests", "registry.ollama.ai", "library", "m", ".latest.x.tmp"),
+      "t",
+    );
     const dead = 2 ** 22 + 12345; // above Linux's default pid_max: no such process
     const record = file(
       join(home, "run", "server.json"),
@@ -138,7 +159,9 @@ describe.concurrent("aixcl utils prune", () => {
 
     const first = await runCli(["utils", "prune"], await env(home1));
     expect(first.code).toBe(0);
-    expect(first.stderr).toContain(`(models) resolves to ${join(outside, "store")}, outside ${home1}: left alone`);
+    expect(first.stderr).toContain(
+      `(models) resolves to ${join(outside, "store")}, outside ${home1}: left alone`,
+    );
     expect(first.stdout).toBe("nothing to prune\n");
     const second = await runCli(["utils", "prune"], await env(home2));
     expect(second.code).toBe(0);

@@ -22,7 +22,11 @@ interface Node {
 function collect(command: Command, key: string, out: Node[]): void {
   const visible = command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
   const children = visible.flatMap((c) =>
-    [c.name(), ...c.aliases()].map((name) => ({ name, key: `${key} ${c.name()}`, description: c.description() })),
+    [c.name(), ...c.aliases()].map((name) => ({
+      name,
+      key: `${key} ${c.name()}`,
+      description: c.description(),
+    })),
   );
   const options = command.options
     .filter((o) => !o.hidden)
@@ -45,7 +49,9 @@ function commandTree(root: Command): Node[] {
 
 /** Every option of the tree that takes a value: the word after it is that value, not a command. */
 function valueFlags(nodes: Node[]): string[] {
-  return [...new Set(nodes.flatMap((n) => n.options.filter((o) => o.takesValue).flatMap((o) => o.flags)))].sort();
+  return [
+    ...new Set(nodes.flatMap((n) => n.options.filter((o) => o.takesValue).flatMap((o) => o.flags))),
+  ].sort();
 }
 
 /** Lines of a shell `case` that map `<key> <word>` to the key of the subcommand it names. */
@@ -53,7 +59,8 @@ function transitions(nodes: Node[], indent: string, arm: (from: string, to: stri
   return nodes.flatMap((n) => n.children.map((c) => `${indent}${arm(`${n.key} ${c.name}`, c.key)}`));
 }
 
-const words = (n: Node): string => [...n.children.map((c) => c.name), ...n.options.flatMap((o) => o.flags)].join(" ");
+const words = (n: Node): string =>
+  [...n.children.map((c) => c.name), ...n.options.flatMap((o) => o.flags)].join(" ");
 
 function bashScript(nodes: Node[], program: string): string {
   const fn = `_${program.replace(/[^A-Za-z0-9_]/g, "_")}_completion`;
@@ -136,11 +143,17 @@ function fishScript(nodes: Node[], program: string): string {
     `            continue`,
     `        end`,
     `        switch $word`,
-    ...(values.length > 0 ? [`            case ${values.map(fishQuote).join(" ")}`, `                set skip 1`] : []),
+    ...(values.length > 0
+      ? [`            case ${values.map(fishQuote).join(" ")}`, `                set skip 1`]
+      : []),
     `            case '-*'`,
     `            case '*'`,
     `                switch "$at $word"`,
-    ...transitions(nodes, "                    ", (from, to) => `case ${fishQuote(from)}\n                        set at ${fishQuote(to)}`),
+    ...transitions(
+      nodes,
+      "                    ",
+      (from, to) => `case ${fishQuote(from)}\n                        set at ${fishQuote(to)}`,
+    ),
     `                end`,
     `        end`,
     `    end`,
@@ -157,7 +170,9 @@ function fishScript(nodes: Node[], program: string): string {
       const spec = o.flags
         .map((f) => (f.startsWith("--") ? `-l ${fishQuote(f.slice(2))}` : `-s ${fishQuote(f.slice(1))}`))
         .join(" ");
-      lines.push(`complete -c ${program} ${when} ${spec}${o.takesValue ? " -r" : ""} -d ${fishQuote(o.description)}`);
+      lines.push(
+        `complete -c ${program} ${when} ${spec}${o.takesValue ? " -r" : ""} -d ${fishQuote(o.description)}`,
+      );
     }
   }
   lines.push("");

@@ -48,8 +48,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: () => T): Pro
 function checkNode(): Check {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
   const version = `Node ${process.versions.node}`;
-  if (major < 20) return fail("node", `${version}: aixcl needs Node 20.19 or newer`, "install Node 20.19+ (e.g. with nvm)");
-  if (major === 20 && minor < 19) return warn("node", `${version}: package.json asks for 20.19 or newer`, "upgrade Node to 20.19+");
+  if (major < 20)
+    return fail("node", `${version}: aixcl needs Node 20.19 or newer`, "install Node 20.19+ (e.g. with nvm)");
+  if (major === 20 && minor < 19)
+    return warn("node", `${version}: package.json asks for 20.19 or newer`, "upgrade Node to 20.19+");
   return ok("node", version);
 }
 
@@ -79,14 +81,19 @@ async function checkDisk(name: string, path: string, warnBelow: number): Promise
     }
     return ok(name, message);
   } catch (error) {
-    return fail(name, `cannot measure ${path}: ${(error as Error).message}`, `check that ${path} is accessible`);
+    return fail(
+      name,
+      `cannot measure ${path}: ${(error as Error).message}`,
+      `check that ${path} is accessible`,
+    );
   }
 }
 
 function checkMemory(): Check {
   const free = freemem();
   const message = `${formatBytes(free)} available of ${formatBytes(totalmem())}`;
-  if (free < 1 * GIB) return warn("memory", message, "only the smallest models fit: close other programs or add memory");
+  if (free < 1 * GIB)
+    return warn("memory", message, "only the smallest models fit: close other programs or add memory");
   return ok("memory", message);
 }
 
@@ -106,7 +113,11 @@ async function checkCpu(): Promise<Check> {
   const present = ["avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni"].filter((f) => flags.has(f));
   const message = `${model}, ${threads} threads, ${present.length > 0 ? present.join(" ") : "no AVX"}`;
   if (!flags.has("avx2")) {
-    return warn("cpu", message, "without AVX2 llama.cpp's CPU kernels run several times slower; prefer a GPU or a newer CPU");
+    return warn(
+      "cpu",
+      message,
+      "without AVX2 llama.cpp's CPU kernels run several times slower; prefer a GPU or a newer CPU",
+    );
   }
   return ok("cpu", message);
 }
@@ -124,7 +135,11 @@ async function checkGpu(): Promise<Check> {
     }
     return ok("gpu", `backends with drivers present: ${supported.join(", ")}`);
   })().catch((error: unknown) =>
-    warn("gpu", `cannot ask node-llama-cpp: ${(error as Error).message}`, "reinstall node-llama-cpp (npm ci)"),
+    warn(
+      "gpu",
+      `cannot ask node-llama-cpp: ${(error as Error).message}`,
+      "reinstall node-llama-cpp (npm ci)",
+    ),
   );
   return withTimeout(probe, CHECK_TIMEOUT_MS, () =>
     warn("gpu", `node-llama-cpp did not answer within ${CHECK_TIMEOUT_MS / 1000} s`, "run the check again"),
@@ -171,7 +186,8 @@ async function checkPort(config: Readonly<Config>): Promise<Check> {
   });
   if (error === undefined) return ok("port", `${where} is free`);
   const fix = "stop what uses it, or choose another port (server.port, AIXCL_PORT or --port)";
-  if (error.code !== "EADDRINUSE") return fail("port", `cannot listen on ${where}: ${error.code ?? error.message}`, fix);
+  if (error.code !== "EADDRINUSE")
+    return fail("port", `cannot listen on ${where}: ${error.code ?? error.message}`, fix);
   const owner = await withTimeout(listenerOf(port), CHECK_TIMEOUT_MS, () => undefined);
   const record = await readServerRecord(serverRecordPath(config));
   if (owner !== undefined && record.state === "found" && record.record.pid === owner.pid) {
@@ -186,13 +202,23 @@ async function checkHome(home: string): Promise<Check> {
   try {
     info = await stat(home);
   } catch (error) {
-    if (isMissingPath(error)) return ok("home", `${home} does not exist yet (created 0700 at the first start)`);
-    return fail("home", `cannot read ${home}: ${(error as Error).message}`, `check the permissions of ${home}`);
+    if (isMissingPath(error))
+      return ok("home", `${home} does not exist yet (created 0700 at the first start)`);
+    return fail(
+      "home",
+      `cannot read ${home}: ${(error as Error).message}`,
+      `check the permissions of ${home}`,
+    );
   }
-  if (!info.isDirectory()) return fail("home", `${home} is not a directory`, `move it away or set AIXCL_HOME`);
+  if (!info.isDirectory())
+    return fail("home", `${home} is not a directory`, `move it away or set AIXCL_HOME`);
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) {
-    return fail("home", `${home} is owned by uid ${info.uid}, not by you (uid ${uid})`, `chown -R ${uid} ${home}`);
+    return fail(
+      "home",
+      `${home} is owned by uid ${info.uid}, not by you (uid ${uid})`,
+      `chown -R ${uid} ${home}`,
+    );
   }
   const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
   if ((info.mode & 0o077) !== 0) {
@@ -222,14 +248,22 @@ async function checkDatabase(config: Readonly<Config>): Promise<Check> {
     try {
       url = new URL(config.database.url);
     } catch {
-      return fail("database", "database.url is not a URL", "set database.url to postgres://user@host:port/db");
+      return fail(
+        "database",
+        "database.url is not a URL",
+        "set database.url to postgres://user@host:port/db",
+      );
     }
     const host = url.searchParams.get("host") || url.hostname || "localhost";
     const port = Number(url.searchParams.get("port") || url.port || 5432);
     const shown = host.startsWith("/") ? `${host} (socket, port ${port})` : `${host}:${port}`;
     const why = await connects(host.startsWith("/") ? { path: `${host}/.s.PGSQL.${port}` } : { host, port });
     if (why !== undefined) {
-      return fail("database", `PostgreSQL at ${shown} is unreachable: ${why}`, "start PostgreSQL or fix database.url");
+      return fail(
+        "database",
+        `PostgreSQL at ${shown} is unreachable: ${why}`,
+        "start PostgreSQL or fix database.url",
+      );
     }
     return ok("database", `PostgreSQL at ${shown} accepts connections (credentials not checked)`);
   }
@@ -247,7 +281,10 @@ async function checkDatabase(config: Readonly<Config>): Promise<Check> {
   }
   const record = await readServerRecord(serverRecordPath(config));
   if (record.state === "found" && record.record.pid === holder) {
-    return ok("database", `PGlite in ${dir}: open in this home's server (pid ${holder}); the CLI goes through it`);
+    return ok(
+      "database",
+      `PGlite in ${dir}: open in this home's server (pid ${holder}); the CLI goes through it`,
+    );
   }
   return warn(
     "database",
@@ -258,10 +295,10 @@ async function checkDatabase(config: Readonly<Config>): Promise<Check> {
 
 async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   return Promise.all([
-    checkNode(),
+    Promise.resolve(checkNode()),
     checkDisk("disk home", config.home, 1 * GIB),
     checkDisk("disk models", modelsPath(config), 10 * GIB),
-    checkMemory(),
+    Promise.resolve(checkMemory()),
     checkCpu(),
     checkGpu(),
     checkPort(config),
@@ -272,7 +309,9 @@ async function runChecks(config: Readonly<Config>): Promise<Check[]> {
 
 export function doctorCommand(run: RunCommand): Command {
   return new Command("doctor")
-    .description("check this machine and this home: Node, disk, memory, CPU, GPU, port, permissions, database")
+    .description(
+      "check this machine and this home: Node, disk, memory, CPU, GPU, port, permissions, database",
+    )
     .option("--json", "print the checks as JSON")
     .action((options: { json?: boolean }) =>
       run(async () => {

@@ -118,7 +118,8 @@ async function planPrune(config: Readonly<Config>, home: string, now: number): P
     const info = await lstat(lock).catch(() => undefined);
     if (info?.isFile() === true) {
       const pid = pidIn(await readFile(lock, "utf8").catch(() => ""));
-      if (pid === undefined || !processAlive(pid)) add(lock, info.size, "database lock of a process that is gone");
+      if (pid === undefined || !processAlive(pid))
+        add(lock, info.size, "database lock of a process that is gone");
     }
   }
 
@@ -227,7 +228,9 @@ function readLine(): Promise<string | undefined> {
 
 export function pruneCommand(run: RunCommand): Command {
   return new Command("prune")
-    .description("remove stale run files, partial downloads, unreferenced blobs and temp files from this home")
+    .description(
+      "remove stale run files, partial downloads, unreferenced blobs and temp files from this home",
+    )
     .option("--all", "also remove the models, the database, the vault and the logs (asks for the home path)")
     .option("--dry-run", "print what would be removed, remove nothing")
     .action((options: { all?: boolean; dryRun?: boolean }) =>
@@ -278,11 +281,15 @@ export function pruneCommand(run: RunCommand): Command {
         if (options.all === true) {
           const { stdin } = cliIo();
           if (stdin.isTTY !== true) {
-            await printErr("aixcl: prune --all asks for confirmation on a terminal; stdin is not one (see --dry-run)");
+            await printErr(
+              "aixcl: prune --all asks for confirmation on a terminal; stdin is not one (see --dry-run)",
+            );
             return 1;
           }
           for (const item of plan.items) await printErr(`  ${label(item)}`);
-          await printErr(`This removes the ${plan.items.length} item(s) above. Type the home path (${home}) to confirm:`);
+          await printErr(
+            `This removes the ${plan.items.length} item(s) above. Type the home path (${home}) to confirm:`,
+          );
           const answer = await readLine();
           if (answer !== home && answer !== config.home) {
             await printErr("aixcl: not confirmed: nothing removed");
