@@ -177,6 +177,41 @@ describe.concurrent("aixcl utils prune", () => {
     for (const path of outsideFiles) expect(existsSync(path)).toBe(true);
   });
 
+  it("an unreadable manifest keeps every blob (the ones it names are unknown); temp manifests do not count", async () => {
+    const home = tempDir();
+    const models = join(home, "models");
+    const used = store(models);
+    const orphan = file(join(models, "blobs", `sha256-${hex("orphan")}`), "orphan");
+    const broken = file(
+      join(models, "manifests", "registry.ollama.ai", "library", "b", "latest"),
+      "{not json",
+    );
+    const result = await runCli(["utils", "prune"], await env(home));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `${broken} cannot be read as a manifest: no blob is removed as unreferenced`,
+    );
+    expect(result.stdout).toBe("nothing to prune\n");
+    for (const path of [...used, orphan]) expect(existsSync(path)).toBe(true);
+
+    rmSync(broken);
+    file(join(models, "manifests", "registry.ollama.ai", "library", "m", ".latest.x.tmp"), "{torn");
+    const after = await runCli(["utils", "prune"], await env(home));
+    expect(after.stdout).toContain("(blob no manifest references)");
+    expect(existsSync(orphan)).toBe(false);
+    for (const path of used) expect(existsSync(path)).toBe(true);
+  });
+
+  it("--all refuses while a live process holds the PGlite lock", async () => {
+    const home = tempDir();
+    const data = file(join(home, "db", "PG_VERSION"), "17");
+    file(join(home, "db.lock"), `${process.pid}\n`);
+    const result = await runOnTerminal(["utils", "prune", "--all"], await env(home), `${home}\n`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`the database is open in process ${process.pid}`);
+    expect(existsSync(data)).toBe(true);
+  });
+
   it("refuses while the process run/server.json names is alive", async () => {
     const home = tempDir();
     const temp = file(join(home, ".x.abc.tmp"), "t");

@@ -7,7 +7,7 @@
  * options and the value after an option that takes one, and offers the subcommands and options
  * of the command it ends on. A command is keyed by its path (`aixcl models add`).
  */
-import { Argument, Command } from "commander";
+import { Argument, Command, Help } from "commander";
 import type { RunCommand } from "../../command.js";
 import { printOut } from "../../output.js";
 
@@ -19,8 +19,11 @@ interface Node {
   options: { flags: string[]; description: string; takesValue: boolean }[];
 }
 
+/** commander's own view of what `--help` lists: visible commands (and `help`), visible options (and `--help`). */
+const help = new Help();
+
 function collect(command: Command, key: string, out: Node[]): void {
-  const visible = command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
+  const visible = help.visibleCommands(command);
   const children = visible.flatMap((c) =>
     [c.name(), ...c.aliases()].map((name) => ({
       name,
@@ -28,14 +31,11 @@ function collect(command: Command, key: string, out: Node[]): void {
       description: c.description(),
     })),
   );
-  const options = command.options
-    .filter((o) => !o.hidden)
-    .map((o) => ({
-      flags: [o.short, o.long].filter((f): f is string => f !== undefined),
-      description: o.description,
-      takesValue: o.required || o.optional,
-    }));
-  options.push({ flags: ["-h", "--help"], description: "display help for command", takesValue: false });
+  const options = help.visibleOptions(command).map((o) => ({
+    flags: [o.short, o.long].filter((f): f is string => f !== undefined),
+    description: o.description,
+    takesValue: o.required || o.optional,
+  }));
   out.push({ key, children, options });
   for (const c of visible) collect(c, `${key} ${c.name()}`, out);
 }

@@ -87,6 +87,26 @@ function pidIn(text: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/**
+ * The digests every manifest of the store names, or the first manifest that cannot be read (a
+ * store's own temp files aside): then the blobs it references are unknown, and none is unreferenced.
+ */
+async function usedDigests(models: string): Promise<{ digests: Set<string>; unreadable?: string }> {
+  const { walkManifests } = await import("../../../models/tree.js");
+  const { manifestDigests, readManifestFile } = await import("../../../models/manifest.js");
+  const digests = new Set<string>();
+  for (const entry of await walkManifests(models)) {
+    if (isTempName(entry.parts[3])) continue;
+    try {
+      for (const digest of manifestDigests((await readManifestFile(entry.path)).manifest))
+        digests.add(digest);
+    } catch {
+      return { digests, unreadable: entry.path };
+    }
+  }
+  return { digests };
+}
+
 async function planPrune(config: Readonly<Config>, home: string, now: number): Promise<Plan> {
   const plan: Plan = { items: [], notes: new Set(), kept: 0 };
   const seen = new Set<string>();
@@ -128,14 +148,20 @@ async function planPrune(config: Readonly<Config>, home: string, now: number): P
   if (models !== undefined && !within(home, models)) {
     plan.notes.add(`${modelsPath(config)} (models) resolves to ${models}, outside ${home}: left alone`);
   } else if (models !== undefined) {
-    const { referencedDigests } = await import("../../../models/tree.js");
-    const used = await referencedDigests(models);
+    const used = await usedDigests(models);
+    if (used.unreadable !== undefined) {
+      plan.notes.add(
+        `${used.unreadable} cannot be read as a manifest: no blob is removed as unreferenced (the blobs it names are unknown)`,
+      );
+    }
     const blobs = join(models, "blobs");
     if ((await real(blobs)) === blobs) {
       for (const file of await filesIn(blobs)) {
         const why = PARTIAL.test(file.name)
           ? "partial download"
-          : BLOB.test(file.name) && !used.has(file.name.replace("-", ":"))
+          : BLOB.test(file.name) &&
+              used.unreadable === undefined &&
+              !used.digests.has(file.name.replace("-", ":"))
             ? "blob no manifest references"
             : undefined;
         if (why === undefined) continue;
@@ -254,6 +280,17 @@ export function pruneCommand(run: RunCommand): Command {
             `aixcl: run/server.json names process ${record.record.pid}, which is alive: stop that server before pruning`,
           );
           return 1;
+        }
+
+        if (options.all === true && config.database.url === undefined) {
+          const lock = `${databasePath(config).replace(/\/+$/, "")}.lock`;
+          const holder = pidIn(await readFile(lock, "utf8").catch(() => ""));
+          if (holder !== undefined && processAlive(holder)) {
+            await printErr(
+              `aixcl: the database is open in process ${holder} (${lock}): stop it before prune --all`,
+            );
+            return 1;
+          }
         }
 
         const plan = await planPrune(config, home, Date.now());
