@@ -10,6 +10,7 @@ import { monitoringCommand } from "./commands/monitoring.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { usersCommand } from "./commands/users.js";
+import { utilsCommand } from "./commands/utils/index.js";
 import { vaultCommand } from "./commands/vault.js";
 import { versionCommand } from "./commands/version.js";
 import { cliIo, withCliIo, type CliIo } from "./io.js";
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<ExitCode> {
   program.addCommand(vaultCommand(run));
   program.addCommand(monitoringCommand(run));
   program.addCommand(versionCommand(run));
+  program.addCommand(utilsCommand(run));
   // addCommand (unlike command()) does not pass settings down: every command must throw, not exit.
   // Nor output settings: help and usage errors go to this run's streams.
   const output = {

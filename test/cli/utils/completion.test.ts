@@ -1,0 +1,133 @@
+/**
+ * `aixcl utils completion`: the scripts are generated from the live command tree. The bash script
+ * is sourced by a real bash, which is asked to complete as readline would (COMP_WORDS,
+ * COMP_CWORD, then the completion function; COMPREPLY printed).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cliEnv, runCli } from "../run-cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "aixcl-completion-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function hasShell(name: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function script(shell: string): Promise<string> {
+  const result = await runCli(["utils", "completion", shell], cliEnv(dir));
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
+
+/** What bash's completion function offers for the words of `line` (the last one being completed). */
+function bashComplete(file: string, words: string[]): Promise<string[]> {
+  const quoted = words.map((w) => `'${w}'`).join(" ");
+  const program = [
+    `source '${file}'`,
+    `COMP_WORDS=(${quoted})`,
+    `COMP_CWORD=${words.length - 1}`,
+    `COMP_LINE='${words.join(" ")}'`,
+    `COMP_POINT=\${#COMP_LINE}`,
+    `_aixcl_completion aixcl '${words.at(-1) ?? ""}' '${words.at(-2) ?? ""}'`,
+    `printf '%s\\n' "\${COMPREPLY[@]}"`,
+  ].join("\n");
+  return new Promise((resolve, reject) => {
+    execFile("bash", ["--norc", "--noprofile", "-c", program], (error, stdout) => {
+      if (error) reject(new Error(`bash: ${error.message}`));
+      else resolve(stdout.split("\n").filter(Boolean));
+    });
+  });
+}
+
+const TOP = ["serve", "config", "db", "models", "keys", "audit", "run", "users", "vault", "version", "utils"];
+
+describe("aixcl utils completion", () => {
+  it("bash: a real bash completes commands, subcommands, aliases and options at each level", async () => {
+    const file = join(dir, "aixcl.bash");
+    writeFileSync(file, await script("bash"));
+    const [mo, modelsA, utilsEmpty, afterFlag, alias, option, utilsP] = await Promise.all([
+      bashComplete(file, ["aixcl", "mo"]),
+      bashComplete(file, ["aixcl", "models", "a"]),
+      bashComplete(file, ["aixcl", "utils", ""]),
+      // The value of --home is not a command: `models` after it is still the command.
+      bashComplete(file, ["aixcl", "--home", "/x", "models", "l"]),
+      bashComplete(file, ["aixcl", "models", "ls", "--j"]),
+      bashComplete(file, ["aixcl", "utils", "doctor", "--"]),
+      bashComplete(file, ["aixcl", "utils", "p"]),
+    ]);
+    expect(mo).toEqual(["models"]);
+    expect(modelsA).toEqual(["add"]);
+    expect(utilsEmpty).toEqual(expect.arrayContaining(["doctor", "completion", "prune", "--help"]));
+    expect(afterFlag).toEqual(["list", "ls"]);
+    expect(alias).toEqual(["--json"]); // `ls` is `list`'s alias: its options
+    expect(option).toEqual(["--json", "--help"]);
+    expect(utilsP).toEqual(["prune"]);
+  });
+
+  it("zsh and fish scripts name every top-level command and the utils subcommands", async () => {
+    const [zsh, fish] = await Promise.all([script("zsh"), script("fish")]);
+    for (const text of [zsh, fish]) {
+      for (const name of [...TOP, "doctor", "completion", "prune"]) expect(text).toContain(name);
+    }
+    expect(zsh).toMatch(/^#compdef aixcl/);
+    expect(zsh).toContain("compdef _aixcl aixcl");
+    expect(fish).toContain("complete -c aixcl -n 'test (__aixcl_at) = \\'aixcl models\\'' -a 'add'");
+  });
+
+  it.skipIf(!hasShell("zsh"))(
+    "zsh -n accepts the zsh script, and its function offers each level's words (skipped when zsh is absent)",
+    async () => {
+      const file = join(dir, "_aixcl");
+      writeFileSync(file, await script("zsh"));
+      execFileSync("zsh", ["-n", file]);
+      // Without compinit: compdef is a no-op and compadd prints what it is given (zsh filters by prefix itself).
+      const offered = (words: string[]) =>
+        execFileSync("zsh", [
+          "-f",
+          "-c",
+          `compdef(){}; source '${file}'; compadd(){ shift; print -l -- "$@" }; words=(${words.join(" ")}); CURRENT=${words.length}; _aixcl`,
+        ])
+          .toString()
+          .split("\n")
+          .filter(Boolean);
+      expect(offered(["aixcl", "mo"])).toEqual(expect.arrayContaining(["models", "serve", "utils"]));
+      const models = offered(["aixcl", "models", "a"]);
+      expect(models).toEqual(expect.arrayContaining(["add", "list", "rm"]));
+      expect(models).not.toContain("serve");
+    },
+  );
+
+  it.skipIf(!hasShell("fish"))(
+    "fish -n accepts the fish script, and fish completes from it (skipped when fish is absent)",
+    async () => {
+      const file = join(dir, "aixcl.fish");
+      writeFileSync(file, await script("fish"));
+      execFileSync("fish", ["-n", file]);
+      const complete = (line: string) =>
+        execFileSync("fish", ["--no-config", "-c", `source '${file}'; complete -C '${line}'`])
+          .toString()
+          .split("\n")
+          .filter(Boolean)
+          .map((row) => row.split("\t")[0]);
+      expect(complete("aixcl mo")).toEqual(["models"]);
+      expect(complete("aixcl models a")).toEqual(["add"]);
+      expect(complete("aixcl --home /x models ls --j")).toEqual(["--json"]);
+    },
+  );
+
+  it("an unknown shell is a usage error", async () => {
+    const result = await runCli(["utils", "completion", "tcsh"], cliEnv(dir));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("tcsh");
+  });
+});
