@@ -75,46 +75,40 @@ describe("aixcl utils completion", () => {
     expect(fish).toContain("complete -c aixcl -n 'test (__aixcl_at) = \\'aixcl models\\'' -a 'add'");
   });
 
-  it(
-    "zsh -n accepts the zsh script, and its function offers each level's words",
-    async () => {
-      const file = join(dir, "_aixcl");
-      writeFileSync(file, await script("zsh"));
-      execFileSync("zsh", ["-n", file]);
-      // Without compinit: compdef is a no-op and compadd prints what it is given (zsh filters by prefix itself).
-      const offered = (words: string[]) =>
-        execFileSync("zsh", [
-          "-f",
-          "-c",
-          `compdef(){}; source '${file}'; compadd(){ shift; print -l -- "$@" }; words=(${words.join(" ")}); CURRENT=${words.length}; _aixcl`,
-        ])
-          .toString()
-          .split("\n")
-          .filter(Boolean);
-      expect(offered(["aixcl", "mo"])).toEqual(expect.arrayContaining(["models", "serve", "utils"]));
-      const models = offered(["aixcl", "models", "a"]);
-      expect(models).toEqual(expect.arrayContaining(["add", "list", "rm"]));
-      expect(models).not.toContain("serve");
-    },
-  );
+  it("zsh -n accepts the zsh script, and its function offers each level's words", async () => {
+    const file = join(dir, "_aixcl");
+    writeFileSync(file, await script("zsh"));
+    execFileSync("zsh", ["-n", file]);
+    // Without compinit: compdef is a no-op and compadd prints what it is given (zsh filters by prefix itself).
+    const offered = (words: string[]) =>
+      execFileSync("zsh", [
+        "-f",
+        "-c",
+        `compdef(){}; source '${file}'; compadd(){ shift; print -l -- "$@" }; words=(${words.join(" ")}); CURRENT=${words.length}; _aixcl`,
+      ])
+        .toString()
+        .split("\n")
+        .filter(Boolean);
+    expect(offered(["aixcl", "mo"])).toEqual(expect.arrayContaining(["models", "serve", "utils"]));
+    const models = offered(["aixcl", "models", "a"]);
+    expect(models).toEqual(expect.arrayContaining(["add", "list", "rm"]));
+    expect(models).not.toContain("serve");
+  });
 
-  it(
-    "fish -n accepts the fish script, and fish completes from it",
-    async () => {
-      const file = join(dir, "aixcl.fish");
-      writeFileSync(file, await script("fish"));
-      execFileSync("fish", ["-n", file]);
-      const complete = (line: string) =>
-        execFileSync("fish", ["--no-config", "-c", `source '${file}'; complete -C '${line}'`])
-          .toString()
-          .split("\n")
-          .filter(Boolean)
-          .map((row) => row.split("\t")[0]);
-      expect(complete("aixcl mo")).toEqual(["models"]);
-      expect(complete("aixcl models a")).toEqual(["add"]);
-      expect(complete("aixcl --home /x models ls --j")).toEqual(["--json"]);
-    },
-  );
+  it("fish -n accepts the fish script, and fish completes from it", async () => {
+    const file = join(dir, "aixcl.fish");
+    writeFileSync(file, await script("fish"));
+    execFileSync("fish", ["-n", file]);
+    const complete = (line: string) =>
+      execFileSync("fish", ["--no-config", "-c", `source '${file}'; complete -C '${line}'`])
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .map((row) => row.split("\t")[0]);
+    expect(complete("aixcl mo")).toEqual(["models"]);
+    expect(complete("aixcl models a")).toEqual(["add"]);
+    expect(complete("aixcl --home /x models ls --j")).toEqual(["--json"]);
+  });
 
   it("an unknown shell is a usage error", async () => {
     const result = await runCli(["utils", "completion", "tcsh"], cliEnv(dir));
