@@ -56,7 +56,7 @@ describe("aixcl utils completion", () => {
       bashComplete(file, ["aixcl", "utils", "doctor", "--"]),
       bashComplete(file, ["aixcl", "utils", "p"]),
     ]);
-    expect(mo).toEqual(["models"]);
+    expect(mo).toEqual(["models", "monitoring"]);
     expect(modelsA).toEqual(["add"]);
     expect(utilsEmpty).toEqual(expect.arrayContaining(["doctor", "completion", "prune", "--help"]));
     expect(afterFlag).toEqual(["list", "ls"]);
@@ -105,7 +105,7 @@ describe("aixcl utils completion", () => {
         .split("\n")
         .filter(Boolean)
         .map((row) => row.split("\t")[0]);
-    expect(complete("aixcl mo")).toEqual(["models"]);
+    expect(complete("aixcl mo")).toEqual(["models", "monitoring"]);
     expect(complete("aixcl models a")).toEqual(["add"]);
     expect(complete("aixcl --home /x models ls --j")).toEqual(["--json"]);
   });
