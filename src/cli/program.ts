@@ -8,6 +8,7 @@ import { keysCommand } from "./commands/keys.js";
 import { modelsCommand } from "./commands/models/index.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
+import { stackCommand } from "./commands/stack/index.js";
 import { usersCommand } from "./commands/users.js";
 import { vaultCommand } from "./commands/vault.js";
 import { versionCommand } from "./commands/version.js";
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<ExitCode> {
     .version(VERSION, "-v, --version")
     .showHelpAfterError();
   program.addCommand(serveCommand(run));
+  program.addCommand(stackCommand(run));
   program.addCommand(configCommand(run));
   program.addCommand(dbCommand(run));
   program.addCommand(modelsCommand(run));
