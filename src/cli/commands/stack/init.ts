@@ -41,14 +41,14 @@ function configText(choices: InitChoices): string {
   lines.push(
     choices.port !== undefined
       ? `server:\n${server}  port: ${Number(choices.port)}`
-      : `# server:\n#${server.slice(1)}#   port: 11434`,
+      : `# server:\n# ${server}#   port: 11434`,
     "",
   );
   const database = `  # ${describe("database.url")}\n`;
   lines.push(
     choices.databaseUrl !== undefined
       ? `database:\n${database}${stringify({ url: choices.databaseUrl }).trimEnd().replace(/^/gm, "  ")}`
-      : `# database:\n#${database.slice(1)}#   url: postgres://user@127.0.0.1:5432/aixcl`,
+      : `# database:\n# ${database}#   url: postgres://user@127.0.0.1:5432/aixcl`,
     "",
   );
   return lines.join("\n");
@@ -103,9 +103,9 @@ export async function stackInit(choices: InitChoices): Promise<ExitCode> {
     return 0;
   }
 
-  const created = !existsSync(chosen.home);
+  // 0700 whether it is new or not (a directory an earlier `serve` made, say): it holds the vault.
   await mkdir(chosen.home, { recursive: true, mode: 0o700 });
-  if (created) await chmod(chosen.home, 0o700);
+  await chmod(chosen.home, 0o700);
   await writeFile(file, configText(choices), { mode: 0o600, flag: "wx" });
   const config = cliConfig();
   const lines = [`initialized ${config.home} (profile ${config.profile})`, `  wrote ${file}`];

@@ -100,7 +100,11 @@ function components(health: HealthWire, web: ComponentStatus | undefined): Compo
 /** Profile sys serves the browser app at `/`: it answers with its page. */
 async function webStatus(url: string): Promise<ComponentStatus> {
   try {
-    const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(5000) });
+    // As a browser asks: `GET /` without it is Ollama's "is running" answer for API clients.
+    const response = await fetch(`${url}/`, {
+      headers: { Accept: "text/html" },
+      signal: AbortSignal.timeout(5000),
+    });
     const type = response.headers.get("content-type") ?? "";
     await response.arrayBuffer();
     if (response.ok && type.includes("text/html"))
