@@ -27,7 +27,7 @@ const REDACT = [
 /** The log file in a logger's `dir`: JSON lines, what `aixcl stack logs` reads. */
 export const LOG_FILE = "aixcl.log";
 /** Bounds of the log on disk: aixcl.log and two older files (aixcl.log.1, .2) of 10 MiB each. */
-export const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024;
+const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_FILES = 3;
 
 export interface LoggerOptions {

@@ -63,7 +63,7 @@ function nextSteps(config: Readonly<Config>): string[] {
   if (config.profile !== "core") {
     steps.push("  aixcl vault credentials    the admin's user name and password (web app, `aixcl users`)");
   }
-  steps.push("  aixcl models pull <name>   fetch a model");
+  steps.push("  aixcl models add <name>    fetch a model");
   return steps;
 }
 

@@ -136,7 +136,7 @@ async function probe(config: Readonly<Config>, pid: number): Promise<Progress> {
 }
 
 /** Why a running server is not healthy (empty when it is). */
-export function unhealthyReasons(health: HealthWire): string[] {
+function unhealthyReasons(health: HealthWire): string[] {
   const reasons: string[] = [];
   const { components } = health;
   if (components.database?.status === "down")

@@ -27,7 +27,7 @@ const stackRecordSchema = z.object({
 
 export type StackRecord = z.infer<typeof stackRecordSchema>;
 
-export const stackRecordPath = (config: Readonly<Config>): string => join(config.home, "run", "stack.json");
+const stackRecordPath = (config: Readonly<Config>): string => join(config.home, "run", "stack.json");
 const lockPath = (config: Readonly<Config>): string => join(config.home, "run", "stack.lock");
 /** The detached server's stdout and stderr: what it prints before its logger exists (and its last words). */
 export const serveOutputPath = (config: Readonly<Config>): string => join(config.home, "logs", "serve.out");

@@ -14,7 +14,7 @@ import { readStackRecord } from "./run-files.js";
 
 type ComponentState = "healthy" | "degraded" | "down";
 
-export interface ComponentStatus {
+interface ComponentStatus {
   name: string;
   status: ComponentState;
   detail: string;
@@ -115,7 +115,7 @@ async function webStatus(url: string): Promise<ComponentStatus> {
   }
 }
 
-export async function readStackStatus(config: Readonly<Config>): Promise<StackStatus> {
+async function readStackStatus(config: Readonly<Config>): Promise<StackStatus> {
   const found = await findLocalServer(config);
   if (!found.running) {
     return { running: false, reason: found.note ?? "no server of this home is running", components: [] };
