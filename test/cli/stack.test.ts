@@ -232,6 +232,31 @@ describe("aixcl stack", () => {
       expect(shown.length).toBe(10);
       expect(shown.at(-1)).toBe("line 99");
       expect(shown[0]).toBe("line 81");
+
+      // -f: what is written next, through a rotation, until Ctrl-C (exit 0).
+      const follower = spawn(process.execPath, [...cliArgs(), "stack", "logs", "-f", "-n", "0", "--json"], {
+        cwd: ROOT,
+        env: cliEnv(dir),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      follower.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
+      // Room for one rotation in the 20 lines (~2 KB after the ≤ 1 KB there): -f reads the old
+      // file to its end, then the new one.
+      const more = createRotatingFile({ path, maxBytes: 2500, files: 3 });
+      // Written once the follower reads: its first look at the file sets where it starts.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      for (let i = 100; i < 120; i++) more.write(line(i));
+      more.close();
+      await expect.poll(() => out.includes("line 119")).toBe(true);
+      follower.kill("SIGINT");
+      expect(await exited).toBe(0);
+      const followed = out
+        .trim()
+        .split("\n")
+        .map((text) => (JSON.parse(text) as { msg: string }).msg.trim());
+      expect(followed).toEqual(Array.from({ length: 20 }, (_, i) => `line ${100 + i}`));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -268,7 +268,8 @@ async function startLocked(config: Readonly<Config>, options: StartOptions): Pro
 }
 
 export async function stackStart(config: Readonly<Config>, options: StartOptions): Promise<ExitCode> {
-  const lock = await acquireStackLock(config, 5000);
+  // A start or stop under way finishes first (this start then finds the server it started).
+  const lock = await acquireStackLock(config, (options.timeoutS + 10) * 1000);
   try {
     return await startLocked(config, options);
   } finally {

@@ -4,7 +4,7 @@
  * level L or above, pretty (pino-pretty; in colour on a terminal) or as the JSON lines with
  * --json. -f then prints what is written next, across rotations, until interrupted.
  */
-import { open, readFile, stat } from "node:fs/promises";
+import { open, readFile, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LOG_LEVELS } from "../../../api/admin-wire.js";
@@ -71,41 +71,50 @@ function interrupted(): { promise: Promise<void>; dispose: () => void } {
   };
 }
 
-/** Prints what is appended to `path` from `offset` on; starts over when the file is rotated. */
+/**
+ * Prints what is appended to `path` from `offset` on. The open file is read to its end before a
+ * rotation is followed (path then names a new file: read from its start), so the lines written
+ * just before a rotation are not lost.
+ */
 async function follow(path: string, offset: number, emit: (line: string) => Promise<void>): Promise<void> {
   const stop = interrupted();
   let stopped = false;
   void stop.promise.then(() => (stopped = true));
+  let handle: FileHandle | undefined;
   let position = offset;
-  let inode = (await stat(path).catch(() => undefined))?.ino;
   let partial = "";
+  const drain = async (file: FileHandle): Promise<void> => {
+    const buffer = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line !== "") await emit(line);
+    }
+  };
   try {
     while (!stopped) {
-      const info = await stat(path).catch(() => undefined);
-      if (info !== undefined && (info.ino !== inode || info.size < position)) {
-        // Rotated (a new file) or truncated: read the new one from its start.
-        inode = info.ino;
-        position = 0;
-        partial = "";
-      }
-      if (info !== undefined && info.size > position) {
-        const handle = await open(path, "r");
-        try {
-          const buffer = Buffer.alloc(info.size - position);
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-          position += bytesRead;
-          const text = partial + buffer.subarray(0, bytesRead).toString("utf8");
-          const lines = text.split("\n");
-          partial = lines.pop() ?? "";
-          for (const line of lines) if (line !== "") await emit(line);
-        } finally {
+      handle ??= await open(path, "r").catch(() => undefined);
+      if (handle !== undefined) {
+        if ((await handle.stat()).size < position) position = 0; // truncated in place
+        await drain(handle);
+        const current = await stat(path).catch(() => undefined);
+        if (current !== undefined && current.ino !== (await handle.stat()).ino) {
+          // Rotated: the old file is read to its end; the new one starts at 0.
           await handle.close();
+          handle = undefined;
+          position = 0;
+          partial = "";
+          continue;
         }
       }
       await Promise.race([sleep(200), stop.promise]);
     }
   } finally {
     stop.dispose();
+    await handle?.close();
   }
 }
 
