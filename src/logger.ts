@@ -1,7 +1,7 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogTail } from "./lib/log-tail.js";
+import { createRotatingFile } from "./lib/rotating-file.js";
 
 export type { Logger } from "pino";
 
@@ -24,9 +24,18 @@ const REDACT = [
   'headers["x-api-key"]',
 ];
 
+/** The log file in a logger's `dir`: JSON lines, what `aixcl stack logs` reads. */
+export const LOG_FILE = "aixcl.log";
+/** Bounds of the log on disk: aixcl.log and two older files (aixcl.log.1, .2) of 10 MiB each. */
+const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024;
+export const LOG_FILES = 3;
+
 export interface LoggerOptions {
   level: string;
-  /** Directory for `aixcl.log` (JSON lines). When absent, logs go to stderr only. */
+  /**
+   * Directory for `aixcl.log` (JSON lines, rotated by size: LOG_FILE_MAX_BYTES × LOG_FILES at
+   * most). When absent, logs go to stderr only.
+   */
   dir?: string;
   /** Pretty-print to stderr (a TTY). Default false. */
   pretty?: boolean;
@@ -38,22 +47,33 @@ export interface LoggerOptions {
 
 /** Creates the process logger. Secrets are redacted here, not by callers. */
 export function createLogger(options: LoggerOptions): Logger {
-  const targets: { target: string; level: string; options: Record<string, unknown> }[] = [];
-  if (options.dir) {
-    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-    targets.push({
-      target: "pino/file",
-      level: options.level,
-      options: { destination: join(options.dir, "aixcl.log"), mkdir: true },
-    });
-  }
-  if (options.stderr !== false) {
-    targets.push(
-      options.pretty
-        ? { target: "pino-pretty", level: options.level, options: { destination: 2 } }
-        : { target: "pino/file", level: options.level, options: { destination: 2 } },
-    );
-  }
+  const file = options.dir
+    ? createRotatingFile({
+        path: join(options.dir, LOG_FILE),
+        maxBytes: LOG_FILE_MAX_BYTES,
+        files: LOG_FILES,
+      })
+    : undefined;
+  // stderr through a transport (pino-pretty runs in its worker); the file in this thread, where
+  // each line is written synchronously and rotation needs no coordination.
+  const stderr =
+    options.stderr !== false
+      ? pino.transport(
+          options.pretty
+            ? { target: "pino-pretty", options: { destination: 2 } }
+            : { target: "pino/file", options: { destination: 2 } },
+        )
+      : undefined;
+  const destination = {
+    write(line: string) {
+      file?.write(line);
+      stderr?.write(line);
+    },
+    flush(done: (error?: Error) => void) {
+      if (stderr) stderr.flush(done);
+      else done();
+    },
+  };
   const { tail } = options;
   // The tail gets each line as serialized, after redaction, in this thread: the transport's
   // targets run in a worker, out of reach of the server's memory.
@@ -67,7 +87,7 @@ export function createLogger(options: LoggerOptions): Logger {
     : {};
   return pino(
     { level: options.level, redact: { paths: REDACT, censor: "<redacted>" }, hooks },
-    targets.length > 0 ? pino.transport({ targets }) : { write: () => undefined },
+    destination as DestinationStream,
   );
 }
 

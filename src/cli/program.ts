@@ -9,6 +9,7 @@ import { modelsCommand } from "./commands/models/index.js";
 import { monitoringCommand } from "./commands/monitoring.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
+import { stackCommand } from "./commands/stack/index.js";
 import { usersCommand } from "./commands/users.js";
 import { utilsCommand } from "./commands/utils/index.js";
 import { vaultCommand } from "./commands/vault.js";
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<ExitCode> {
     .version(VERSION, "-v, --version")
     .showHelpAfterError();
   program.addCommand(serveCommand(run));
+  program.addCommand(stackCommand(run));
   program.addCommand(configCommand(run));
   program.addCommand(dbCommand(run));
   program.addCommand(modelsCommand(run));

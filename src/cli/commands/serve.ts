@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { cliConfig, cliIo } from "../io.js";
 import { createLogTail } from "../../lib/log-tail.js";
 import { createLogger, type Logger } from "../../logger.js";
@@ -10,9 +10,13 @@ import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flag
 import { printErr, printOut } from "../output.js";
 
 export function serveCommand(run: RunCommand): Command {
-  return addConfigFlags(new Command("serve").description("run the aixcl server")).action(
-    (options: Record<string, unknown>) => run(() => serve(options)),
-  );
+  return addConfigFlags(new Command("serve").description("run the aixcl server"))
+    .addOption(
+      // `aixcl stack start` runs the server with this: its log goes to logs/aixcl.log alone (the
+      // process's stderr, a file in logs/ too, then holds only what fails before the logger).
+      new Option("--detached", "log to $AIXCL_HOME/logs only, not to stderr").hideHelp(),
+    )
+    .action((options: Record<string, unknown>) => run(() => serve(options)));
 }
 
 async function serve(options: Record<string, unknown>): Promise<ExitCode> {
@@ -25,6 +29,7 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
     level: config.log.level,
     dir: join(config.home, "logs"),
     pretty: cliIo().stderr.isTTY === true,
+    stderr: options.detached !== true,
     tail: logTail,
   });
 

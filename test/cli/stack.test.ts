@@ -1,0 +1,264 @@
+/**
+ * `aixcl stack init|start|stop|status|logs` with real processes: a fresh home initialized, the
+ * server started detached (the compiled CLI, as an installed `aixcl` runs), healthy, answering a
+ * generate, stopped within its grace period with nothing left; a second start refused; a kill -9
+ * recovered (stale lock, pid and server record) with the users kept; a taken port named.
+ * `start`, `stop` and `restart` run as their own processes (they spawn the compiled CLI);
+ * `init`, `status` and `logs` run in this process.
+ */
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StackStatus } from "../../src/cli/commands/stack/status.js";
+import { createRotatingFile } from "../../src/lib/rotating-file.js";
+import { runInProcess } from "../support/cli-in-process.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
+import { helloModel } from "../support/scripted-models.js";
+import { installModel } from "../support/test-models.js";
+import { cliArgs, cliEnv, ROOT, type CliResult } from "./run-cli.js";
+
+/** `aixcl <args>` as its own process of the compiled build. */
+function aixclProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult & { ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...cliArgs(), ...args],
+      { cwd: ROOT, env, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A pid that no process has any more: one that ran and exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await new Promise((resolve) => child.once("exit", resolve));
+  return child.pid!;
+}
+
+const stackJson = async (home: string): Promise<{ pid: number; profile: string }> =>
+  JSON.parse(await readFile(join(home, "run", "stack.json"), "utf8")) as { pid: number; profile: string };
+
+async function status(env: NodeJS.ProcessEnv): Promise<{ code: number | null; status: StackStatus }> {
+  const result = await runInProcess(["stack", "status", "--json"], env);
+  return { code: result.code, status: JSON.parse(result.stdout) as StackStatus };
+}
+
+describe("aixcl stack", () => {
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  /** Every server pid a test started, killed in afterAll should a test fail midway. */
+  const started: number[] = [];
+
+  beforeAll(async () => {
+    home = join(await mkdtemp(join(tmpdir(), "aixcl-stack-")), "home");
+    env = cliEnv(home, { AIXCL_THREADS: "1" });
+  });
+  afterAll(async () => {
+    for (const pid of started) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    await rm(join(home, ".."), { recursive: true, force: true });
+  });
+
+  it("init creates a home (0700, config.yaml with the choices, vault, admin) and changes nothing when re-run", async () => {
+    // The migrated template where init opens the database: initdb (PGlite's, 4-10 s of CPU) is
+    // what the first-start tests cover; the directory is 0755, as a user's mkdir leaves it.
+    await copyPgliteTemplate(join(home, "db"));
+    const init = await runInProcess(["stack", "init", "--port", "0"], env);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain("aixcl stack start");
+    expect(init.stdout).toContain("aixcl vault credentials");
+    expect((await stat(home)).mode & 0o777).toBe(0o700);
+    const config = await readFile(join(home, "config.yaml"), "utf8");
+    expect(config).toMatch(/^server:\n {2}# .*\n {2}port: 0$/m);
+    expect(config).toMatch(/^# profile: sys$/m);
+    const credentials = await runInProcess(["vault", "credentials"], env);
+    expect(credentials.stdout).toMatch(/user:\s+admin/);
+
+    const again = await runInProcess(["stack", "init", "--profile", "core"], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("already initialized");
+    expect(await readFile(join(home, "config.yaml"), "utf8")).toBe(config);
+    await installModel(join(home, "models"), "hello", await helloModel());
+    // A database that opens fast: each start here pays for its shared buffers (~4 ms per MiB).
+    await writeFile(join(home, "config.yaml"), `${config}database:\n  pglite_buffers_mb: 16\n`);
+  });
+
+  it("start runs the server detached until it is healthy; status lists every component of the profile; a generate works; a second start is refused", async () => {
+    const start = await aixclProcess(["stack", "start"], env);
+    expect(start.code, start.stderr).toBe(0);
+    const { pid } = await stackJson(home);
+    started.push(pid);
+    const url = /API:\s+(\S+)/.exec(start.stdout)?.[1];
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(start.stdout).toContain(`web app:  ${url}/`);
+
+    const response = await fetch(`${url}/api/generate`, {
+      method: "POST",
+      body: JSON.stringify({ model: "hello", prompt: "hi", stream: false }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { response: string }).response).toBe("Hello world!");
+
+    const { code, status: current } = await status(env);
+    expect(current.running).toBe(true);
+    expect(current.pid).toBe(pid);
+    expect(current.components.map((c) => c.name)).toEqual([
+      "api",
+      "engine",
+      "runner hello:latest",
+      "models",
+      "database",
+      "vault",
+      "web",
+      "metrics",
+    ]);
+    expect(current.components.filter((c) => c.status !== "healthy")).toEqual([]);
+    expect(code).toBe(0);
+    const table = await runInProcess(["stack", "status"], env);
+    expect(table.stdout).toMatch(/^runner hello:latest\s+healthy\s+pid \d+, .*slots 0\/\d+ busy$/m);
+
+    const second = await aixclProcess(["stack", "start"], env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`already running (pid ${pid}`);
+    expect((await stackJson(home)).pid).toBe(pid);
+
+    const logs = await runInProcess(["stack", "logs", "-n", "1000", "--level", "info", "--json"], env);
+    const lines = logs.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: number; msg: string; pid: number });
+    expect(lines.every((line) => line.level >= 30)).toBe(true);
+    expect(lines.some((line) => line.msg === "aixcl listening" && line.pid === pid)).toBe(true);
+    const pretty = await runInProcess(["stack", "logs", "-n", "1"], env);
+    expect(pretty.stdout).toMatch(/^\[.*\] (INFO|DEBUG|WARN)/);
+  });
+
+  it("after a kill -9 (and a stale lock), start recovers with the users intact; stop ends it within the grace period", async () => {
+    const { pid } = await stackJson(home);
+    const before = await status(env);
+    const runnerPids = before.status.components
+      .flatMap((c) => /^pid (\d+)/.exec(c.detail)?.slice(1) ?? [])
+      .map(Number);
+    expect(runnerPids.length).toBeGreaterThan(0);
+    process.kill(pid, "SIGKILL");
+    await expect.poll(() => alive(pid)).toBe(false);
+    // Its runner notices and exits by itself.
+    for (const runner of runnerPids) await expect.poll(() => alive(runner)).toBe(false);
+    // A `stack` command killed while it held the lock.
+    await writeFile(join(home, "run", "stack.lock"), `${await deadPid()}\n`);
+    expect(await status(env)).toMatchObject({ code: 1, status: { running: false } });
+
+    const start = await aixclProcess(["stack", "start"], env);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stderr).toContain("stopped without cleaning up");
+    const restarted = (await stackJson(home)).pid;
+    started.push(restarted);
+    expect(restarted).not.toBe(pid);
+    const users = await runInProcess(["users", "list", "--json"], env);
+    expect((JSON.parse(users.stdout) as { username: string }[]).map((u) => u.username)).toEqual(["admin"]);
+
+    const stop = await aixclProcess(["stack", "stop", "--timeout", "10"], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toContain(`stopped (pid ${restarted})`);
+    expect(stop.stderr).not.toContain("killing");
+    expect(stop.ms).toBeLessThan(10_000);
+    expect(alive(restarted)).toBe(false);
+    expect((await readdir(join(home, "run"))).sort()).toEqual([]);
+    expect(await status(env)).toMatchObject({ code: 1, status: { running: false } });
+    const again = await aixclProcess(["stack", "stop"], env);
+    expect(again).toMatchObject({ code: 0, stdout: "aixcl is not running\n" });
+  });
+
+  it("a port already taken: start fails naming the port and leaves nothing running", async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const start = await aixclProcess(["stack", "start", "--profile", "core", "--port", String(port)], env);
+      expect(start.code).toBe(1);
+      expect(start.stderr).toContain(`port ${port} is already in use`);
+      expect(existsSync(join(home, "run", "stack.json"))).toBe(false);
+      expect(existsSync(join(home, "run", "server.json"))).toBe(false);
+      expect(existsSync(join(home, "run", "stack.lock"))).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+
+  it("the log rotates by size, and `stack logs` reads across the rotated files", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "aixcl-stack-logs-"));
+    try {
+      const path = join(dir, "logs", "aixcl.log");
+      const file = createRotatingFile({ path, maxBytes: 1000, files: 3 });
+      const line = (i: number) =>
+        `${JSON.stringify({ level: i % 2 === 0 ? 30 : 50, msg: `line ${i}`.padEnd(80) })}\n`;
+      for (let i = 0; i < 100; i++) file.write(line(i));
+      file.close();
+      const names = (await readdir(join(dir, "logs"))).sort();
+      expect(names).toEqual(["aixcl.log", "aixcl.log.1", "aixcl.log.2"]);
+      for (const name of names) expect((await stat(join(dir, "logs", name))).size).toBeLessThanOrEqual(1000);
+
+      const logs = await runInProcess(
+        ["stack", "logs", "-n", "10", "--level", "error", "--json"],
+        cliEnv(dir),
+      );
+      const shown = logs.stdout
+        .trim()
+        .split("\n")
+        .map((text) => (JSON.parse(text) as { msg: string }).msg.trim());
+      expect(shown.length).toBe(10);
+      expect(shown.at(-1)).toBe("line 99");
+      expect(shown[0]).toBe("line 81");
+
+      // -f: what is written next, through a rotation, until Ctrl-C (exit 0).
+      const follower = spawn(process.execPath, [...cliArgs(), "stack", "logs", "-f", "-n", "0", "--json"], {
+        cwd: ROOT,
+        env: cliEnv(dir),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      follower.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
+      // Room for one rotation in the 20 lines (~2 KB after the ≤ 1 KB there): -f reads the old
+      // file to its end, then the new one.
+      const more = createRotatingFile({ path, maxBytes: 2500, files: 3 });
+      // Written once the follower reads: its first look at the file sets where it starts.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      for (let i = 100; i < 120; i++) more.write(line(i));
+      more.close();
+      await expect.poll(() => out.includes("line 119")).toBe(true);
+      follower.kill("SIGINT");
+      expect(await exited).toBe(0);
+      const followed = out
+        .trim()
+        .split("\n")
+        .map((text) => (JSON.parse(text) as { msg: string }).msg.trim());
+      expect(followed).toEqual(Array.from({ length: 20 }, (_, i) => `line ${100 + i}`));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
