@@ -63,10 +63,10 @@ function transitions(nodes: Node[], indent: string, arm: (from: string, to: stri
  * The loop bash and zsh share: walks the words typed so far (skipping options and the value after
  * an option that takes one) to find which command node the cursor is under, into `$at`.
  */
-function walkWords(nodes: Node[], range: string, word: string): string[] {
+function walkWords(nodes: Node[], first: number, last: string, word: string): string[] {
   const values = valueFlags(nodes);
   return [
-    `  for ((${range}); do`,
+    `  for ((i = ${first}; i < ${last}; i++)); do`,
     `    word="\${${word}}"`,
     `    case "$word" in`,
     ...(values.length > 0 ? [`      ${values.join("|")}) ((i++)); continue ;;`] : []),
@@ -91,7 +91,7 @@ function bashScript(nodes: Node[], program: string): string {
     `# Load it with: source <(${program} utils completion bash)`,
     `${fn}() {`,
     `  local cur="\${COMP_WORDS[COMP_CWORD]}" at="${program}" word next i`,
-    ...walkWords(nodes, "i = 1; i < COMP_CWORD", "COMP_WORDS[i]"),
+    ...walkWords(nodes, 1, "COMP_CWORD", "COMP_WORDS[i]"),
     `  local candidates=""`,
     `  case "$at" in`,
     ...nodes.map((n) => `    "${n.key}") candidates="${words(n)}" ;;`),
@@ -111,7 +111,7 @@ function zshScript(nodes: Node[], program: string): string {
     `# Load it with: source <(${program} utils completion zsh), or save it as _${program} in your fpath.`,
     `${fn}() {`,
     `  local at="${program}" word next i`,
-    ...walkWords(nodes, "i = 2; i < CURRENT", "words[i]"),
+    ...walkWords(nodes, 2, "CURRENT", "words[i]"),
     `  local -a candidates`,
     `  case "$at" in`,
     ...nodes.map((n) => `    "${n.key}") candidates=(${words(n)}) ;;`),
