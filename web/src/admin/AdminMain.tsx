@@ -1,6 +1,6 @@
 import "../styles/admin.css";
 import type { AdminOutletProps } from "../components/AdminOutlet";
-import { Icon } from "../components/icons";
+import { MenuButton } from "../components/MenuButton";
 import { ThemeToggle } from "../components/ThemeToggle";
 import { useLazy } from "../hooks/use-lazy";
 import { SECTION_TITLES } from "../routes";
@@ -59,17 +59,7 @@ export function AdminMain(props: AdminOutletProps) {
   return (
     <div class="admin-view">
       <header class="chat-header">
-        <button
-          type="button"
-          class="icon-button menu-button"
-          data-testid="menu-button"
-          aria-label="Open menu"
-          aria-controls="sidebar"
-          aria-expanded={props.drawerOpen}
-          onClick={props.onMenu}
-        >
-          <Icon name="menu" />
-        </button>
+        <MenuButton drawerOpen={props.drawerOpen} onMenu={props.onMenu} />
         <h1 class="chat-title" data-testid="page-title">
           {title}
         </h1>

@@ -1,6 +1,7 @@
 import type { ModelInfo } from "../api/types";
 import type { ThemeChoice } from "../preferences";
 import { Icon } from "./icons";
+import { MenuButton } from "./MenuButton";
 import { ModelPicker } from "./ModelPicker";
 import { ThemeToggle } from "./ThemeToggle";
 
@@ -20,17 +21,7 @@ interface ChatHeaderProps {
 export function ChatHeader(props: ChatHeaderProps) {
   return (
     <header class="chat-header">
-      <button
-        type="button"
-        class="icon-button menu-button"
-        data-testid="menu-button"
-        aria-label="Open menu"
-        aria-controls="sidebar"
-        aria-expanded={props.drawerOpen}
-        onClick={props.onMenu}
-      >
-        <Icon name="menu" />
-      </button>
+      <MenuButton drawerOpen={props.drawerOpen} onMenu={props.onMenu} />
       <h1 class="chat-title" data-testid="chat-title">
         {props.title}
       </h1>
