@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
+import type { RunnerPool } from "./runner/pool.js";
 import { Scheduler } from "./scheduler.js";
 import type { Engine } from "./types.js";
 
@@ -21,6 +22,11 @@ export interface CreateEngineOptions {
    * but start runners from a build of it (test/support/build.ts) to skip tsx in every runner.
    */
   runnerEntry?: string;
+  /**
+   * Warm runners shared with other engines of this process (see RunnerPool): unloaded runners
+   * go there and loads take them back. Default none: every model load starts a fresh process.
+   */
+  runnerPool?: RunnerPool;
 }
 
 export function createEngine(options: CreateEngineOptions): Engine {
@@ -29,5 +35,6 @@ export function createEngine(options: CreateEngineOptions): Engine {
     logger: options.logger.child({ component: "engine" }),
     ...(options.spareRunner === undefined ? {} : { spareRunner: options.spareRunner }),
     ...(options.runnerEntry === undefined ? {} : { runnerEntry: options.runnerEntry }),
+    ...(options.runnerPool === undefined ? {} : { runnerPool: options.runnerPool }),
   });
 }

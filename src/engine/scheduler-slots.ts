@@ -8,6 +8,7 @@ import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
 import { RunnerProcess } from "./runner/client.js";
+import type { RunnerPool } from "./runner/pool.js";
 import type { LoadedInfo, LoadSpec } from "./runner/protocol.js";
 import { abortError, LeaseImpl, raceAbort } from "./scheduler-lease.js";
 import type { Lease } from "./scheduler-lease.js";
@@ -28,6 +29,8 @@ export interface SlotOptions {
   spareRunner: boolean;
   /** The runners' entry module (see RunnerProcessOptions.entry). Default: the one beside the client. */
   runnerEntry?: string;
+  /** Where unloaded runners go, and loads take them from (see RunnerPool). Default: none. */
+  runnerPool?: RunnerPool;
 }
 
 interface Entry {
@@ -45,6 +48,8 @@ interface Entry {
   unloadRequested: boolean;
   ready: Promise<LoadedInfo>;
   gone: boolean;
+  /** Set once stopping starts: the runner's stop, or its return to the pool. */
+  stopped: Promise<void> | undefined;
 }
 
 interface Waiter {
@@ -318,6 +323,7 @@ export class SlotScheduler {
       unloadRequested: false,
       ready: runner.load(waiter.spec),
       gone: false,
+      stopped: undefined,
     };
     runner.onExit = (crashed) => this.onRunnerExit(entry, crashed);
     this.entries.set(waiter.model.name, entry);
@@ -335,12 +341,14 @@ export class SlotScheduler {
   }
 
   private newRunner(): RunnerProcess {
-    return new RunnerProcess({
+    const options = {
       gpu: this.options.gpu,
       logger: this.options.logger,
       loadTimeoutMs: this.options.loadTimeoutMs,
       ...(this.options.runnerEntry === undefined ? {} : { entry: this.options.runnerEntry }),
-    });
+    };
+    const pooled = this.options.runnerPool?.take(options);
+    return pooled ? pooled.adopt(options) : new RunnerProcess(options);
   }
 
   private takeRunner(): RunnerProcess {
@@ -376,7 +384,21 @@ export class SlotScheduler {
       entry.state = "stopping";
       this.clearTimer(entry);
     }
-    return entry.runner.stop();
+    entry.stopped ??= this.retire(entry);
+    return entry.stopped;
+  }
+
+  /** Stops an entry's runner, or frees its model and hands it to the pool when there is one. */
+  private async retire(entry: Entry): Promise<void> {
+    const { runner } = entry;
+    const pool = this.options.runnerPool;
+    if (pool && runner.info && entry.active === 0 && (await runner.reset())) {
+      // Pooled first: a request waiting for this model (a reload) takes this runner back.
+      pool.give(runner);
+      this.onRunnerExit(entry, false);
+      return;
+    }
+    await runner.stop();
   }
 
   private onRunnerExit(entry: Entry, crashed: boolean): void {

@@ -7,6 +7,7 @@ import { AppError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
+import type { RunnerPool } from "./runner/pool.js";
 import type { LoadSpec } from "./runner/protocol.js";
 import { EventStream } from "./scheduler-stream.js";
 import { raceAbort } from "./scheduler-lease.js";
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
   spareRunner?: boolean;
   /** The runners' entry module, compiled JavaScript. Default: the one shipped beside the engine. */
   runnerEntry?: string;
+  /** See CreateEngineOptions.runnerPool. */
+  runnerPool?: RunnerPool;
 }
 
 function elapsedNs(since: bigint): number {
@@ -52,6 +55,7 @@ export class Scheduler implements Engine {
       gpu: engine.gpu === "auto" ? "auto" : false,
       spareRunner: options.spareRunner ?? true,
       ...(options.runnerEntry === undefined ? {} : { runnerEntry: options.runnerEntry }),
+      ...(options.runnerPool === undefined ? {} : { runnerPool: options.runnerPool }),
     });
   }
 

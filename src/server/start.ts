@@ -32,7 +32,7 @@ export interface PlatformOptions {
    */
   database?: Database;
   /** Engine tuning: the spare runner (default on) and the runners' entry module (see createEngine). */
-  engine?: Pick<CreateEngineOptions, "spareRunner" | "runnerEntry">;
+  engine?: Pick<CreateEngineOptions, "spareRunner" | "runnerEntry" | "runnerPool">;
   /** The logger's in-memory tail (createLogger's `tail`), served by `/api/admin/logs`. */
   logTail?: LogTail;
   /** Milliseconds between the dashboards' metric samples. Default 5000. */

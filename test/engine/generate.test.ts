@@ -15,7 +15,7 @@ import { meta, writeGguf } from "../support/gguf-writer.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
-import { compiled } from "../support/build.js";
+import { testEngineOptions } from "../support/build.js";
 
 const CHAT_PROMPT = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
 
@@ -50,8 +50,7 @@ beforeAll(async () => {
   engine = createEngine({
     config,
     logger: silentLogger(),
-    spareRunner: false,
-    runnerEntry: compiled().runner,
+    ...testEngineOptions(),
   });
   hello = testRecord("hello", await scriptedModel("hello", ["Hello", " world", "!"]));
   tiny = testRecord("tiny", await tinyModel());

@@ -18,7 +18,7 @@ import { createModelStore, type LocalModelStore } from "../../src/models/store.j
 import { installModel, scriptedModel } from "../support/test-models.js";
 import { QWEN_TOOL_TEMPLATE, WEATHER_TOOL } from "./fixtures.js";
 import { rejectedAppError } from "../support/app-error.js";
-import { compiled } from "../support/build.js";
+import { testEngineOptions } from "../support/build.js";
 
 const TOOL_SCRIPT = [
   "<tool_call>\n",
@@ -52,8 +52,7 @@ beforeAll(async () => {
   engine = createEngine({
     config,
     logger: silentLogger(),
-    spareRunner: false,
-    runnerEntry: compiled().runner,
+    ...testEngineOptions(),
   });
   inference = createInference({ engine, store, config, logger: silentLogger() });
 });

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { build as viteBuild } from "vite";
 import { inject } from "vitest";
+import { RunnerPool } from "../../src/engine/runner/pool.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -84,9 +85,22 @@ export function compiledModule(sourcePath: string): string {
 }
 
 /**
- * Engine options for a platform a test starts: runners from the compiled source, and no idle
- * spare runner (each is one more llama.cpp start-up on 2 shared cores) unless the test asks.
+ * Warm runners shared by every engine a test worker process starts (files run one after another
+ * in a worker: vitest.config.ts, isolate false), so most model loads skip a runner process's
+ * start-up (~1–1.5 s of CPU, ~60 loads per run). Three cover a file that loads a few models at once.
  */
-export function testEngineOptions(spareRunner = false): { runnerEntry: string; spareRunner: boolean } {
-  return { runnerEntry: compiled().runner, spareRunner };
+const POOL = Symbol.for("aixcl.test.runnerPool");
+const sharedRunnerPool = ((globalThis as Record<symbol, unknown>)[POOL] ??= new RunnerPool(3)) as RunnerPool;
+
+/**
+ * Engine options for a platform a test starts: runners from the compiled source, taken from and
+ * returned to the worker's pool, and no idle spare runner (each is one more llama.cpp start-up on
+ * 2 shared cores) unless the test asks.
+ */
+export function testEngineOptions(spareRunner = false): {
+  runnerEntry: string;
+  spareRunner: boolean;
+  runnerPool: RunnerPool;
+} {
+  return { runnerEntry: compiled().runner, spareRunner, runnerPool: sharedRunnerPool };
 }

@@ -4,10 +4,13 @@
  * (initdb in WASM) and the suite opened ~35 of them, where loading a dump or reopening a copied
  * data directory takes ~1 s. Tests of migrations and of a first start keep creating theirs.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { promisify } from "node:util";
 import { inject } from "vitest";
 import { migrate } from "../../src/store/migrate.js";
 import { openPglite } from "../../src/store/pglite.js";
@@ -51,6 +54,8 @@ export async function createPgliteTemplate(): Promise<PgliteTemplate & { remove:
   }
 }
 
+const run = promisify(execFile);
+
 let dump: Promise<Blob> | undefined;
 
 /** The template's dump (read once per worker). */
@@ -59,7 +64,13 @@ export function pgliteTemplateDump(): Promise<Blob> {
   return dump;
 }
 
-/** Copies the template's data directory to `dataDir` (which must not exist yet). */
+/**
+ * Copies the template's data directory to `dataDir` (which must not exist yet). coreutils' `cp`
+ * copies its ~1,000 files for ~0.08 s of CPU where Node's recursive `fs.cp` takes ~0.5 s, and the
+ * suite makes ~35 copies.
+ */
 export async function copyPgliteTemplate(dataDir: string): Promise<void> {
-  await cp(inject("pgliteTemplate").dataDir, dataDir, { recursive: true, errorOnExist: true, force: false });
+  if (existsSync(dataDir)) throw new Error(`${dataDir} already exists`);
+  await mkdir(dirname(dataDir), { recursive: true });
+  await run("cp", ["-R", inject("pgliteTemplate").dataDir, dataDir]);
 }

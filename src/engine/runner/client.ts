@@ -54,6 +54,8 @@ export interface RunnerProcessOptions {
 const STDERR_TAIL = 20;
 /** Grace period after `shutdown` before the runner is killed. */
 const STOP_GRACE_MS = 2_000;
+/** Time a runner has to free its model on `reset` before it is stopped instead. */
+const RESET_TIMEOUT_MS = 5_000;
 
 /** The runner entry next to this file: TypeScript under tsx (dev), JavaScript when built. */
 function runnerEntry(entry: string | undefined): { entry: string; execArgv: string[] } {
@@ -64,6 +66,11 @@ function runnerEntry(entry: string | undefined): { entry: string; execArgv: stri
     return { entry: join(dirname(here), "main.ts"), execArgv: ["--import", tsx] };
   }
   return { entry: join(dirname(here), "main.js"), execArgv: [] };
+}
+
+/** What a runner is started with that a later owner cannot change: its entry and GPU mode. */
+export function spawnKey(options: Pick<RunnerProcessOptions, "entry" | "gpu">): string {
+  return JSON.stringify([options.entry ?? "", options.gpu]);
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
@@ -81,6 +88,9 @@ export class RunnerProcess {
   onExit: (crashed: boolean) => void = () => undefined;
 
   private readonly child: ChildProcess;
+  private options: RunnerProcessOptions;
+  private log: Logger;
+  private settleReset: ((freed: boolean) => void) | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly stderrTail: string[] = [];
   private nextId = 1;
@@ -91,7 +101,8 @@ export class RunnerProcess {
   private settleLoad: ((error?: AppError, info?: LoadedInfo) => void) | undefined;
   private loading: Promise<LoadedInfo> | undefined;
 
-  constructor(private readonly options: RunnerProcessOptions) {
+  constructor(options: RunnerProcessOptions) {
+    this.options = options;
     const { entry, execArgv } = runnerEntry(options.entry);
     this.child = fork(entry, [], {
       execArgv,
@@ -102,19 +113,19 @@ export class RunnerProcess {
       serialization: "json",
     });
     this.pid = this.child.pid ?? -1;
-    const log = options.logger.child({ runner: this.pid });
+    this.log = options.logger.child({ runner: this.pid });
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
         this.stderrTail.push(line);
         if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
-        log.debug({ line }, "runner output");
+        this.log.debug({ line }, "runner output");
       });
     }
     this.exitPromise = new Promise((resolve) => this.child.once("exit", () => resolve()));
     this.child.on("message", (message) => this.onMessage(message as ChildMessage));
     this.child.on("error", (error) => {
-      log.warn({ err: error }, "runner process error");
+      this.log.warn({ err: error }, "runner process error");
       // A process that never started emits no "exit": settle everything here instead.
       if (this.child.pid === undefined && !this.exited) this.handleExit(null, null);
     });
@@ -152,6 +163,59 @@ export class RunnerProcess {
 
   get alive(): boolean {
     return !this.exited;
+  }
+
+  /** The spawn settings a pooled runner must match to be reused (see RunnerPool). */
+  get spawnKey(): string {
+    return spawnKey(this.options);
+  }
+
+  /**
+   * Asks the runner to free its model so it can load another (RunnerPool). Resolves false, and
+   * the caller stops it, when requests are still in flight, it has exited, or it does not answer.
+   */
+  reset(): Promise<boolean> {
+    if (this.exited || this.stopRequested || this.pending.size > 0 || this.settleLoad) {
+      return Promise.resolve(false);
+    }
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => this.settleReset?.(false), RESET_TIMEOUT_MS);
+      this.settleReset = (freed) => {
+        this.settleReset = undefined;
+        clearTimeout(timer);
+        if (freed) {
+          this.info = undefined;
+          this.loading = undefined;
+        }
+        resolve(freed);
+      };
+      this.send({ type: "reset" });
+    });
+  }
+
+  /** Hands a pooled runner to a new owner: its logger and load timeout from now on. */
+  adopt(options: Pick<RunnerProcessOptions, "logger" | "loadTimeoutMs">): this {
+    this.options = { ...this.options, ...options };
+    this.log = options.logger.child({ runner: this.pid });
+    this.onExit = () => undefined;
+    this.keepsParentAlive(true);
+    return this;
+  }
+
+  /**
+   * Whether this runner keeps the parent's event loop alive: an idle pooled runner must not keep
+   * a process from exiting when its work is done (it exits with the parent's IPC channel).
+   */
+  keepsParentAlive(ref: boolean): void {
+    // stdout and stderr are pipes: net.Socket at run time, typed as plain Readable.
+    const pipes = [this.child.stdout, this.child.stderr] as unknown as ({
+      ref(): void;
+      unref(): void;
+    } | null)[];
+    for (const handle of [this.child, this.child.channel, ...pipes]) {
+      if (ref) handle?.ref();
+      else handle?.unref();
+    }
   }
 
   /** Starts a generation; returns its id for `cancel`. */
@@ -215,7 +279,7 @@ export class RunnerProcess {
     if (this.exited || !this.child.connected) return;
     this.child.send(message, (error) => {
       // The channel closed under us: the exit handler reports it to the requests.
-      if (error) this.options.logger.debug({ err: error, runner: this.pid }, "runner send failed");
+      if (error) this.log.debug({ err: error }, "runner send failed");
     });
   }
 
@@ -229,6 +293,9 @@ export class RunnerProcess {
       case "loaded":
         this.info = message.info;
         this.settleLoad?.(undefined, message.info);
+        return;
+      case "reset":
+        this.settleReset?.(true);
         return;
       case "load_error":
         this.settleLoad?.(new AppError("model_load_failed", `failed to load model: ${message.message}`));
@@ -270,11 +337,9 @@ export class RunnerProcess {
     const crashed = !this.stopRequested;
     const how = describeExit(code, signal);
     if (crashed) {
-      this.options.logger.warn(
-        { runner: this.pid, exit: how, output: this.stderrTail.join("\n") },
-        "model runner exited unexpectedly",
-      );
+      this.log.warn({ exit: how, output: this.stderrTail.join("\n") }, "model runner exited unexpectedly");
     }
+    this.settleReset?.(false);
     this.settleLoad?.(
       crashed
         ? new AppError("model_load_failed", `model runner crashed while loading the model (${how})`)

@@ -49,6 +49,12 @@ export class Embedder {
     return { embeddings, promptTokens };
   }
 
+  async dispose(): Promise<void> {
+    const context = await this.context?.catch(() => undefined);
+    this.context = undefined;
+    await context?.dispose();
+  }
+
   private getContext(): Promise<LlamaEmbeddingContext> {
     // Embeddings need the whole input in one batch, so the batch is the context size.
     if (!this.context) {

@@ -58,6 +58,23 @@ async function load(spec: LoadSpec): Promise<void> {
   }
 }
 
+/**
+ * Frees the model (the parent asks only when no request is running) so the process can load
+ * another without paying llama.cpp's start-up again.
+ */
+async function reset(): Promise<void> {
+  const current = state;
+  state = undefined;
+  modelPath = "";
+  cancelled.clear();
+  if (current) {
+    await current.embedder.dispose();
+    await current.runner.context.dispose();
+    await current.runner.model.dispose();
+  }
+  send({ type: "reset" });
+}
+
 async function runGenerate(current: State, id: number, spec: Parameters<typeof generate>[1]): Promise<void> {
   running.add(id);
   try {
@@ -93,6 +110,13 @@ function onMessage(message: ParentMessage): void {
       return;
     case "load":
       void load(message.spec);
+      return;
+    case "reset":
+      reset().catch((error: unknown) => {
+        // A model that cannot be freed leaves the process unusable: the parent sees it exit.
+        process.stderr.write(`reset failed: ${errorMessage(error)}\n`);
+        process.exit(1);
+      });
       return;
     case "shutdown":
       process.exit(0);

@@ -38,6 +38,8 @@ export type ParentMessage =
   | { type: "cancel"; id: number }
   | { type: "embed"; id: number; input: string[]; truncate: boolean }
   | { type: "tokenize"; id: number; text: string }
+  /** Free the model and its contexts and wait for the next `load` (see RunnerPool). */
+  | { type: "reset" }
   | { type: "shutdown" };
 
 /** Facts about the loaded instance, reported once after a successful load. */
@@ -69,4 +71,6 @@ export type ChildMessage =
   | { type: "done"; id: number; stats: RunnerGenerateStats }
   | { type: "error"; id: number; code: ErrorCode; message: string }
   | { type: "embedded"; id: number; embeddings: number[][]; promptTokens: number }
-  | { type: "tokens"; id: number; tokens: number[] };
+  | { type: "tokens"; id: number; tokens: number[] }
+  /** The model is freed: the runner can load another. */
+  | { type: "reset" };
