@@ -9,7 +9,7 @@ import { monitoringFiles } from "../metrics/monitoring.js";
 import { IMAGES } from "./images.js";
 import type { DeployFile } from "./types.js";
 
-export interface ComposeSecrets {
+interface ComposeSecrets {
   /** Password of the `aixcl` PostgreSQL role (URL-safe: it goes into AIXCL_DATABASE_URL). */
   postgresPassword: string;
   /** Grafana's `admin` password. */
@@ -32,7 +32,7 @@ export interface ComposeExportOptions {
 }
 
 /** Loopback ports of the other services (host network: they must be free on the host). */
-export const COMPOSE_PORTS = { postgres: 5432, prometheus: 9090, grafana: 3000 } as const;
+const COMPOSE_PORTS = { postgres: 5432, prometheus: 9090, grafana: 3000 } as const;
 
 /** The secrets file Compose reads for `${…}` in compose.yaml (mode 0600). */
 export const ENV_FILE = ".env";

@@ -16,12 +16,12 @@ export interface SystemdExportOptions {
   port: number;
 }
 
-export const UNIT_NAME = "aixcl.service";
+const UNIT_NAME = "aixcl.service";
 
 /** systemd quotes a word with spaces in double quotes; paths with quotes are refused upstream. */
 const word = (value: string): string => (/[\s"'\\]/.test(value) ? JSON.stringify(value) : value);
 
-export function systemdUnit(options: SystemdExportOptions): string {
+function systemdUnit(options: SystemdExportOptions): string {
   return `# aixcl as a systemd service, written by \`aixcl stack export systemd\` (docs/deployment.md).
 #   sudo cp ${UNIT_NAME} /etc/systemd/system/ && sudo systemctl daemon-reload
 #   sudo systemctl enable --now aixcl
