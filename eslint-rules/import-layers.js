@@ -35,6 +35,7 @@ export const LAYERS = {
   backup: { may: ["base", "store", "vault"] },
   api: { may: ["base"] },
   chat: { may: ["base", "store", "engine", "models"] },
+  deploy: { may: ["base", "metrics"] },
   server: {
     may: [
       "base",
@@ -51,7 +52,19 @@ export const LAYERS = {
     ],
   },
   cli: {
-    may: ["base", "models", "engine", "metrics", "store", "vault", "auth", "platform", "backup", "api"],
+    may: [
+      "base",
+      "models",
+      "engine",
+      "metrics",
+      "store",
+      "vault",
+      "auth",
+      "platform",
+      "backup",
+      "api",
+      "deploy",
+    ],
     // `aixcl serve` starts the platform: the one file of server/ the CLI may load.
     entries: { server: ["server/start.ts"] },
   },

@@ -67,6 +67,22 @@ describe("layers/imports", () => {
     ]);
   });
 
+  it("keeps deploy/ above metrics only: file generators, imported by the CLI alone", async () => {
+    expect(await boundaryErrors("src/deploy/x.ts", 'import "../metrics/monitoring.js";\n')).toEqual([]);
+    const errors = await boundaryErrors(
+      "src/deploy/x.ts",
+      'import "../server/start.js";\nimport "../store/db.js";\n',
+    );
+    expect(errors).toHaveLength(2);
+    for (const error of errors) expect(error).toContain("deploy may import only base, metrics");
+    expect(
+      await boundaryErrors("src/cli/commands/stack/x.ts", 'import "../../../deploy/compose.js";\n'),
+    ).toEqual([]);
+    expect(await boundaryErrors("src/server/x.ts", 'import "../deploy/compose.js";\n')).toEqual([
+      expect.stringContaining("(server) must not import src/deploy/compose.ts (deploy)"),
+    ]);
+  });
+
   it("refuses an import() it cannot check", async () => {
     const errors = await boundaryErrors("src/engine/x.ts", "const name = './y.js';\nawait import(name);\n");
     expect(errors).toEqual([expect.stringContaining("computed specifier")]);
@@ -87,7 +103,7 @@ describe("layers/imports", () => {
     ).toEqual([]);
     expect(await boundaryErrors(file, 'import "../../server/create-server.js";\n')).toEqual([
       expect.stringContaining(
-        "cli may import only base, models, engine, metrics, store, vault, auth, platform, backup, api, src/server/start.ts",
+        "cli may import only base, models, engine, metrics, store, vault, auth, platform, backup, api, deploy, src/server/start.ts",
       ),
     ]);
   });

@@ -4,10 +4,9 @@
  * and a real Prometheus scrapes a test server with the exported configuration.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
@@ -16,41 +15,8 @@ import {
   PROCESS_METRIC_PREFIXES,
 } from "../../src/metrics/definitions.js";
 import { closedPort, runCli, startHelloPlatform } from "../cli/run-cli.js";
+import { onPath, runBinary } from "../support/binaries.js";
 import type { TestPlatform } from "../support/platform.js";
-
-/** A binary on PATH; a missing one fails the test (CI installs it), never skips it. */
-function onPath(name: string): string {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  throw new Error(
-    `${name} not found on PATH: install Debian's prometheus package (see APT_PACKAGES in .ci/run)`,
-  );
-}
-
-interface Run {
-  code: number | null;
-  output: string;
-}
-
-/** Runs a binary to completion with `input` on its stdin; stdout and stderr together. */
-function run(binary: string, args: string[], input = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
-}
 
 /**
  * The metric names a PromQL expression reads: identifiers left once string literals, label
@@ -78,8 +44,8 @@ let work: string;
 let dir: string;
 let scrape: string;
 let generated: number;
-const promtool = onPath("promtool");
-const prometheusBinary = onPath("prometheus");
+const promtool = onPath("promtool", "prometheus");
+const prometheusBinary = onPath("prometheus", "prometheus");
 
 beforeAll(async () => {
   ({ platform, env } = await startHelloPlatform());
@@ -133,11 +99,11 @@ describe("aixcl monitoring export", () => {
   });
 
   it("passes promtool check config and check rules without a problem", async () => {
-    const config = await run(promtool, ["check", "config", join(dir, "prometheus.yml")]);
+    const config = await runBinary(promtool, ["check", "config", join(dir, "prometheus.yml")]);
     expect(config.code, config.output).toBe(0);
     expect(config.output).toContain("SUCCESS: 1 rule files found");
     expect(config.output).not.toMatch(/WARNING|FAILED|error/i);
-    const rules = await run(promtool, ["check", "rules", join(dir, "aixcl-alerts.yml")]);
+    const rules = await runBinary(promtool, ["check", "rules", join(dir, "aixcl-alerts.yml")]);
     expect(rules.code, rules.output).toBe(0);
     expect(rules.output).toContain("SUCCESS: 7 rules found");
     expect(rules.output).not.toMatch(/WARNING|FAILED|error/i);
@@ -186,7 +152,7 @@ describe("aixcl monitoring export", () => {
       credentials_file: "aixcl-api-key",
     });
     await writeFile(join(authDir, "aixcl-api-key"), "aixcl_0123456789abcdef\n", { mode: 0o600 });
-    const check = await run(promtool, ["check", "config", join(authDir, "prometheus.yml")]);
+    const check = await runBinary(promtool, ["check", "config", join(authDir, "prometheus.yml")]);
     expect(check.code, check.output).toBe(0);
   });
 
@@ -236,7 +202,7 @@ describe("the metrics a real server serves", () => {
   });
 
   it("pass promtool check metrics without a problem", async () => {
-    const checked = await run(promtool, ["check", "metrics"], scrape);
+    const checked = await runBinary(promtool, ["check", "metrics"], { input: scrape });
     expect(checked.output).toBe("");
     expect(checked.code).toBe(0);
   });

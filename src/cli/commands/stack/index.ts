@@ -1,5 +1,5 @@
 /**
- * `aixcl stack init|start|stop|restart|status|logs`: the control plane of one home — the server
+ * `aixcl stack init|start|stop|restart|status|logs|export`: the control plane of one home — the server
  * run as a background service, its health and its log (README, "Running it as a service").
  */
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -7,6 +7,7 @@ import { LOG_LEVELS } from "../../../api/admin-wire.js";
 import type { Config } from "../../../config/schema.js";
 import type { RunCommand } from "../../command.js";
 import { cliConfig } from "../../io.js";
+import { exportCommand } from "./export.js";
 import { stackInit } from "./init.js";
 import { stackRestart, stackStart, stackStop } from "./lifecycle.js";
 import { stackLogs, type LevelName } from "./logs.js";
@@ -131,5 +132,6 @@ export function stackCommand(run: RunCommand): Command {
         ),
       ),
   );
+  stack.addCommand(exportCommand(run));
   return stack;
 }
