@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import { migrate } from "./migrate.js";
 import { openPglite } from "./pglite.js";
+import { PGLITE_TEMPLATE_DIR } from "./pglite-template.js";
 import { openPostgres } from "./postgres.js";
 import type { Database } from "./types.js";
 
@@ -84,6 +85,7 @@ export async function openDatabase(
     const configured = config.database.pglite_buffers_mb;
     db = await openPglite({
       dataDir: databasePath(config),
+      template: PGLITE_TEMPLATE_DIR,
       sharedBuffersMb: options.oneShot === true ? Math.min(configured, ONE_SHOT_BUFFERS_MB) : configured,
     });
   }
@@ -115,4 +117,17 @@ export function closingAlso(db: Database, after: () => Promise<void>): Database 
       return closed;
     },
   };
+}
+
+/**
+ * Creates a PGlite cluster in `dataDir` (which must not hold one) and applies every migration:
+ * the template a first start copies (pglite-template.ts), made by the build and by the tests.
+ */
+export async function createPgliteTemplate(dataDir: string): Promise<void> {
+  const db = await openPglite({ dataDir });
+  try {
+    await migrate(db);
+  } finally {
+    await db.close();
+  }
 }
