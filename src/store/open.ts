@@ -3,9 +3,7 @@ import { isLoopbackHost } from "../lib/addresses.js";
 import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import { migrate } from "./migrate.js";
-import { openPglite } from "./pglite.js";
 import { PGLITE_TEMPLATE_DIR } from "./pglite-template.js";
-import { openPostgres } from "./postgres.js";
 import type { Database } from "./types.js";
 
 export interface OpenDatabaseOptions {
@@ -76,6 +74,9 @@ export async function openDatabase(
   let db: Database;
   if (config.database.url !== undefined) {
     checkDatabaseUrl(config.database.url);
+    // Each driver loaded when used: a server or command without a database, or with the other
+    // one, does not pay its start-up (PGlite ~40 ms, pg ~20 ms of module loading).
+    const { openPostgres } = await import("./postgres.js");
     db = await openPostgres({
       url: config.database.url,
       poolSize: config.database.pool_size,
@@ -83,6 +84,7 @@ export async function openDatabase(
     });
   } else {
     const configured = config.database.pglite_buffers_mb;
+    const { openPglite } = await import("./pglite.js");
     db = await openPglite({
       dataDir: databasePath(config),
       template: PGLITE_TEMPLATE_DIR,
@@ -124,6 +126,7 @@ export function closingAlso(db: Database, after: () => Promise<void>): Database 
  * the template a first start copies (pglite-template.ts), made by the build and by the tests.
  */
 export async function createPgliteTemplate(dataDir: string): Promise<void> {
+  const { openPglite } = await import("./pglite.js");
   const db = await openPglite({ dataDir });
   try {
     await migrate(db);
