@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { AppError, isAppError } from "../errors.js";
+import { seedFromTemplate } from "./pglite-template.js";
 import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
 
@@ -12,6 +13,11 @@ export interface PgliteOptions {
    * e.g. a migrated template: loading one takes ~1 s where creating a cluster takes 4–10 s.
    */
   loadDataDir?: Blob;
+  /**
+   * A migrated data directory to copy into an empty `dataDir` instead of creating a cluster there
+   * (see seedFromTemplate); ignored when it does not exist or `dataDir` already holds files.
+   */
+  template?: string;
   /**
    * PostgreSQL's shared_buffers, MiB; PGlite's default (128) when absent. Opening touches all of
    * it, about 4 ms per MiB on a 2-core machine, so a short-lived opener (a CLI command doing a few
@@ -104,6 +110,14 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
   if (options.dataDir !== undefined) {
     await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     unlock = await lockDataDir(options.dataDir);
+    if (options.template !== undefined) {
+      try {
+        await seedFromTemplate(options.dataDir, options.template);
+      } catch (error) {
+        await unlock();
+        throw error;
+      }
+    }
   }
   let pg: PGlite;
   try {

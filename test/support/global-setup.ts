@@ -6,9 +6,11 @@
  * compiles src/ for the child processes the tests start (test/support/build.ts), and migrates the
  * PGlite database test databases start from (test/support/pglite-template.ts).
  */
+import { cp } from "node:fs/promises";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { compileSource } from "./build.js";
-import { createPgliteTemplate } from "./pglite-template.js";
+import { createTestPgliteTemplate } from "./pglite-template.js";
 import { adminOf, startPostgres, type PostgresAdmin } from "./postgres.js";
 import { scriptedModel, tinyModel } from "./test-models.js";
 
@@ -32,7 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     cleanups.push(build.remove);
     return build;
   });
-  const templating = createPgliteTemplate().then((template) => {
+  const templating = createTestPgliteTemplate().then((template) => {
     cleanups.push(template.remove);
     return template;
   });
@@ -44,6 +46,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       tinyModel(),
       scriptedModel("hello", ["Hello", " world", "!"]),
     ]);
+    // Where the compiled server looks for its first-start template, as in `npm run build`'s dist/.
+    await cp(template.dataDir, join(build.root, "dist", "store", "pglite-template"), { recursive: true });
     project.provide("postgres", adminOf(server));
     const { remove: _remove, ...compiled } = build;
     project.provide("compiled", compiled);

@@ -1,6 +1,7 @@
 /**
  * A migrated PGlite database made once per run (by test/support/global-setup.ts), which test
- * databases and test platform homes start from: creating a PGlite cluster costs 4–10 s of CPU
+ * databases and test platform homes start from, and which the run's compiled source ships as
+ * its first-start template (src/store/pglite-template.ts), as `npm run build` does: creating a PGlite cluster costs 4–10 s of CPU
  * (initdb in WASM) and the suite opened ~35 of them, where loading a dump or reopening a copied
  * data directory takes ~1 s. Tests of migrations and of a first start keep creating theirs.
  */
@@ -12,8 +13,7 @@ import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { promisify } from "node:util";
 import { inject } from "vitest";
-import { migrate } from "../../src/store/migrate.js";
-import { openPglite } from "../../src/store/pglite.js";
+import { createPgliteTemplate } from "../../src/store/open.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -29,17 +29,13 @@ export interface PgliteTemplate {
 }
 
 /** Creates and migrates the template; the result's `remove` deletes it. */
-export async function createPgliteTemplate(): Promise<PgliteTemplate & { remove: () => Promise<void> }> {
+export async function createTestPgliteTemplate(): Promise<PgliteTemplate & { remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "aixcl-pglite-template-"));
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
     const dataDir = join(dir, "db");
-    const db = await openPglite({ dataDir });
-    try {
-      await migrate(db);
-    } finally {
-      await db.close();
-    }
+    // The same template `npm run build` ships for a home's first start (src/store/pglite-template.ts).
+    await createPgliteTemplate(dataDir);
     const pg = await PGlite.create(dataDir);
     try {
       const dump = join(dir, "db.tar");

@@ -1,0 +1,42 @@
+/**
+ * A migrated PGlite data directory made once, at `npm run build` (build-pglite-template.ts, with createPgliteTemplate of open.ts), that
+ * a home's first start copies instead of creating a cluster: initdb in WASM costs 4–10 s of CPU
+ * and leaves the process's memory ~500 MB higher, where copying the ~40 MB directory takes a
+ * fraction of a second and PGlite then opens it as an existing database. A plain directory rather
+ * than PGlite's `loadDataDir` tarball: loading one costs ~2 s of CPU (its tar is unpacked through
+ * the WASM file system), copying it with the OS costs almost nothing. The tests build the same
+ * template with the same function (test/support/pglite-template.ts).
+ */
+import { access, cp, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Where the build puts the template: beside this module (`dist/store/pglite-template`). */
+export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL("pglite-template", import.meta.url));
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Fills an empty `dataDir` with a copy of `templateDir` when that template exists; returns whether
+ * it did. The copy goes to a sibling first and is renamed into place, so a start killed halfway
+ * leaves an empty directory (the next start copies again), never half a cluster. The caller holds
+ * the data directory's lock (lockDataDir).
+ */
+export async function seedFromTemplate(dataDir: string, templateDir: string): Promise<boolean> {
+  if (!(await exists(join(templateDir, "PG_VERSION")))) return false;
+  if ((await readdir(dataDir)).length > 0) return false;
+  const partial = join(dirname(dataDir), `.${Date.now()}-${process.pid}.pglite-template`);
+  try {
+    await mkdir(partial, { mode: 0o700 });
+    await cp(templateDir, partial, { recursive: true, errorOnExist: true, force: false });
+    await rm(dataDir, { recursive: true });
+    await rename(partial, dataDir);
+    return true;
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+}
