@@ -39,15 +39,29 @@ const SHAPE_CACHE_LIMIT = 256;
 
 export class MemoryPlanner {
   private readonly shapes = new Map<string, Promise<ModelShape>>();
+  /** The same shapes once read, for the scheduler's synchronous decisions. */
+  private readonly known = new Map<string, ModelShape>();
 
   constructor(private readonly settings: MemorySettings) {}
+
+  /** The model's shape if its header has been read already. */
+  knownShape(model: ModelRecord): ModelShape | undefined {
+    return this.known.get(model.modelDigest);
+  }
 
   /** The model's shape from its GGUF header (cached by blob digest: the file never changes). */
   shape(model: ModelRecord): Promise<ModelShape> {
     let shape = this.shapes.get(model.modelDigest);
     if (!shape) {
-      if (this.shapes.size >= SHAPE_CACHE_LIMIT) this.shapes.clear();
-      shape = readModelShape(model.modelPath).catch((error: unknown) => {
+      if (this.shapes.size >= SHAPE_CACHE_LIMIT) {
+        this.shapes.clear();
+        this.known.clear();
+      }
+      shape = readModelShape(model.modelPath).then((read) => {
+        this.known.set(model.modelDigest, read);
+        return read;
+      });
+      shape = shape.catch((error: unknown) => {
         this.shapes.delete(model.modelDigest);
         const reason = error instanceof Error ? error.message : String(error);
         throw new AppError("model_load_failed", `failed to load model: ${reason}`, { cause: error });

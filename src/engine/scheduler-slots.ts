@@ -47,6 +47,7 @@ interface Entry {
 interface Waiter {
   model: ModelRecord;
   spec: RequestedLoad;
+  /** The model's shape, to estimate a load. */
   shape: ModelShape;
   loadKey: string;
   keepAliveMs: number;
@@ -124,8 +125,10 @@ export class SlotScheduler {
   ): Promise<Lease> {
     if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
     if (signal?.aborted) throw abortError();
-    // The header's shape, to estimate a load (read once per model file).
-    const shape = await raceAbort(this.options.memory.shape(model), signal);
+    // The header's shape, to estimate a load: read once per model file, so usually known, and then
+    // the request joins the queue at once (in arrival order) rather than after a read.
+    const memory = this.options.memory;
+    const shape = memory.knownShape(model) ?? (await raceAbort(memory.shape(model), signal));
     if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
     const loadKey = JSON.stringify([model.modelDigest, spec]);
     const lease = await new Promise<LeaseImpl<Entry>>((resolve, reject) => {
