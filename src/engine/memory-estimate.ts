@@ -18,6 +18,19 @@ const KV_BYTES_PER_ELEMENT: Readonly<Record<KvCacheType, number>> = {
   q4_0: 18 / 32,
 };
 
+/** Elements per block of q8_0 and q4_0. */
+const QUANT_BLOCK = 32;
+
+/**
+ * The KV cache type a model can really use: llama.cpp refuses a q8_0/q4_0 cache whose heads are
+ * not whole blocks of 32 elements ("does not divide n_embd_head_k"), so such a model gets f16, as
+ * Ollama falls back for models that do not support the configured type.
+ */
+export function kvCacheTypeFor(shape: ModelShape, wanted: KvCacheType): KvCacheType {
+  if (wanted === "f16") return wanted;
+  return shape.keyLength % QUANT_BLOCK === 0 && shape.valueLength % QUANT_BLOCK === 0 ? wanted : "f16";
+}
+
 /** llama.cpp rounds a context's cells up to a multiple of 256. */
 const CONTEXT_PADDING = 256;
 /** llama.cpp's default logical batch (node-llama-cpp's too). */
@@ -35,6 +48,9 @@ export interface ModelShape {
   kvElementsPerToken: number;
   /** n_ctx_train; 0 when the header does not say. */
   contextTrain: number;
+  /** Elements per K and V head: a quantized cache needs both to be whole blocks of 32. */
+  keyLength: number;
+  valueLength: number;
 }
 
 export interface MemoryEstimate {
@@ -92,6 +108,8 @@ export function modelShape(info: GgufInfo): ModelShape {
     nVocab: numberOf(key("vocab_size")) ?? (Array.isArray(tokens) ? tokens.length : 0),
     kvElementsPerToken: headsKv.reduce((sum, kv) => sum + kv * (keyLength + valueLength), 0),
     contextTrain: numberOf(key("context_length")) ?? 0,
+    keyLength,
+    valueLength,
   };
 }
 

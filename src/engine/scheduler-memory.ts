@@ -8,7 +8,13 @@ import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import { AppError } from "../errors.js";
 import type { ModelRecord } from "../models/types.js";
-import { autoParallel, estimateMemory, formatMemory, readModelShape } from "./memory-estimate.js";
+import {
+  autoParallel,
+  estimateMemory,
+  formatMemory,
+  kvCacheTypeFor,
+  readModelShape,
+} from "./memory-estimate.js";
 import type { FlashAttention, KvCacheType, MemoryEstimate, ModelShape } from "./memory-estimate.js";
 import type { LoadSpec } from "./runner/protocol.js";
 
@@ -75,7 +81,7 @@ export class MemoryPlanner {
   plan(shape: ModelShape, spec: RequestedLoad): LoadPlan {
     const options = {
       numCtx: spec.numCtx,
-      kvCacheType: this.settings.kvCacheType,
+      kvCacheType: kvCacheTypeFor(shape, this.settings.kvCacheType),
       flashAttention: this.settings.flashAttention,
       ...(spec.numBatch === undefined ? {} : { numBatch: spec.numBatch }),
     };
@@ -87,7 +93,7 @@ export class MemoryPlanner {
       spec: {
         ...spec,
         numParallel: parallel,
-        kvCacheType: this.settings.kvCacheType,
+        kvCacheType: options.kvCacheType,
         flashAttention: this.settings.flashAttention,
       },
       parallel,

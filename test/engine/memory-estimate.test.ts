@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   autoParallel,
   estimateMemory,
+  kvCacheTypeFor,
   modelShape,
   readModelShape,
 } from "../../src/engine/memory-estimate.js";
@@ -116,5 +117,18 @@ describe("memory estimate", () => {
     const three = estimateMemory(shape, { ...options, parallel: 3 });
     const fits = 2 * (three.kvCacheBytes + three.computeBytes);
     expect(autoParallel(shape, options, 4, fits)).toBe(3);
+  });
+});
+
+describe("KV cache type per model", () => {
+  it("keeps q8_0/q4_0 for heads of whole 32-element blocks, f16 otherwise (llama.cpp refuses them)", async () => {
+    const llama3 = modelShape(llama3Header());
+    expect(kvCacheTypeFor(llama3, "q8_0")).toBe("q8_0");
+    expect(kvCacheTypeFor(llama3, "q4_0")).toBe("q4_0");
+    // The tiny model: 64 / 4 heads = 16 elements per head.
+    const tiny = await readModelShape(await tinyModel());
+    expect(tiny.keyLength).toBe(16);
+    expect(kvCacheTypeFor(tiny, "q8_0")).toBe("f16");
+    expect(kvCacheTypeFor(tiny, "f16")).toBe("f16");
   });
 });
