@@ -21,8 +21,7 @@ const base: EstimateOptions = { numCtx: 1024, parallel: 2, kvCacheType: "f16", f
 
 /** A header shaped like Llama 3 8B: 32 layers, 32 heads, 8 KV heads of 128, 8 GB of weights. */
 function llama3Header(): GgufInfo {
-  const metadata: Record<string, GgufInfo["metadata"][string]> = Object.create(null);
-  Object.assign(metadata, {
+  const metadata: GgufInfo["metadata"] = Object.assign(Object.create(null) as GgufInfo["metadata"], {
     "general.architecture": "llama",
     "llama.block_count": 32,
     "llama.embedding_length": 4096,

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { createEngine } from "../../src/engine/create-engine.js";
-import type { Engine, GenerateEvent, GenerateRequest } from "../../src/engine/types.js";
+import type { Engine, GenerateRequest } from "../../src/engine/types.js";
 import { AppError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
