@@ -31,6 +31,11 @@ export const ERROR_STATUS = {
   registry_error: 502,
   /** The disk holding the model store is full (a pull keeps its partial file for a resume). */
   insufficient_storage: 507,
+  /**
+   * A model needs more memory than engine.max_memory allows even with every other model unloaded.
+   * 507, not 503: retrying will not help until the limit or the request (num_ctx) changes.
+   */
+  insufficient_memory: 507,
   queue_full: 503,
   shutting_down: 503,
   /** The CLI found no aixcl server listening at the configured address. */

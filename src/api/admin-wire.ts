@@ -13,7 +13,10 @@ export interface RunnerWire {
   slots: number;
   slots_busy: number;
   size_vram: number;
+  /** The memory estimate the scheduler accounts for it, bytes. */
   size: number;
+  /** Resident memory of the runner process now, bytes. */
+  size_rss: number;
   context_length: number;
   expires_at: string | null;
 }

@@ -18,6 +18,10 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = Object.fromEntries
 const LIST_SETTINGS = new Set(SETTINGS.filter((s) => s.list).map((s) => s.path));
 /** Variables also read in lower case when the upper-case one is unset (see SettingMeta). */
 const LOWER_CASE_TOO = new Set(SETTINGS.flatMap((s) => (s.envLowerCase === true && s.env ? [s.env] : [])));
+/** Other variables read, in order, when a setting's own is unset (see SettingMeta.envAliases). */
+const ENV_ALIASES: ReadonlyMap<string, readonly string[]> = new Map(
+  SETTINGS.flatMap((s) => (s.env && s.envAliases ? [[s.env, s.envAliases] as const] : [])),
+);
 
 export interface LoadConfigOptions {
   /** Settings from command-line flags, as dotted paths (`server.port`). Highest precedence. */
@@ -69,6 +73,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   for (const [name, path] of Object.entries(ENV_SETTINGS)) {
     let raw = env[name];
     if ((raw === undefined || raw === "") && LOWER_CASE_TOO.has(name)) raw = env[name.toLowerCase()];
+    for (const alias of ENV_ALIASES.get(name) ?? []) if (raw === undefined || raw === "") raw = env[alias];
     if (raw === undefined || raw === "") continue;
     const value = LIST_SETTINGS.has(path)
       ? raw
@@ -153,6 +158,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
         },
       );
     }
+  }
+  // llama.cpp refuses a quantized V cache without flash attention (the context fails to create):
+  // say so at start-up rather than at every model load.
+  if (config.engine.kv_cache_type !== "f16" && config.engine.flash_attention === "off") {
+    throw new AppError(
+      "config_invalid",
+      `invalid setting engine.kv_cache_type: ${config.engine.kv_cache_type} needs flash attention (engine.flash_attention auto or on)`,
+      { param: "engine.kv_cache_type" },
+    );
   }
   return deepFreeze(config);
 }

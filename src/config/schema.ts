@@ -32,6 +32,43 @@ const positiveInt = integer(z.number().int().positive());
 const auto = <T extends z.ZodType>(inner: T) =>
   z.union([z.literal("auto"), inner], { error: `expected "auto" or a positive integer` });
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** A size in bytes: a number, or a string such as `8GiB`, `512 MB` (decimal and binary units). */
+const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const match = typeof value === "string" ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value) : null;
+  const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? ""];
+  const bytes =
+    typeof value === "number" ? value : match && unit !== undefined ? Number(match[1]) * unit : NaN;
+  if (!Number.isFinite(bytes) || bytes <= 0) {
+    ctx.addIssue({ code: "custom", message: `not a size: ${JSON.stringify(value)} (use e.g. 8GiB, 512MB)` });
+    return z.NEVER;
+  }
+  return Math.floor(bytes);
+});
+
+/** Ollama's OLLAMA_FLASH_ATTENTION is a boolean ("1", "true"): read those spellings too. */
+const flashAttention = z
+  .union([z.boolean(), z.string()])
+  .transform((value) => {
+    const text = String(value).trim().toLowerCase();
+    if (["1", "true", "on"].includes(text)) return "on";
+    if (["0", "false", "off"].includes(text)) return "off";
+    return text;
+  })
+  .pipe(z.enum(["auto", "on", "off"], { error: `expected auto, on or off` }));
+
 /** A proxy URL: http or https scheme (a bare `host:port` means http, as Go reads HTTPS_PROXY). */
 const proxyUrl = z.string().refine(
   (value) => {
@@ -56,6 +93,8 @@ export interface SettingMeta {
   description: string;
   /** The environment variable that sets it (lists are comma-separated there). */
   env?: string;
+  /** Other variables read when `env` is unset, e.g. Ollama's name for the same setting. */
+  envAliases?: string[];
   /**
    * Also read `env` in lower case when the upper-case one is unset: the standard proxy variables,
    * as Ollama (Go's http.ProxyFromEnvironment) reads them.
@@ -228,6 +267,22 @@ export const configSchema = z.strictObject({
         description: "context tokens when a request sets no num_ctx (capped at the model's)",
         env: "AIXCL_CONTEXT_LENGTH",
         flag: "--context-length <tokens>",
+      }),
+      max_memory: setting(z.union([z.literal("auto"), byteSize]).default("auto"), {
+        description:
+          "memory the loaded models may use together (e.g. 12GiB), or auto (free memory plus what loaded models use); a model that cannot fit is refused",
+        env: "AIXCL_MAX_MEMORY",
+      }),
+      kv_cache_type: setting(z.enum(["f16", "q8_0", "q4_0"]).default("f16"), {
+        description:
+          "KV cache type: f16, q8_0 (about half the memory) or q4_0 (about a quarter); q8_0 and q4_0 need flash attention",
+        env: "AIXCL_KV_CACHE_TYPE",
+        envAliases: ["OLLAMA_KV_CACHE_TYPE"],
+      }),
+      flash_attention: setting(flashAttention.default("auto"), {
+        description: "flash attention: auto (where the device supports it), on or off",
+        env: "AIXCL_FLASH_ATTENTION",
+        envAliases: ["OLLAMA_FLASH_ATTENTION"],
       }),
       load_timeout: setting(positiveInt.default(300), {
         description: "seconds a runner may take to load a model before the request fails",

@@ -7,30 +7,22 @@
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
-import { RunnerProcess } from "./runner/client.js";
-import type { RunnerPool } from "./runner/pool.js";
-import type { LoadedInfo, LoadSpec } from "./runner/protocol.js";
+import type { RunnerProcess } from "./runner/client.js";
+import { RunnerSource } from "./scheduler-runners.js";
+import type { RunnerSourceOptions } from "./scheduler-runners.js";
+import type { LoadedInfo } from "./runner/protocol.js";
+import type { ModelShape } from "./memory-estimate.js";
+import { makeRoom } from "./scheduler-memory.js";
+import type { LoadPlan, MemoryPlanner, RequestedLoad } from "./scheduler-memory.js";
 import { abortError, LeaseImpl, raceAbort } from "./scheduler-lease.js";
 import type { Lease } from "./scheduler-lease.js";
 
-export interface SlotOptions {
+export interface SlotOptions extends RunnerSourceOptions {
   maxQueue: number;
   maxLoadedModels: number;
-  loadTimeoutMs: number;
   logger: Logger;
-  /** Slots per runner before its load reports the real count ("auto" parallel: 1). */
-  initialSlots: number;
-  /** GPU mode runners load llama.cpp with. */
-  gpu: "auto" | false;
-  /**
-   * Keep one spare runner with llama.cpp already loaded, started after the first model loads, so
-   * the next load (another model, a reload, a crash restart) skips llama.cpp's 1–2 s start-up.
-   */
-  spareRunner: boolean;
-  /** The runners' entry module (see RunnerProcessOptions.entry). Default: the one beside the client. */
-  runnerEntry?: string;
-  /** Where unloaded runners go, and loads take them from (see RunnerPool). Default: none. */
-  runnerPool?: RunnerPool;
+  /** Estimates loads and holds the memory budget (engine.max_memory). */
+  memory: MemoryPlanner;
 }
 
 interface Entry {
@@ -50,11 +42,15 @@ interface Entry {
   gone: boolean;
   /** Set once stopping starts: the runner's stop, or its return to the pool. */
   stopped: Promise<void> | undefined;
+  /** The load's memory estimate, accounted against the budget until the process exits. */
+  memoryBytes: number;
 }
 
 interface Waiter {
   model: ModelRecord;
-  spec: LoadSpec;
+  spec: RequestedLoad;
+  /** The model's shape, to estimate a load. */
+  shape: ModelShape;
   loadKey: string;
   keepAliveMs: number;
   /** Any loaded instance of the model will do (tokenize): no reload, keep-alive untouched. */
@@ -68,6 +64,8 @@ export interface SlotSnapshot {
   model: ModelRecord;
   info: LoadedInfo;
   pid: number;
+  /** The memory estimate the budget accounts for it. */
+  memoryBytes: number;
   /** Parallel sequences the runner serves. */
   slots: number;
   active: number;
@@ -81,9 +79,11 @@ export class SlotScheduler {
   private readonly waiters: Waiter[] = [];
   private restarts = 0;
   private closed = false;
-  private spare: RunnerProcess | undefined;
+  private readonly runners: RunnerSource;
 
-  constructor(private readonly options: SlotOptions) {}
+  constructor(private readonly options: SlotOptions) {
+    this.runners = new RunnerSource(options);
+  }
 
   get queueDepth(): number {
     return this.waiters.length;
@@ -115,17 +115,23 @@ export class SlotScheduler {
 
   /**
    * Waits for a slot on a loaded runner for `model` with these load settings. Throws `queue_full`
-   * (with retryAfter), `client_closed` on abort, `model_load_failed`, `shutting_down`.
+   * (with retryAfter), `client_closed` on abort, `model_load_failed`, `insufficient_memory`,
+   * `shutting_down`.
    */
   async acquire(
     model: ModelRecord,
-    spec: LoadSpec,
+    spec: RequestedLoad,
     keepAliveMs: number,
     signal?: AbortSignal,
     anyInstance = false,
   ): Promise<Lease> {
     if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
     if (signal?.aborted) throw abortError();
+    // The header's shape, to estimate a load: read once per model file, so usually known, and then
+    // the request joins the queue at once (in arrival order) rather than after a read.
+    const memory = this.options.memory;
+    const shape = memory.knownShape(model) ?? (await raceAbort(memory.shape(model), signal));
+    if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
     const loadKey = JSON.stringify([model.modelDigest, spec]);
     const lease = await new Promise<LeaseImpl<Entry>>((resolve, reject) => {
       const onAbort = () => {
@@ -135,6 +141,7 @@ export class SlotScheduler {
       const waiter: Waiter = {
         model,
         spec,
+        shape,
         loadKey,
         keepAliveMs,
         anyInstance,
@@ -186,6 +193,7 @@ export class SlotScheduler {
         model: entry.model,
         info,
         pid: entry.runner.pid,
+        memoryBytes: entry.memoryBytes,
         slots: entry.slots,
         active: entry.active,
         queued: this.waiters.filter((w) => w.model.name === entry.model.name).length,
@@ -202,9 +210,10 @@ export class SlotScheduler {
       waiter.cleanup();
       waiter.reject(new AppError("shutting_down", "the server is shutting down"));
     }
-    const spare = this.spare;
-    this.spare = undefined;
-    await Promise.all([...[...this.entries.values()].map((entry) => this.stopEntry(entry)), spare?.stop()]);
+    await Promise.all([
+      ...[...this.entries.values()].map((entry) => this.stopEntry(entry)),
+      this.runners.stop(),
+    ]);
   }
 
   private queueFull(): AppError {
@@ -236,12 +245,14 @@ export class SlotScheduler {
       if (waiter && lease) {
         this.waiters.splice(i, 1);
         waiter.cleanup();
-        waiter.resolve(lease);
+        if (lease instanceof AppError) waiter.reject(lease);
+        else waiter.resolve(lease);
       } else i++;
     }
   }
 
-  private tryGrant(waiter: Waiter): LeaseImpl<Entry> | undefined {
+  /** A lease, an error that ends the wait (the model cannot fit), or undefined: keep waiting. */
+  private tryGrant(waiter: Waiter): LeaseImpl<Entry> | AppError | undefined {
     const entry = this.entries.get(waiter.model.name);
     if (entry) {
       if (entry.state === "stopping") return undefined;
@@ -252,22 +263,26 @@ export class SlotScheduler {
       }
       return entry.active < entry.slots ? this.grant(entry, waiter) : undefined;
     }
-    if (this.entries.size >= this.options.maxLoadedModels) {
-      const victim = this.leastRecentlyUsedIdle();
-      // Wait for the victim to exit before loading: both in memory at once may not fit.
-      if (victim) void this.stopEntry(victim);
-      return undefined;
+    const plan = this.options.memory.plan(waiter.shape, waiter.spec);
+    const room = makeRoom(
+      [...this.entries.values()],
+      plan.estimate.totalBytes,
+      this.options.maxLoadedModels,
+      this.options.memory,
+    );
+    switch (room.action) {
+      case "load":
+        return this.grant(this.startEntry(waiter, plan), waiter);
+      case "refuse":
+        this.options.logger.warn({ model: waiter.model.name, err: room.error.message }, "model does not fit");
+        return room.error;
+      case "evict":
+        // Wait for the victim to exit before loading: its memory is free only then.
+        void this.stopEntry(room.victim);
+        return undefined;
+      case "wait":
+        return undefined;
     }
-    return this.grant(this.startEntry(waiter), waiter);
-  }
-
-  private leastRecentlyUsedIdle(): Entry | undefined {
-    let victim: Entry | undefined;
-    for (const entry of this.entries.values()) {
-      if (entry.state !== "ready" || entry.active > 0) continue;
-      if (!victim || entry.lastUsed < victim.lastUsed) victim = entry;
-    }
-    return victim;
   }
 
   private grant(entry: Entry, waiter: Waiter): LeaseImpl<Entry> {
@@ -306,24 +321,24 @@ export class SlotScheduler {
     entry.expiresAt = undefined;
   }
 
-  private startEntry(waiter: Waiter): Entry {
-    const runner = this.takeRunner();
+  private startEntry(waiter: Waiter, plan: LoadPlan): Entry {
+    const runner = this.runners.take();
     const entry: Entry = {
       model: waiter.model,
       loadKey: waiter.loadKey,
       runner,
       state: "loading",
-      slots:
-        typeof waiter.spec.numParallel === "number" ? waiter.spec.numParallel : this.options.initialSlots,
+      slots: plan.parallel,
       active: 0,
       keepAliveMs: waiter.keepAliveMs,
       lastUsed: Date.now(),
       expiresAt: undefined,
       timer: undefined,
       unloadRequested: false,
-      ready: runner.load(waiter.spec),
+      ready: runner.load(plan.spec),
       gone: false,
       stopped: undefined,
+      memoryBytes: plan.estimate.totalBytes,
     };
     runner.onExit = (crashed) => this.onRunnerExit(entry, crashed);
     this.entries.set(waiter.model.name, entry);
@@ -333,37 +348,11 @@ export class SlotScheduler {
         entry.state = "ready";
         entry.slots = info.parallel;
         this.pump();
-        this.ensureSpare();
+        if (!this.closed) this.runners.ensureSpare();
       },
       (error: AppError) => this.onLoadFailed(entry, error),
     );
     return entry;
-  }
-
-  private newRunner(): RunnerProcess {
-    const options = {
-      gpu: this.options.gpu,
-      logger: this.options.logger,
-      loadTimeoutMs: this.options.loadTimeoutMs,
-      ...(this.options.runnerEntry === undefined ? {} : { entry: this.options.runnerEntry }),
-    };
-    const pooled = this.options.runnerPool?.take(options);
-    return pooled ? pooled.adopt(options) : new RunnerProcess(options);
-  }
-
-  private takeRunner(): RunnerProcess {
-    const spare = this.spare;
-    this.spare = undefined;
-    return spare?.alive ? spare : this.newRunner();
-  }
-
-  private ensureSpare(): void {
-    if (!this.options.spareRunner || this.closed || this.spare) return;
-    const spare = this.newRunner();
-    spare.onExit = () => {
-      if (this.spare === spare) this.spare = undefined;
-    };
-    this.spare = spare;
   }
 
   private onLoadFailed(entry: Entry, error: AppError): void {

@@ -8,10 +8,11 @@ import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
 import type { RunnerPool } from "./runner/pool.js";
-import type { LoadSpec } from "./runner/protocol.js";
 import { EventStream } from "./scheduler-stream.js";
 import { raceAbort } from "./scheduler-lease.js";
 import { SlotScheduler } from "./scheduler-slots.js";
+import { MemoryPlanner, residentBytes } from "./scheduler-memory.js";
+import type { RequestedLoad } from "./scheduler-memory.js";
 import { availableCores, resolveThreads } from "./threads.js";
 import type {
   EmbedRequest,
@@ -51,9 +52,14 @@ export class Scheduler implements Engine {
       maxLoadedModels: engine.max_loaded_models,
       loadTimeoutMs: engine.load_timeout * 1000,
       logger: options.logger,
-      initialSlots: 1,
       gpu: engine.gpu === "auto" ? "auto" : false,
       spareRunner: options.spareRunner ?? true,
+      memory: new MemoryPlanner({
+        maxMemory: engine.max_memory,
+        kvCacheType: engine.kv_cache_type,
+        flashAttention: engine.flash_attention,
+        cores: this.cores,
+      }),
       ...(options.runnerEntry === undefined ? {} : { runnerEntry: options.runnerEntry }),
       ...(options.runnerPool === undefined ? {} : { runnerPool: options.runnerPool }),
     });
@@ -166,7 +172,8 @@ export class Scheduler implements Engine {
   loaded(): LoadedModel[] {
     return this.slots.snapshot().map((slot) => ({
       model: slot.model,
-      sizeBytes: slot.info.sizeBytes,
+      sizeBytes: slot.memoryBytes,
+      rssBytes: residentBytes(slot.pid) ?? 0,
       sizeVramBytes: slot.info.sizeVramBytes,
       contextLength: slot.info.contextLength,
       expiresAt: slot.expiresAt,
@@ -196,14 +203,13 @@ export class Scheduler implements Engine {
     return value < 0 ? Infinity : value;
   }
 
-  private loadSpec(model: ModelRecord, load: LoadOptions): LoadSpec {
+  private loadSpec(model: ModelRecord, load: LoadOptions): RequestedLoad {
     const engine = this.options.config.engine;
     const gpu = engine.gpu === "auto" ? "auto" : false;
     return {
       modelPath: model.modelPath,
       numCtx: load.numCtx !== undefined && load.numCtx > 0 ? load.numCtx : engine.context_length,
       numParallel: engine.num_parallel,
-      cores: this.cores,
       threads: resolveThreads(engine.threads, load.numThread, this.cores),
       gpu,
       ...(gpu !== false && load.numGpu !== undefined && load.numGpu >= 0 ? { gpuLayers: load.numGpu } : {}),

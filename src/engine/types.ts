@@ -91,8 +91,13 @@ export interface EmbedResult {
 /** A model currently loaded in a runner (for /api/ps and metrics). */
 export interface LoadedModel {
   model: ModelRecord;
-  /** Bytes of memory the runner uses for the model (weights + context). */
+  /**
+   * Bytes the memory budget accounts for the model: the estimate made before loading (weights +
+   * KV cache + compute buffers), as Ollama's `size` is.
+   */
   sizeBytes: number;
+  /** Resident memory of the runner process now, bytes (0 where it cannot be read). */
+  rssBytes: number;
   sizeVramBytes: number;
   contextLength: number;
   /** When it will be unloaded if idle; null = never. */

@@ -51,7 +51,10 @@ export function createErrorRenderer(deps: ServerDeps): (error: unknown, c: Conte
     const error = fromUnknown(raw);
     // Expected states (busy, stopping, sealed) are refusals, not failures worth a stack trace.
     const expected =
-      error.code === "queue_full" || error.code === "shutting_down" || error.code === "vault_sealed";
+      error.code === "queue_full" ||
+      error.code === "shutting_down" ||
+      error.code === "vault_sealed" ||
+      error.code === "insufficient_memory";
     // req_id ties the line to the answer's x-request-id (the admin log page shows both).
     const where = { path: c.req.path, req_id: (c.var as { requestId?: string }).requestId };
     if (error.status >= 500 && !expected) {

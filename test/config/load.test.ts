@@ -246,3 +246,54 @@ describe("isLoopbackHost", () => {
     },
   );
 });
+
+describe("memory settings", () => {
+  it("reads engine.max_memory as bytes or a size with a unit, default auto", () => {
+    const dir = home();
+    expect(loadConfig({ env: { AIXCL_HOME: dir } }).engine.max_memory).toBe("auto");
+    expect(loadConfig({ env: { AIXCL_HOME: dir, AIXCL_MAX_MEMORY: "512MiB" } }).engine.max_memory).toBe(
+      512 * 2 ** 20,
+    );
+    expect(loadConfig({ env: { AIXCL_HOME: dir, AIXCL_MAX_MEMORY: "2 GB" } }).engine.max_memory).toBe(2e9);
+    expect(
+      loadConfig({ env: { AIXCL_HOME: dir }, flags: { "engine.max_memory": 1000 } }).engine.max_memory,
+    ).toBe(1000);
+    expect(invalid(() => loadConfig({ env: { AIXCL_HOME: dir, AIXCL_MAX_MEMORY: "lots" } })).param).toBe(
+      "engine.max_memory",
+    );
+  });
+
+  it("reads Ollama's OLLAMA_KV_CACHE_TYPE and OLLAMA_FLASH_ATTENTION when the AIXCL_ ones are unset", () => {
+    const dir = home();
+    const ollama = loadConfig({
+      env: { AIXCL_HOME: dir, OLLAMA_KV_CACHE_TYPE: "q8_0", OLLAMA_FLASH_ATTENTION: "1" },
+    }).engine;
+    expect(ollama).toMatchObject({ kv_cache_type: "q8_0", flash_attention: "on" });
+    const both = loadConfig({
+      env: {
+        AIXCL_HOME: dir,
+        AIXCL_KV_CACHE_TYPE: "q4_0",
+        OLLAMA_KV_CACHE_TYPE: "q8_0",
+        AIXCL_FLASH_ATTENTION: "auto",
+        OLLAMA_FLASH_ATTENTION: "0",
+      },
+    }).engine;
+    expect(both).toMatchObject({ kv_cache_type: "q4_0", flash_attention: "auto" });
+    expect(
+      loadConfig({ env: { AIXCL_HOME: dir, OLLAMA_FLASH_ATTENTION: "false" } }).engine.flash_attention,
+    ).toBe("off");
+    expect(loadConfig({ env: { AIXCL_HOME: dir } }).engine).toMatchObject({
+      kv_cache_type: "f16",
+      flash_attention: "auto",
+    });
+  });
+
+  it("refuses a quantized KV cache with flash attention off (llama.cpp cannot create that context)", () => {
+    const dir = home();
+    const error = invalid(() =>
+      loadConfig({ env: { AIXCL_HOME: dir, AIXCL_KV_CACHE_TYPE: "q8_0", AIXCL_FLASH_ATTENTION: "off" } }),
+    );
+    expect(error.param).toBe("engine.kv_cache_type");
+    expect(error.message).toContain("flash attention");
+  });
+});

@@ -39,6 +39,8 @@ describe("settings declared once in the schema", () => {
       "database.url": "postgres://u:p@127.0.0.1:5432/db",
       "engine.keep_alive": "7m",
       "engine.gpu": "off",
+      "engine.kv_cache_type": "q8_0",
+      "engine.flash_attention": "on",
       "log.level": "warn",
       "registry.https_proxy": "http://proxy.example:3128",
       "registry.http_proxy": "proxy.example:3128",

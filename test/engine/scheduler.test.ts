@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { createEngine } from "../../src/engine/create-engine.js";
-import type { Engine, GenerateEvent, GenerateRequest } from "../../src/engine/types.js";
+import type { Engine, GenerateRequest } from "../../src/engine/types.js";
 import { AppError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
@@ -19,6 +19,7 @@ import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
 import { compiled } from "../support/build.js";
+import { isAlive, started, text, until } from "../support/engine-streams.js";
 
 let dir: string;
 let hello: ModelRecord;
@@ -82,50 +83,6 @@ const shortRequest = (signal?: AbortSignal): GenerateRequest => ({
 async function collectStats(engine: Engine, request: GenerateRequest) {
   for await (const event of engine.generate(request)) if (event.type === "done") return event.stats;
   throw new Error("no done event");
-}
-
-async function text(engine: Engine, request: GenerateRequest): Promise<string> {
-  let out = "";
-  for await (const event of engine.generate(request)) if (event.type === "text") out += event.text;
-  return out;
-}
-
-/**
- * Starts a generation and waits for its first text, so it surely holds a slot and is running.
- * `ended` drains the rest and resolves to the error that ended it, or undefined.
- */
-async function started(
-  engine: Engine,
-  request: GenerateRequest,
-): Promise<{ ended: Promise<AppError | undefined> }> {
-  const iterator = engine.generate(request)[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  expect((first.value as GenerateEvent).type).toBe("text");
-  const ended = (async () => {
-    try {
-      for (;;) if ((await iterator.next()).done) return undefined;
-    } catch (error) {
-      return error as AppError;
-    }
-  })();
-  return { ended };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting until ${what}`);
 }
 
 describe("one slot, a queue of one (one engine, tests in order)", () => {

@@ -81,6 +81,8 @@ export interface RunningModelWire {
   expires_at: string;
   size_vram: number;
   context_length: number;
+  /** aixcl: resident memory of the runner process now, bytes (`size` is the estimate). */
+  size_rss: number;
 }
 
 export interface PsResponseWire {

@@ -64,6 +64,7 @@ function describedJson(setting: SettingInfo): Record<string, unknown> {
   return {
     setting: setting.path,
     env: setting.env ?? null,
+    env_aliases: setting.envAliases ?? [],
     flag: setting.flag ?? null,
     default: setting.defaultValue === undefined ? null : shownValue(setting, setting.defaultValue),
     secret: setting.secret === true,
@@ -73,7 +74,9 @@ function describedJson(setting: SettingInfo): Record<string, unknown> {
 
 function describeText(): string {
   return SETTINGS.map((setting) => {
-    const ways = [setting.env, setting.flag].filter((way) => way !== undefined).join(", ");
+    const ways = [setting.env, ...(setting.envAliases ?? []), setting.flag]
+      .filter((way) => way !== undefined)
+      .join(", ");
     const fallback =
       setting.defaultValue === undefined
         ? ""

@@ -1,17 +1,14 @@
 /**
- * Runner side: loads llama.cpp, the model and its generation context, and decides how many
- * parallel sequences fit.
+ * Runner side: loads llama.cpp, the model and its generation context, with the parallel
+ * sequences and KV cache type the scheduler chose (src/engine/scheduler-memory.ts).
  */
-import { freemem } from "node:os";
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
 import type { LoadedInfo, LoadSpec } from "./protocol.js";
 
-/** Most sequences "auto" gives one context: beyond this, per-stream speed drops with little gain. */
-const MAX_AUTO_PARALLEL = 4;
-/** Share of free memory the auto rule lets the context (KV cache + compute buffers) take. */
-const AUTO_MEMORY_SHARE = 0.5;
+/** node-llama-cpp's names of the KV cache types engine.kv_cache_type offers. */
+const KV_CACHE_TYPES = { f16: "F16", q8_0: "Q8_0", q4_0: "Q4_0" } as const;
 
 export interface RunnerModel {
   llama: Llama;
@@ -19,26 +16,6 @@ export interface RunnerModel {
   context: LlamaContext;
   threads: number;
   info: LoadedInfo;
-}
-
-/**
- * The "auto" num_parallel rule: one sequence per core, at most 4, then one fewer at a time
- * (4 → 3 → 2 → 1) while node-llama-cpp's estimate of the context memory for that many sequences
- * exceeds half of the free memory. Each sequence has its own numCtx cells, so memory grows
- * linearly with the count.
- */
-function autoParallel(model: LlamaModel, numCtx: number, cores: number, free = freemem()): number {
-  let parallel = Math.min(MAX_AUTO_PARALLEL, Math.max(1, cores));
-  while (parallel > 1) {
-    const estimate = model.fileInsights.estimateContextResourceRequirements({
-      contextSize: numCtx,
-      sequences: parallel,
-      modelGpuLayers: model.gpuLayers,
-    });
-    if (estimate.cpuRam + estimate.gpuVram <= free * AUTO_MEMORY_SHARE) break;
-    parallel--;
-  }
-  return parallel;
 }
 
 /** Replaces absolute paths in llama.cpp / node-llama-cpp messages so clients never see them. */
@@ -92,18 +69,27 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
   }
   const trained = model.trainContextSize;
   const numCtx = trained > 0 ? Math.min(spec.numCtx, trained) : spec.numCtx;
-  const parallel = spec.numParallel === "auto" ? autoParallel(model, numCtx, spec.cores) : spec.numParallel;
+  const parallel = spec.numParallel;
+  const kvCacheType = KV_CACHE_TYPES[spec.kvCacheType];
   const context = await model.createContext({
     contextSize: numCtx,
     sequences: parallel,
     threads: spec.threads,
     failedCreationRemedy: false,
+    flashAttention: spec.flashAttention === "auto" ? "auto" : spec.flashAttention === "on",
+    // "Experimental" in node-llama-cpp's typings; llama.cpp's own --cache-type-k/-v. A quantized
+    // V cache needs flash attention, which the config enforces (src/config/load.ts).
+    experimentalKvCacheKeyType: kvCacheType,
+    experimentalKvCacheValueType: kvCacheType,
     ...(spec.numBatch === undefined ? {} : { batchSize: spec.numBatch }),
   });
   const contextEstimate = model.fileInsights.estimateContextResourceRequirements({
     contextSize: context.contextSize,
     sequences: parallel,
     modelGpuLayers: model.gpuLayers,
+    flashAttention: context.flashAttention !== false,
+    kvCacheKeyType: context.kvCacheKeyType,
+    kvCacheValueType: context.kvCacheValueType,
   });
   const modelVram = model.fileInsights.estimateModelResourceRequirements({
     gpuLayers: model.gpuLayers,
@@ -116,7 +102,6 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
     info: {
       parallel,
       contextLength: context.contextSize,
-      sizeBytes: model.size + contextEstimate.cpuRam + contextEstimate.gpuVram,
       sizeVramBytes: modelVram + contextEstimate.gpuVram,
     },
   };

@@ -11,16 +11,17 @@ export interface LoadSpec {
   modelPath: string;
   /** Requested context length per sequence; the runner caps it at the model's n_ctx_train. */
   numCtx: number;
-  /** Sequences in the context; "auto" = chosen by the runner from cores and free memory. */
-  numParallel: number | "auto";
-  /** Cores available to this process (input of the "auto" parallel rule). */
-  cores: number;
+  /** Sequences in the context (the scheduler resolves "auto" before the load). */
+  numParallel: number;
   threads: number;
   gpu: "auto" | false;
   /** Layers offloaded to a GPU; undefined = auto. */
   gpuLayers?: number;
   numBatch?: number;
   useMmap?: boolean;
+  /** KV cache element type (engine.kv_cache_type); q8_0 and q4_0 need flash attention. */
+  kvCacheType: "f16" | "q8_0" | "q4_0";
+  flashAttention: "auto" | "on" | "off";
 }
 
 export interface GenerateSpec {
@@ -47,7 +48,7 @@ export interface LoadedInfo {
   parallel: number;
   /** Context length per sequence (after capping). */
   contextLength: number;
-  sizeBytes: number;
+  /** node-llama-cpp's estimate of the GPU memory it uses (0 on a CPU). */
   sizeVramBytes: number;
 }
 

@@ -62,6 +62,7 @@ function runners(deps: ServerDeps): RunnerWire[] {
     slots_busy: loaded.activeRequests,
     size_vram: loaded.sizeVramBytes,
     size: loaded.sizeBytes,
+    size_rss: loaded.rssBytes,
     context_length: loaded.contextLength,
     expires_at: loaded.expiresAt === null ? null : loaded.expiresAt.toISOString(),
   }));

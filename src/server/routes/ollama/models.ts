@@ -52,6 +52,7 @@ export function psRoute(deps: ServerDeps): Handler<AppEnv> {
         expires_at: dateToRfc3339(loaded.expiresAt ?? new Date(Date.now() + NEVER_MS)),
         size_vram: loaded.sizeVramBytes,
         context_length: loaded.contextLength,
+        size_rss: loaded.rssBytes,
       })),
     };
     return c.json(body);

@@ -44,6 +44,7 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "model_load_failed":
     case "registry_error":
     case "insufficient_storage":
+    case "insufficient_memory":
     case "server_unreachable":
     case "queue_full":
     case "shutting_down":

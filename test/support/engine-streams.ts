@@ -1,0 +1,51 @@
+/**
+ * Driving the engine directly in tests: collect a generation's text, start one and keep it
+ * running, wait for a condition, check a runner's process.
+ */
+import { expect } from "vitest";
+import type { Engine, GenerateEvent, GenerateRequest } from "../../src/engine/types.js";
+import type { AppError } from "../../src/errors.js";
+
+export async function text(engine: Engine, request: GenerateRequest): Promise<string> {
+  let out = "";
+  for await (const event of engine.generate(request)) if (event.type === "text") out += event.text;
+  return out;
+}
+
+/**
+ * Starts a generation and waits for its first text, so it surely holds a slot and is running.
+ * `ended` drains the rest and resolves to the error that ended it, or undefined.
+ */
+export async function started(
+  engine: Engine,
+  request: GenerateRequest,
+): Promise<{ ended: Promise<AppError | undefined> }> {
+  const iterator = engine.generate(request)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  expect((first.value as GenerateEvent).type).toBe("text");
+  const ended = (async () => {
+    try {
+      for (;;) if ((await iterator.next()).done) return undefined;
+    } catch (error) {
+      return error as AppError;
+    }
+  })();
+  return { ended };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
