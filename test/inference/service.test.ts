@@ -208,6 +208,7 @@ describe("helpers", () => {
         "tokenizer.ggml.eos_token_id": 2,
         "tokenizer.ggml.model": "bert",
         "bert.pooling_type": 2,
+        "bert.context_length": 512,
       },
     });
     expect(traits).toEqual({
@@ -216,6 +217,7 @@ describe("helpers", () => {
       eosToken: "[SEP]",
       addBos: false,
       embeddingOnly: true,
+      trainedContext: 512,
     });
   });
 
