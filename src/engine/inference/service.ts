@@ -159,7 +159,8 @@ export function createInference(options: InferenceOptions): Inference {
     maxTokens: number | undefined,
     truncate: boolean | undefined,
   ): FitOptions => {
-    const requested = load.numCtx !== undefined && load.numCtx > 0 ? load.numCtx : options.config.engine.context_length;
+    const requested =
+      load.numCtx !== undefined && load.numCtx > 0 ? load.numCtx : options.config.engine.context_length;
     return {
       contextLength: Math.min(requested, traits.trainedContext ?? Infinity),
       truncate: truncate ?? true,
@@ -199,7 +200,12 @@ export function createInference(options: InferenceOptions): Inference {
         fitOptions(model, traits, load, sampling.maxTokens, request.truncate),
       );
       logger.debug(
-        { model: model.name, promptChars: prompt.length, tools: plan.offered.length, droppedMessages: dropped },
+        {
+          model: model.name,
+          promptChars: prompt.length,
+          tools: plan.offered.length,
+          droppedMessages: dropped,
+        },
         "chat prompt rendered",
       );
       yield* relay(
