@@ -92,3 +92,18 @@ export const R1_ANSWER = "Answer here";
 const R1_SCRIPT = ["Reasoning", " first", "</think>", "\n\nAnswer", " here"];
 export const r1ThinkingModel = (): Promise<string> =>
   scriptedModel("r1-thinking", R1_SCRIPT, { chatTemplate: R1_THINKING_TEMPLATE });
+
+/**
+ * A template that writes the system prompt after the generation prompt, so the prompt's last
+ * token is the system prompt's: with the system prompt "@" (one character, so one token) the
+ * model answers " Beta Gamma", without it "@ Beta Gamma". The answer shows whether the prompt
+ * the server ran held it.
+ */
+const SYSTEM_LAST_TEMPLATE = [
+  "{%- for m in messages %}{%- if m.role != 'system' %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{%- endif %}{%- endfor %}",
+  "<|im_start|>assistant\n",
+  "{%- for m in messages %}{%- if m.role == 'system' %}{{ m.content }}{%- endif %}{%- endfor %}",
+].join("");
+const SYSTEM_LAST_SCRIPT = ["@", " Beta", " Gamma"];
+export const systemLastModel = (): Promise<string> =>
+  scriptedModel("system-last", SYSTEM_LAST_SCRIPT, { chatTemplate: SYSTEM_LAST_TEMPLATE });

@@ -43,13 +43,13 @@ async function tokensOver(prompt: string, limit: number, options: FitOptions): P
   return tokens < limit ? undefined : tokens;
 }
 
-/** Where a kept tail may start: not at a system message (kept anyway) nor at a tool result. */
+/**
+ * Where a kept tail may start: at a user message. Not at a tool result (its call would be lost),
+ * nor at an assistant turn (templates that check user/assistant alternation would refuse it).
+ */
 function cutPoints(messages: readonly ChatMessage[]): number[] {
   const points: number[] = [];
-  for (let i = 1; i < messages.length; i++) {
-    const role = messages[i]?.role;
-    if (role !== "system" && role !== "tool") points.push(i);
-  }
+  for (let i = 1; i < messages.length; i++) if (messages[i]?.role === "user") points.push(i);
   return points;
 }
 

@@ -267,13 +267,13 @@ export function createInference(options: InferenceOptions): Inference {
           param: "think",
         });
       }
-      const context = request.context
-        ? await fitContext(
-            request.context,
-            prompt,
-            fitOptions(model, traits, load, sampling.maxTokens, request.truncate),
-          )
-        : undefined;
+      // Also without `context`: a prompt larger than the context is refused, not silently cut.
+      const fitted = await fitContext(
+        request.context ?? [],
+        prompt,
+        fitOptions(model, traits, load, sampling.maxTokens, request.truncate),
+      );
+      const context = request.context ? fitted : undefined;
       yield* relay(
         splitThinking(
           engine.generate({
