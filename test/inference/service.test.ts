@@ -36,7 +36,8 @@ beforeAll(async () => {
   const config = loadConfig({
     env: { AIXCL_HOME: home },
     readFile: false,
-    flags: { "engine.context_length": 512, "engine.num_parallel": 1 },
+    // 1024: the tool-calling prompts (tool schemas in the prompt) take up to ~830 tokens.
+    flags: { "engine.context_length": 1024, "engine.num_parallel": 1 },
   });
   const root = join(home, "models");
   const [hello, tool] = await Promise.all([
