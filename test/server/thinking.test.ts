@@ -139,7 +139,7 @@ describe("/v1/chat/completions", () => {
     let content = "";
     let contentStarted = false;
     for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta as (Reasoning & { content?: string | null }) | undefined;
+      const delta: (Reasoning & { content?: string | null }) | undefined = chunk.choices[0]?.delta;
       if (delta?.reasoning_content) {
         expect(contentStarted).toBe(false);
         reasoning += delta.reasoning_content;
