@@ -61,7 +61,9 @@ describe("/api/chat", () => {
       for await (const chunk of await ollama.chat({ model, messages: ask, stream: true })) chunks.push(chunk);
       const withThinking = chunks.filter((c) => c.message.thinking);
       const withContent = chunks.filter((c) => c.message.content);
-      expect(withThinking.length).toBeGreaterThan(1);
+      // Pieces a busy consumer has not taken yet are joined (scheduler-stream.ts), so the number
+      // of chunks varies; splitting across piece boundaries is thinking.test.ts's subject.
+      expect(withThinking.length).toBeGreaterThan(0);
       expect(withThinking.map((c) => c.message.thinking).join("")).toBe(thinking);
       expect(withContent.map((c) => c.message.content).join("")).toBe(answer);
       expect(withThinking.every((c) => c.message.content === "")).toBe(true);

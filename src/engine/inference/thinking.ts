@@ -32,17 +32,22 @@ export type SplitEvent = GenerateEvent | { type: "thinking"; text: string };
  * Splits text events into thinking and text. With thinking off the reasoning is dropped: a model
  * whose template cannot switch it off still thinks, and the client asked not to see it.
  */
-export async function* splitThinking(
+export function splitThinking(
   events: AsyncIterable<GenerateEvent>,
   plan: ThinkPlan,
   prompt: string,
+): AsyncIterable<SplitEvent> {
+  // Models that do not think get their events as they are: no extra step per token.
+  return plan.tags ? split(events, plan.tags, plan.think !== false, prompt) : events;
+}
+
+async function* split(
+  events: AsyncIterable<GenerateEvent>,
+  tags: ThinkingTags,
+  show: boolean,
+  prompt: string,
 ): AsyncGenerator<SplitEvent, void, undefined> {
-  if (!plan.tags) {
-    yield* events;
-    return;
-  }
-  const show = plan.think !== false;
-  const parser = new ThinkingParser(plan.tags, prompt.trimEnd().endsWith(plan.tags.open));
+  const parser = new ThinkingParser(tags, prompt.trimEnd().endsWith(tags.open));
   const emit = function* (split: { thinking: string; content: string }): Generator<SplitEvent> {
     if (show && split.thinking !== "") yield { type: "thinking", text: split.thinking };
     if (split.content !== "") yield { type: "text", text: split.content };
