@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   digest_mismatch: 400,
   unsupported: 400,
   json_too_deep: 400,
+  /** A prompt that cannot fit the model's context (one message too long, or `truncate: false`). */
+  context_length_exceeded: 400,
   unauthorized: 401,
   forbidden_host: 403,
   cross_site: 403,

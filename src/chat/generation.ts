@@ -167,6 +167,9 @@ export class Generation {
         this.broadcast({ type: "tool_calls", toolCalls: calls });
         return;
       }
+      case "thinking":
+        // The web chat shows answers only; a thinking model's reasoning is not stored or shown.
+        return;
       case "done":
         this.stats = toStats(event.stats);
         this.options.onStats?.(event.model.name, event.stats);

@@ -154,10 +154,10 @@ export class Scheduler implements Engine {
     return this.slots.unload(modelName);
   }
 
-  async tokenize(model: ModelRecord, text: string): Promise<number[]> {
+  async tokenize(model: ModelRecord, text: string, load: LoadOptions = {}): Promise<number[]> {
     const lease = await this.slots.acquire(
       model,
-      this.loadSpec(model, {}),
+      this.loadSpec(model, load),
       this.keepAlive(undefined),
       undefined,
       true,

@@ -137,8 +137,11 @@ export interface Engine {
   load(model: ModelRecord, load: LoadOptions, keepAliveMs?: number): Promise<{ loadNs: number }>;
   /** Unloads a model as soon as its in-flight requests finish. */
   unload(modelName: string): Promise<void>;
-  /** Token ids of a text, special tokens parsed (loads the model if needed). */
-  tokenize(model: ModelRecord, text: string): Promise<number[]>;
+  /**
+   * Token ids of a text, special tokens parsed. Uses any loaded instance of the model, or loads it
+   * with `load` (the settings the request that follows will use, so it does not load twice).
+   */
+  tokenize(model: ModelRecord, text: string, load?: LoadOptions): Promise<number[]>;
   loaded(): LoadedModel[];
   stats(): EngineStats;
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import { readGgufInfo } from "./gguf/reader.js";
 import { GGML_TYPES, type GgufInfo, type GgufValue } from "./gguf/types.js";
 import { goValue, formatParametersText, parameterEntries } from "./params.js";
 import { isStoredRecord } from "./records.js";
+import { thinkingTags } from "./thinking-tags.js";
 import type { ModelDetails, ModelRecord } from "./types.js";
 
 export interface ShowInfo {
@@ -81,7 +82,7 @@ function capabilitiesOf(info: GgufInfo, template: string, hasProjector: boolean)
   const lower = template.toLowerCase();
   if (lower.includes("tools") || lower.includes("tool_call")) caps.push("tools");
   if (lower.includes("suffix")) caps.push("insert");
-  if (template.includes("<think>") && template.includes("</think>")) caps.push("thinking");
+  if (thinkingTags(template)) caps.push("thinking");
   return caps;
 }
 

@@ -36,7 +36,8 @@ beforeAll(async () => {
   const config = loadConfig({
     env: { AIXCL_HOME: home },
     readFile: false,
-    flags: { "engine.context_length": 512, "engine.num_parallel": 1 },
+    // 1024: the tool-calling prompts (tool schemas in the prompt) take up to ~830 tokens.
+    flags: { "engine.context_length": 1024, "engine.num_parallel": 1 },
   });
   const root = join(home, "models");
   const [hello, tool] = await Promise.all([
@@ -207,6 +208,7 @@ describe("helpers", () => {
         "tokenizer.ggml.eos_token_id": 2,
         "tokenizer.ggml.model": "bert",
         "bert.pooling_type": 2,
+        "bert.context_length": 512,
       },
     });
     expect(traits).toEqual({
@@ -215,6 +217,7 @@ describe("helpers", () => {
       eosToken: "[SEP]",
       addBos: false,
       embeddingOnly: true,
+      trainedContext: 512,
     });
   });
 

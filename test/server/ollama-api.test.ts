@@ -39,7 +39,8 @@ async function ndjson(response: Response): Promise<Record<string, unknown>[]> {
 beforeAll(async () => {
   const [hello, tools, json, tiny] = await Promise.all([helloModel(), toolModel(), jsonModel(), tinyModel()]);
   platform = await startTestPlatform({
-    flags: { profile: "core", "engine.context_length": 512, "engine.num_parallel": 1 },
+    // 1024: the tool-calling prompts (tool schemas in the prompt) take ~550 tokens.
+    flags: { profile: "core", "engine.context_length": 1024, "engine.num_parallel": 1 },
     models: [
       { name: "hello", gguf: hello },
       { name: "tools", gguf: tools },

@@ -51,3 +51,59 @@ export const longModel = (): Promise<string> => scriptedModel("long-400", LONG_S
 
 /** A model no test installs, so its blob is new to a store (upload tests). */
 export const uploadModel = (): Promise<string> => scriptedModel("upload-me", ["Up", "loaded"]);
+
+/**
+ * Qwen3-style thinking: the model opens its answer with <think>…</think>; the template drops past
+ * answers' reasoning (split at </think>) and, with `enable_thinking` false, writes an empty think
+ * block into the generation prompt so the model skips it.
+ */
+const QWEN3_THINKING_TEMPLATE = [
+  "{%- for message in messages %}",
+  "{%- if message.role == 'assistant' %}{%- set content = message.content %}",
+  "{%- if '</think>' in content %}{%- set content = content.split('</think>')[-1].lstrip('\\n') %}{%- endif %}",
+  "<|im_start|>assistant\n{{ content }}<|im_end|>\n",
+  "{%- else %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{%- endif %}",
+  "{%- endfor %}",
+  "{%- if add_generation_prompt %}<|im_start|>assistant\n",
+  "{%- if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{%- endif %}",
+  "{%- endif %}",
+].join("");
+export const QWEN3_THINKING = "Weighing options";
+export const QWEN3_ANSWER = "Hello there";
+const QWEN3_SCRIPT = ["<think>", "\nWeighing", " options", "\n</think>", "\n\nHello", " there"];
+export const qwen3ThinkingModel = (): Promise<string> =>
+  scriptedModel("qwen3-thinking", QWEN3_SCRIPT, { chatTemplate: QWEN3_THINKING_TEMPLATE });
+
+/**
+ * DeepSeek-R1-style thinking: the generation prompt itself ends with "<think>\n", so the model's
+ * output starts inside the reasoning and only the closing tag appears in it.
+ */
+const R1_THINKING_TEMPLATE = [
+  "{%- for message in messages %}",
+  "{%- if message.role == 'assistant' %}{%- set content = message.content %}",
+  "{%- if '</think>' in content %}{%- set content = content.split('</think>')[-1] %}{%- endif %}",
+  "<|im_start|>assistant\n{{ content }}<|im_end|>\n",
+  "{%- else %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{%- endif %}",
+  "{%- endfor %}",
+  "{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n{%- endif %}",
+].join("");
+export const R1_THINKING = "Reasoning first";
+export const R1_ANSWER = "Answer here";
+const R1_SCRIPT = ["Reasoning", " first", "</think>", "\n\nAnswer", " here"];
+export const r1ThinkingModel = (): Promise<string> =>
+  scriptedModel("r1-thinking", R1_SCRIPT, { chatTemplate: R1_THINKING_TEMPLATE });
+
+/**
+ * A template that writes the system prompt after the generation prompt, so the prompt's last
+ * token is the system prompt's: with the system prompt "@" (one character, so one token) the
+ * model answers " Beta Gamma", without it "@ Beta Gamma". The answer shows whether the prompt
+ * the server ran held it.
+ */
+const SYSTEM_LAST_TEMPLATE = [
+  "{%- for m in messages %}{%- if m.role != 'system' %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{%- endif %}{%- endfor %}",
+  "<|im_start|>assistant\n",
+  "{%- for m in messages %}{%- if m.role == 'system' %}{{ m.content }}{%- endif %}{%- endfor %}",
+].join("");
+const SYSTEM_LAST_SCRIPT = ["@", " Beta", " Gamma"];
+export const systemLastModel = (): Promise<string> =>
+  scriptedModel("system-last", SYSTEM_LAST_SCRIPT, { chatTemplate: SYSTEM_LAST_TEMPLATE });

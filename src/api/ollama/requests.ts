@@ -34,6 +34,8 @@ export const generateRequestSchema = z.object({
   options: optionsSchema.optional(),
   keep_alive: keepAliveSchema.optional(),
   think: thinkSchema.optional(),
+  /** false: a prompt beyond num_ctx is refused instead of losing its oldest context. Default true. */
+  truncate: z.boolean().optional(),
 });
 export type GenerateRequestWire = z.infer<typeof generateRequestSchema>;
 
@@ -75,6 +77,8 @@ export const chatRequestSchema = z.object({
   options: optionsSchema.optional(),
   keep_alive: keepAliveSchema.optional(),
   think: thinkSchema.optional(),
+  /** false: a history beyond num_ctx is refused instead of losing its oldest turns. Default true. */
+  truncate: z.boolean().optional(),
 });
 export type ChatRequestWire = z.infer<typeof chatRequestSchema>;
 

@@ -19,6 +19,8 @@ export interface GenerateChunkWire extends Partial<FinalStatsWire> {
   model: string;
   created_at: string;
   response: string;
+  /** A thinking model's reasoning, apart from `response`. */
+  thinking?: string;
   done: boolean;
   done_reason?: OllamaDoneReason;
   context?: number[];
@@ -32,7 +34,7 @@ export interface ToolCallOutWire {
 export interface ChatChunkWire extends Partial<FinalStatsWire> {
   model: string;
   created_at: string;
-  message: { role: "assistant"; content: string; tool_calls?: ToolCallOutWire[] };
+  message: { role: "assistant"; content: string; thinking?: string; tool_calls?: ToolCallOutWire[] };
   done: boolean;
   done_reason?: OllamaDoneReason;
 }

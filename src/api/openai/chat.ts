@@ -30,6 +30,9 @@ const chatMessageSchema = z.object({
   name: z.string().nullish(),
   tool_calls: z.array(toolCallSchema).nullish(),
   tool_call_id: z.string().nullish(),
+  /** A past answer's reasoning, as this server (and llama-server, vLLM, Ollama) send it back. */
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
 });
 export type ChatMessageWire = z.infer<typeof chatMessageSchema>;
 
@@ -78,6 +81,10 @@ export const chatCompletionRequestSchema = z.object({
   /** Token log-probabilities are not produced by this server; only false/absent is accepted. */
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().nullish(),
+  /** Thinking effort (OpenAI's reasoning models); "none" turns thinking off. */
+  reasoning_effort: z.string().nullish(),
+  /** Ollama's and OpenRouter's spelling of the same: `{effort}`. Wins over reasoning_effort. */
+  reasoning: z.object({ effort: z.string().nullish() }).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 
@@ -95,7 +102,14 @@ export interface ChatCompletion {
   system_fingerprint: string;
   choices: {
     index: number;
-    message: { role: "assistant"; content: string | null; tool_calls?: ToolCallWire[] };
+    message: {
+      role: "assistant";
+      content: string | null;
+      /** A thinking model's reasoning: llama-server's and vLLM's field, and Ollama's `reasoning`. */
+      reasoning_content?: string;
+      reasoning?: string;
+      tool_calls?: ToolCallWire[];
+    };
     logprobs: null;
     finish_reason: FinishReason;
   }[];
@@ -110,7 +124,13 @@ export interface ChatCompletionChunk {
   system_fingerprint: string;
   choices: {
     index: number;
-    delta: { role?: "assistant"; content?: string; tool_calls?: (ToolCallWire & { index: number })[] };
+    delta: {
+      role?: "assistant";
+      content?: string;
+      reasoning_content?: string;
+      reasoning?: string;
+      tool_calls?: (ToolCallWire & { index: number })[];
+    };
     logprobs: null;
     finish_reason: FinishReason | null;
   }[];

@@ -13,6 +13,8 @@ export interface ModelTraits {
   addBos: boolean;
   /** An embedding-only model (`<arch>.pooling_type` present, as Ollama decides): no chat/generate. */
   embeddingOnly: boolean;
+  /** `<arch>.context_length`: the runner caps num_ctx at it; undefined when the file has none. */
+  trainedContext: number | undefined;
 }
 
 function tokenText(metadata: Record<string, GgufValue>, key: string): string {
@@ -21,6 +23,11 @@ function tokenText(metadata: Record<string, GgufValue>, key: string): string {
   if ((typeof id !== "number" && typeof id !== "bigint") || !Array.isArray(tokens)) return "";
   const token = tokens[Number(id)];
   return typeof token === "string" ? token : "";
+}
+
+function positive(value: GgufValue | undefined): number | undefined {
+  const n = typeof value === "bigint" ? Number(value) : value;
+  return typeof n === "number" && n > 0 ? n : undefined;
 }
 
 export function traitsFromGguf(info: Pick<GgufInfo, "metadata" | "architecture">): ModelTraits {
@@ -35,6 +42,7 @@ export function traitsFromGguf(info: Pick<GgufInfo, "metadata" | "architecture">
     // llama.cpp's default: SentencePiece ("llama") vocabularies add BOS unless the file says not to.
     addBos: typeof addBos === "boolean" ? addBos : vocabModel === "llama",
     embeddingOnly: `${info.architecture}.pooling_type` in metadata,
+    trainedContext: positive(metadata[`${info.architecture}.context_length`]),
   };
 }
 

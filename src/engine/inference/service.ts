@@ -3,7 +3,8 @@ import { AppError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { displayName, parseModelName } from "../../models/names.js";
 import type { ModelRecord, ModelStore } from "../../models/types.js";
-import type { Engine, GenerateEvent, LoadOptions } from "../types.js";
+import type { Engine, LoadOptions } from "../types.js";
+import { fitContext, fitConversation, type FitOptions } from "./context-fit.js";
 import { createModelTraitsCache, type ModelTraits } from "./model-traits.js";
 import { withModelDefaults } from "./options.js";
 import {
@@ -15,6 +16,7 @@ import {
 } from "./template.js";
 import { planTools, toolCallFormat, type ToolPlan } from "./tool-choice.js";
 import { createToolCallStream, parseToolCalls, toToolCall } from "./tool-calls.js";
+import { planThinking, splitThinking, type SplitEvent, type ThinkPlan } from "./thinking.js";
 import type {
   ChatMessage,
   ChatRequest,
@@ -86,7 +88,7 @@ function rejectImages(requestModel: string, messages: readonly ChatMessage[]): v
 
 /** Turns engine events into service events, detecting tool calls when tools are in play. */
 async function* relay(
-  events: AsyncIterable<GenerateEvent>,
+  events: AsyncIterable<SplitEvent>,
   model: ModelRecord,
   plan: ToolPlan | undefined,
 ): AsyncGenerator<InferenceEvent, void, undefined> {
@@ -94,6 +96,10 @@ async function* relay(
   const detector = plan && !plan.forced && plan.callable.length > 0 ? createToolCallStream(names) : undefined;
   let forcedOutput = "";
   for await (const event of events) {
+    if (event.type === "thinking") {
+      yield event;
+      continue;
+    }
     if (event.type === "text") {
       if (plan?.forced) {
         forcedOutput += event.text;
@@ -145,6 +151,24 @@ export function createInference(options: InferenceOptions): Inference {
     return { model, traits: await traitsCache.get(model) };
   };
 
+  /** The runner caps num_ctx at the model's trained length; the prompt must fit what it will use. */
+  const fitOptions = (
+    model: ModelRecord,
+    traits: ModelTraits,
+    load: LoadOptions,
+    maxTokens: number | undefined,
+    truncate: boolean | undefined,
+  ): FitOptions => {
+    const requested =
+      load.numCtx !== undefined && load.numCtx > 0 ? load.numCtx : options.config.engine.context_length;
+    return {
+      contextLength: Math.min(requested, traits.trainedContext ?? Infinity),
+      truncate: truncate ?? true,
+      maxTokens,
+      count: async (text) => (await engine.tokenize(model, text, load)).length,
+    };
+  };
+
   const loadOptions = (model: ModelRecord, load: LoadOptions): LoadOptions =>
     withModelDefaults({ sampling: {}, load }, model.params).load;
 
@@ -157,28 +181,47 @@ export function createInference(options: InferenceOptions): Inference {
       const { sampling, load } = withModelDefaults(request, model.params);
       const plan = planTools(request.tools, request.toolChoice);
       const { source, origin } = pickTemplate(undefined, model, traits);
-      const rendered = renderChatTemplate(source, {
-        origin,
-        messages: buildConversation(model, request.messages),
-        tools: plan.offered,
-        bosToken: traits.bosToken,
-        eosToken: traits.eosToken,
-      });
-      const prompt = stripLeadingBos(rendered, traits);
+      const thinking = planThinking(request.model, source, request.think);
+      const render = (messages: readonly ChatMessage[]) =>
+        stripLeadingBos(
+          renderChatTemplate(source, {
+            origin,
+            messages,
+            tools: plan.offered,
+            bosToken: traits.bosToken,
+            eosToken: traits.eosToken,
+            think: thinking.think,
+          }),
+          traits,
+        );
+      const { prompt, dropped } = await fitConversation(
+        buildConversation(model, request.messages),
+        render,
+        fitOptions(model, traits, load, sampling.maxTokens, request.truncate),
+      );
       logger.debug(
-        { model: model.name, promptChars: prompt.length, tools: plan.offered.length },
+        {
+          model: model.name,
+          promptChars: prompt.length,
+          tools: plan.offered.length,
+          droppedMessages: dropped,
+        },
         "chat prompt rendered",
       );
       yield* relay(
-        engine.generate({
-          model,
+        splitThinking(
+          engine.generate({
+            model,
+            prompt,
+            sampling,
+            load,
+            format: plan.forced ? toolCallFormat(plan.callable) : request.format,
+            keepAliveMs: request.keepAliveMs,
+            signal: request.signal,
+          }),
+          thinking,
           prompt,
-          sampling,
-          load,
-          format: plan.forced ? toolCallFormat(plan.callable) : request.format,
-          keepAliveMs: request.keepAliveMs,
-          signal: request.signal,
-        }),
+        ),
         model,
         plan,
       );
@@ -190,8 +233,10 @@ export function createInference(options: InferenceOptions): Inference {
         throw new AppError("invalid_request", `"${request.model}" does not support generate`);
       const { sampling, load } = withModelDefaults(request, model.params);
       let prompt = request.prompt;
+      let thinking: ThinkPlan = { think: undefined, tags: undefined };
       if (!request.raw) {
         const { source, origin } = pickTemplate(request.template, model, traits);
+        thinking = planThinking(request.model, source, request.think);
         const tokens = { bosToken: traits.bosToken, eosToken: traits.eosToken, origin };
         if (request.suffix) {
           if (!templateSupportsInsert(source, origin)) {
@@ -213,21 +258,37 @@ export function createInference(options: InferenceOptions): Inference {
             ...preset,
             ...(request.prompt === "" ? [] : [{ role: "user" as const, content: request.prompt }]),
           ];
-          prompt = renderChatTemplate(source, { messages, ...tokens });
+          prompt = renderChatTemplate(source, { messages, ...tokens, think: thinking.think });
         }
         prompt = stripLeadingBos(prompt, traits);
+      } else if (request.think !== undefined && request.think !== false) {
+        // A raw prompt has no template to ask for thinking, as in Ollama.
+        throw new AppError("invalid_request", `"${request.model}" does not support thinking`, {
+          param: "think",
+        });
       }
+      // Also without `context`: a prompt larger than the context is refused, not silently cut.
+      const fitted = await fitContext(
+        request.context ?? [],
+        prompt,
+        fitOptions(model, traits, load, sampling.maxTokens, request.truncate),
+      );
+      const context = request.context ? fitted : undefined;
       yield* relay(
-        engine.generate({
-          model,
+        splitThinking(
+          engine.generate({
+            model,
+            prompt,
+            context,
+            sampling,
+            load,
+            format: request.format,
+            keepAliveMs: request.keepAliveMs,
+            signal: request.signal,
+          }),
+          thinking,
           prompt,
-          context: request.context,
-          sampling,
-          load,
-          format: request.format,
-          keepAliveMs: request.keepAliveMs,
-          signal: request.signal,
-        }),
+        ),
         model,
         undefined,
       );

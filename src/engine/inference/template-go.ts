@@ -80,6 +80,7 @@ function goMessage(message: ChatMessage): Record<string, unknown> {
     })),
     ToolName: message.toolName ?? "",
     ToolCallID: message.toolCallId ?? "",
+    Thinking: message.thinking ?? "",
   };
 }
 
@@ -113,11 +114,14 @@ export function renderGoChat(
   source: string,
   messages: readonly ChatMessage[],
   tools?: readonly ToolSpec[],
+  /** Extra top-level values (`.Think`, `.ThinkLevel`, `.IsThinkSet`). */
+  extra: Record<string, unknown> = {},
 ): string {
   const { nodes, fields } = parsed(source);
   const collated = collate(messages);
   if (fields.has("messages")) {
     return executeGoTemplate(nodes, {
+      ...extra,
       System: collated.system,
       Messages: collated.messages.map(goMessage),
       Tools: goTools(tools),

@@ -1,7 +1,7 @@
 import { AppError } from "../../errors.js";
 import { renderJinja } from "./jinja.js";
 import { goTemplateSupportsInsert, renderGoChat, renderGoInsert } from "./template-go.js";
-import type { ChatMessage, ToolSpec } from "./types.js";
+import type { ChatMessage, ThinkSetting, ToolSpec } from "./types.js";
 
 /**
  * Chat prompt rendering. Templates come from three places (ModelRecord.template, the GGUF's
@@ -28,6 +28,21 @@ export interface ChatRenderInput {
   eosToken: string;
   /** Where the template came from; see `isGoTemplate`. Default "gguf". */
   origin?: TemplateOrigin;
+  /** The request's `think` (undefined: not set, and the template's own default applies). */
+  think?: ThinkSetting;
+}
+
+/**
+ * The variables thinking templates read. Jinja: Qwen3's `enable_thinking`, DeepSeek-V3.1's
+ * `thinking`, gpt-oss's `reasoning_effort`; only set when the request set `think`, so a template's
+ * own default stays in force otherwise. Go: Ollama's `.Think`, `.ThinkLevel`, `.IsThinkSet`.
+ */
+function thinkVariables(think: ThinkSetting | undefined, go: boolean): Record<string, unknown> {
+  const on = think !== undefined && think !== false;
+  const level = typeof think === "string" ? think : "";
+  if (go) return { Think: on, ThinkLevel: level, IsThinkSet: think !== undefined };
+  if (think === undefined) return {};
+  return { enable_thinking: on, thinking: on, ...(level === "" ? {} : { reasoning_effort: level }) };
 }
 
 /**
@@ -86,6 +101,7 @@ function jinjaMessage(message: ChatMessage): Record<string, unknown> {
   }
   if (message.toolName !== undefined) out.name = message.toolName;
   if (message.toolCallId !== undefined) out.tool_call_id = message.toolCallId;
+  if (message.thinking !== undefined) out.reasoning_content = message.thinking;
   return out;
 }
 
@@ -94,8 +110,11 @@ export function renderChatTemplate(source: string, input: ChatRenderInput): stri
   checkSize(source);
   const tools = input.tools && input.tools.length > 0 ? input.tools : undefined;
   try {
-    if (isGoTemplate(source, input.origin)) return renderGoChat(source, input.messages, tools);
+    if (isGoTemplate(source, input.origin)) {
+      return renderGoChat(source, input.messages, tools, thinkVariables(input.think, true));
+    }
     return renderJinja(source, {
+      ...thinkVariables(input.think, false),
       messages: input.messages.map(jinjaMessage),
       // HF passes `tools=None` when there are none; templates test `tools is not none`.
       tools: tools ? jinjaTools(tools) : null,

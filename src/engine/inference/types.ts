@@ -31,7 +31,12 @@ export interface ChatMessage {
   /** For role "tool": the tool's name (Ollama `tool_name`) and/or the call id (OpenAI `tool_call_id`). */
   toolName?: string;
   toolCallId?: string;
+  /** A past assistant turn's reasoning (Ollama `thinking`), for templates that show it again. */
+  thinking?: string;
 }
+
+/** `think`: on/off, or an effort level (gpt-oss style); a level also turns thinking on. */
+export type ThinkSetting = boolean | "high" | "medium" | "low";
 
 /** Options common to chat and completion requests. */
 interface InferenceCommon {
@@ -43,6 +48,16 @@ interface InferenceCommon {
   /** ms; Infinity = forever; undefined = config default. */
   keepAliveMs?: number;
   signal?: AbortSignal;
+  /**
+   * Reasoning of thinking models. Absent: on for models that think (Ollama's default). true or a
+   * level on a model that does not think: `invalid_request`.
+   */
+  think?: ThinkSetting;
+  /**
+   * What to do when the prompt outgrows the context: true (default) drops the oldest turns (chat)
+   * or the oldest `context` tokens (generate); false refuses with `context_length_exceeded`.
+   */
+  truncate?: boolean;
 }
 
 export interface ChatRequest extends InferenceCommon {
@@ -66,6 +81,8 @@ export interface CompletionRequest extends InferenceCommon {
 
 export type InferenceEvent =
   | { type: "text"; text: string }
+  /** Reasoning of a thinking model, split from the answer's text. */
+  | { type: "thinking"; text: string }
   | { type: "tool_calls"; calls: ToolCall[] }
   | { type: "done"; stats: GenerateStats; model: ModelRecord };
 

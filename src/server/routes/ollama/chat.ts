@@ -30,6 +30,7 @@ function toChatMessage(message: MessageWire): ChatMessage {
   }
   if (message.tool_name !== undefined) out.toolName = message.tool_name;
   if (message.tool_call_id !== undefined) out.toolCallId = message.tool_call_id;
+  if (message.thinking) out.thinking = message.thinking;
   return out;
 }
 
@@ -41,8 +42,14 @@ function toWireCalls(calls: readonly ToolCall[], first = 0): ToolCallOutWire[] {
   }));
 }
 
-function chunk(model: string, content: string, toolCalls?: ToolCallOutWire[]): ChatChunkWire {
+function chunk(
+  model: string,
+  content: string,
+  toolCalls?: ToolCallOutWire[],
+  thinking?: string,
+): ChatChunkWire {
   const message: ChatChunkWire["message"] = { role: "assistant", content };
+  if (thinking) message.thinking = thinking;
   if (toolCalls?.length) message.tool_calls = toolCalls;
   return { model, created_at: nowRfc3339Nano(), message, done: false };
 }
@@ -52,9 +59,10 @@ function finalChunk(
   content: string,
   stats: GenerateStats,
   toolCalls?: ToolCallOutWire[],
+  thinking?: string,
 ): ChatChunkWire {
   return {
-    ...chunk(model, content, toolCalls),
+    ...chunk(model, content, toolCalls, thinking),
     done: true,
     done_reason: stats.doneReason,
     ...finalStats(stats),
@@ -99,6 +107,8 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
       format: outputFormat(wire.format),
       keepAliveMs: keepAlive,
       signal: abort.signal,
+      think: wire.think,
+      truncate: wire.truncate,
     };
     const events = await primeIterator<InferenceEvent>(deps.inference.chat(request));
     const onDone = (event: Extract<InferenceEvent, { type: "done" }>) =>
@@ -106,13 +116,15 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
 
     if (wire.stream === false) {
       let text = "";
+      let thinking = "";
       const calls: ToolCall[] = [];
       for await (const event of events) {
         if (event.type === "text") text += event.text;
+        else if (event.type === "thinking") thinking += event.text;
         else if (event.type === "tool_calls") calls.push(...event.calls);
         else {
           onDone(event);
-          return c.json(finalChunk(wire.model, text, event.stats, toWireCalls(calls)));
+          return c.json(finalChunk(wire.model, text, event.stats, toWireCalls(calls), thinking));
         }
       }
       throw new AppError("internal", "generation ended without a result");
@@ -127,6 +139,8 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
         switch (event.type) {
           case "text":
             return chunk(wire.model, event.text);
+          case "thinking":
+            return chunk(wire.model, "", undefined, event.text);
           case "tool_calls": {
             const out = chunk(wire.model, "", toWireCalls(event.calls, callsSent));
             callsSent += event.calls.length;

@@ -14,11 +14,12 @@ import { finalStats, keepAliveMs, loadOrUnload, outputFormat } from "./common.js
 import { ndjsonResponse } from "./ndjson.js";
 import { nowRfc3339Nano } from "./time.js";
 
-function finalChunk(model: string, response: string, stats: GenerateStats): GenerateChunkWire {
+function finalChunk(model: string, response: string, stats: GenerateStats, thinking = ""): GenerateChunkWire {
   return {
     model,
     created_at: nowRfc3339Nano(),
     response,
+    ...(thinking === "" ? {} : { thinking }),
     done: true,
     done_reason: stats.doneReason,
     context: stats.context,
@@ -67,6 +68,8 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
       format: outputFormat(wire.format),
       keepAliveMs: keepAlive,
       signal: abort.signal,
+      think: wire.think,
+      truncate: wire.truncate,
     };
     const events = await primeIterator<InferenceEvent>(deps.inference.complete(request));
     const onDone = (event: Extract<InferenceEvent, { type: "done" }>) =>
@@ -74,11 +77,13 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
 
     if (wire.stream === false) {
       let text = "";
+      let thinking = "";
       for await (const event of events) {
         if (event.type === "text") text += event.text;
+        else if (event.type === "thinking") thinking += event.text;
         else if (event.type === "done") {
           onDone(event);
-          return c.json(finalChunk(wire.model, text, event.stats));
+          return c.json(finalChunk(wire.model, text, event.stats, thinking));
         }
       }
       throw new AppError("internal", "generation ended without a result");
@@ -92,6 +97,14 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
         switch (event.type) {
           case "text":
             return { model: wire.model, created_at: nowRfc3339Nano(), response: event.text, done: false };
+          case "thinking":
+            return {
+              model: wire.model,
+              created_at: nowRfc3339Nano(),
+              response: "",
+              thinking: event.text,
+              done: false,
+            };
           case "done":
             onDone(event);
             return finalChunk(wire.model, "", event.stats);

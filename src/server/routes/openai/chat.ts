@@ -17,14 +17,26 @@ function toWireCall(call: ToolCall): ToolCallWire {
   };
 }
 
+/**
+ * Reasoning goes out twice: `reasoning_content` is what llama-server and vLLM send (and what most
+ * OpenAI-compatible clients read), `reasoning` what Ollama's own /v1 sends.
+ */
+function reasoningFields(text: string): { reasoning_content?: string; reasoning?: string } {
+  return text === "" ? {} : { reasoning_content: text, reasoning: text };
+}
+
 /** The events (with the handler's done/metrics/close handling) → one chat.completion. */
 async function collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promise<ChatCompletion> {
   let content = "";
+  let reasoning = "";
   const calls: ToolCall[] = [];
   for await (const event of events) {
     switch (event.type) {
       case "text":
         content += event.text;
+        break;
+      case "thinking":
+        reasoning += event.text;
         break;
       case "tool_calls":
         calls.push(...event.calls);
@@ -43,6 +55,7 @@ async function collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promi
                 role: "assistant",
                 // OpenAI sends null content when the answer is only tool calls.
                 content: content === "" && calls.length > 0 ? null : content,
+                ...reasoningFields(reasoning),
                 ...(calls.length > 0 ? { tool_calls: calls.map(toWireCall) } : {}),
               },
               logprobs: null,
@@ -82,6 +95,11 @@ async function* chunks(
       case "text":
         if (event.text === "") break;
         yield chunk({ ...role, content: event.text }, null);
+        role = {};
+        break;
+      case "thinking":
+        if (event.text === "") break;
+        yield chunk({ ...role, ...reasoningFields(event.text) }, null);
         role = {};
         break;
       case "tool_calls":

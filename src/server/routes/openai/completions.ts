@@ -30,6 +30,9 @@ async function collect(events: AsyncIterable<InferenceEvent>, meta: Meta): Promi
       case "tool_calls":
         // complete() is given no tools, so the service never reports calls here.
         break;
+      case "thinking":
+        // A text_completion has no reasoning field (only a suffix request runs a template that thinks).
+        break;
       case "done":
         return {
           ...completion(meta, text, finishReason(event.stats.doneReason, false)),
@@ -52,6 +55,7 @@ async function* chunks(
         if (event.text !== "") yield { ...completion(meta, event.text, null), ...usage };
         break;
       case "tool_calls":
+      case "thinking":
         break;
       case "done":
         yield { ...completion(meta, "", finishReason(event.stats.doneReason, false)), ...usage };

@@ -22,6 +22,7 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "digest_mismatch":
     case "unsupported":
     case "json_too_deep":
+    case "context_length_exceeded":
     case "body_too_large":
     case "conflict":
     case "client_closed":

@@ -4,6 +4,7 @@ import type {
   ChatMessage,
   ChatRequest,
   CompletionRequest,
+  ThinkSetting,
   ToolCall,
   ToolChoice,
   ToolSpec,
@@ -103,6 +104,8 @@ function toMessages(wire: ChatMessageWire[]): ChatMessage[] {
     const role = m.role === "developer" ? "system" : m.role;
     const message: ChatMessage = { role, content: text };
     if (images.length > 0) message.images = images;
+    const reasoning = m.reasoning_content ?? m.reasoning;
+    if (m.role === "assistant" && reasoning) message.thinking = reasoning;
     if (m.role === "assistant" && m.tool_calls != null && m.tool_calls.length > 0) {
       message.toolCalls = m.tool_calls.map((call, k): ToolCall => {
         const id = call.id ?? `call_${i}_${k}`;
@@ -164,6 +167,35 @@ function toFormat(wire: ChatCompletionRequest): OutputFormat | undefined {
   }
 }
 
+/** OpenAI's effort names → `think`, as Ollama maps them (openai/openai.go); absent → model default. */
+function toThink(wire: ChatCompletionRequest): ThinkSetting | undefined {
+  const param = wire.reasoning?.effort != null ? "reasoning.effort" : "reasoning_effort";
+  const effort = wire.reasoning?.effort ?? wire.reasoning_effort;
+  switch (effort) {
+    case null:
+    case undefined:
+    case "":
+      return undefined;
+    case "none":
+      return false;
+    case "minimal":
+      return "low";
+    case "low":
+    case "medium":
+    case "high":
+      return effort;
+    case "max":
+    case "xhigh":
+    case "ultra":
+      return "high";
+    default:
+      invalid(
+        `invalid reasoning value: ${JSON.stringify(effort)} (must be "minimal", "low", "medium", "high", "xhigh", "ultra", "max", or "none")`,
+        param,
+      );
+  }
+}
+
 /** OpenAI chat request → the internal ChatRequest. */
 export function toChatRequest(wire: ChatCompletionRequest, signal: AbortSignal): ChatRequest {
   if (wire.logprobs === true) unsupported("logprobs are not supported", "logprobs");
@@ -175,6 +207,8 @@ export function toChatRequest(wire: ChatCompletionRequest, signal: AbortSignal):
     signal,
     ...toTools(wire),
   };
+  const think = toThink(wire);
+  if (think !== undefined) request.think = think;
   const format = toFormat(wire);
   if (format !== undefined) request.format = format;
   return request;
