@@ -41,9 +41,12 @@ let served: ServeProcess;
 const pages: WatchedPage[] = [];
 
 beforeAll(async () => {
-  const [hello, long, markdown, hostile] = await Promise.all([
+  const [hello, long, endless, markdown, hostile] = await Promise.all([
     helloModel(),
     longModel(),
+    // Runs until its context is full (~2,000 tokens, seconds): a Stop always lands mid-answer,
+    // however fast the runner or slow the page on two busy cores.
+    scriptedModel("long-400-loop", LONG_SCRIPT, { loop: true }),
     scriptedModel("markdown-demo", MARKDOWN),
     scriptedModel("hostile-demo", HOSTILE),
   ]);
@@ -53,6 +56,7 @@ beforeAll(async () => {
       models: [
         { name: "hello", gguf: hello },
         { name: "long", gguf: long },
+        { name: "endless", gguf: endless },
         { name: "markdown", gguf: markdown },
         { name: "hostile", gguf: hostile },
       ],
@@ -157,7 +161,7 @@ describe("the web chat in Chromium", () => {
         if (length > 0 && window.__lengths[window.__lengths.length - 1] !== length) window.__lengths.push(length);
       }).observe(document.body, { childList: true, subtree: true, characterData: true });
     })()`);
-    await send(page, "Count for me", "long");
+    await send(page, "Count for me", "endless");
     const answer = messages(page, "assistant").last();
     // Tokens arrive one by one: the answer is seen at several growing lengths before it is stopped.
     await expect.poll(() => page.evaluate("window.__lengths.length")).toBeGreaterThanOrEqual(5);
@@ -171,7 +175,8 @@ describe("the web chat in Chromium", () => {
     await expect.poll(() => reloaded.getAttribute("data-status")).toBe("stopped");
     const text = (await reloaded.textContent()) ?? "";
     expect(text.length).toBeGreaterThan(0);
-    expect(text).not.toContain(LONG_TEXT.trim());
+    // Stopped well before the model would have filled its context.
+    expect(text.match(/ w\d+/g)?.length ?? 0).toBeLessThan(1500);
     expect(partial.length).toBeGreaterThan(0);
 
     // Shift+Enter is a new line, not a send; the Stop button stops like Esc.
