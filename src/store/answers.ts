@@ -70,33 +70,53 @@ export async function insertTurn(
   if (fields.parentId !== null && !isUuid(fields.parentId)) throw messageNotFound();
   return db.transaction(async (tx) => {
     const locked = await lockConversation(tx, userId, conversationId, model);
-    if (fields.parentId !== null) {
-      const parent = await tx.query<{ status: MessageStatus }>(
-        "SELECT status FROM messages WHERE id = $1 AND conversation_id = $2",
-        [fields.parentId, conversationId],
-      );
-      const status = parent.rows[0]?.status;
-      if (status === undefined) throw messageNotFound();
-      if (status === "streaming") {
-        throw new AppError("conflict", "the parent message is still being generated", { param: "parent_id" });
-      }
-    }
-    const userMessage = await insertMessage(tx, conversationId, {
-      parentId: fields.parentId,
-      role: "user",
-      content,
-      model: null,
-    });
-    const answer = await insertMessage(tx, conversationId, {
-      parentId: userMessage.id,
-      role: "assistant",
-      content: "",
-      model,
-      status: "streaming",
-    });
+    // Both rows in one statement (this runs before every answer's first token). It is a statement
+    // after the lock's, so its snapshot sees every message committed before the lock was granted:
+    // `max(seq)` cannot collide (see appendMessages).
+    const { rows } = await tx.query<Message & { kind: "user" | "answer" }>(
+      `WITH parent AS (
+         SELECT status FROM messages WHERE id = $2 AND conversation_id = $1
+       ), base AS (
+         SELECT COALESCE(max(seq), 0) AS seq FROM messages WHERE conversation_id = $1
+       ), asked AS (
+         INSERT INTO messages (conversation_id, seq, parent_id, role, content, model, status)
+         SELECT $1, base.seq + 1, $2, 'user', $3, NULL, 'done' FROM base
+          WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM parent WHERE status <> 'streaming')
+         RETURNING *
+       ), answer AS (
+         INSERT INTO messages (conversation_id, seq, parent_id, role, content, model, status)
+         SELECT $1, asked.seq + 1, asked.id, 'assistant', '', $4, 'streaming' FROM asked
+         RETURNING *
+       )
+       SELECT 'user' AS kind, ${messageColumns("asked")} FROM asked
+       UNION ALL
+       SELECT 'answer' AS kind, ${messageColumns("answer")} FROM answer`,
+      [conversationId, fields.parentId, content, model],
+    );
+    const userRow = rows.find((row) => row.kind === "user");
+    const answerRow = rows.find((row) => row.kind === "answer");
+    if (!userRow || !answerRow) throw await parentProblem(tx, conversationId, fields.parentId);
+    const { kind: _user, ...userMessage } = userRow;
+    const { kind: _answer, ...answer } = answerRow;
     const conversation = await titleFromFirstMessage(tx, locked);
-    return { conversation, userMessage, answer };
+    return { conversation, userMessage: toMessage(userMessage), answer: toMessage(answer) };
   });
+}
+
+/** Why no turn was inserted under `parentId`: it is not in the conversation, or still streaming. */
+async function parentProblem(
+  tx: Queryable,
+  conversationId: string,
+  parentId: string | null,
+): Promise<AppError> {
+  const { rows } = await tx.query<{ status: MessageStatus }>(
+    "SELECT status FROM messages WHERE id = $1 AND conversation_id = $2",
+    [parentId, conversationId],
+  );
+  if (rows[0]?.status === "streaming") {
+    return new AppError("conflict", "the parent message is still being generated", { param: "parent_id" });
+  }
+  return messageNotFound();
 }
 
 /**

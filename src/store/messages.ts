@@ -256,7 +256,13 @@ export async function getMessage(db: Queryable, userId: string, id: string): Pro
   return toMessage(row);
 }
 
-/** The path from the root of the tree down to `leafId`, inclusive (the history an answer continues). */
+/**
+ * The path from the root of the tree down to `leafId`, inclusive (the history an answer continues).
+ * The conversation's messages are read in one index scan and the parent links walked here: a
+ * recursive CTE costs a join per level, and on the small tables of a fresh home (never analyzed
+ * in PGlite) the planner makes each a scan of the table — ~5 ms for an 80-message chat, on the
+ * path of every answer's first token, against ~1 ms.
+ */
 export async function branchPath(
   db: Queryable,
   userId: string,
@@ -264,17 +270,17 @@ export async function branchPath(
   leafId: string,
 ): Promise<Message[]> {
   if (!isUuid(userId) || !isUuid(conversationId) || !isUuid(leafId)) throw messageNotFound();
-  const { rows } = await db.query<Message & { depth: number }>(
-    `WITH RECURSIVE path AS (
-       SELECT m.*, 0 AS depth FROM messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE m.id = $1 AND m.conversation_id = $2 AND c.user_id = $3
-       UNION ALL
-       SELECT p.*, path.depth + 1 FROM messages p JOIN path
-           ON p.conversation_id = path.conversation_id AND p.id = path.parent_id
-     )
-     SELECT ${MESSAGE_COLUMNS} FROM path ORDER BY depth DESC`,
-    [leafId, conversationId, userId],
+  const { rows } = await db.query<Message>(
+    `SELECT ${messageColumns("m")} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.conversation_id = $1 AND c.user_id = $2`,
+    [conversationId, userId],
   );
-  if (rows.length === 0) throw messageNotFound();
-  return rows.map(toMessage);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const path: Message[] = [];
+  // A parent link leads up to the root; the bound guards a cycle a hand-edited database could hold.
+  for (let row = byId.get(leafId); row && path.length <= rows.length; row = byId.get(row.parentId ?? "")) {
+    path.push(toMessage(row));
+  }
+  if (path.length === 0) throw messageNotFound();
+  return path.reverse();
 }
