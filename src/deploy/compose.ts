@@ -60,6 +60,11 @@ function healthcheck(test: string[], startPeriod = "30s"): Record<string, unknow
   return { test, interval: "30s", timeout: "5s", retries: 3, start_period: startPeriod };
 }
 
+/** A health check that fetches `url` with the image's wget. */
+function httpCheck(url: string): string[] {
+  return ["CMD", "wget", "-q", "-O", "/dev/null", url];
+}
+
 function services(options: ComposeExportOptions): Record<string, unknown> {
   const { postgres, prometheus, grafana } = COMPOSE_PORTS;
   const databaseUrl = `postgres://aixcl:${secret("POSTGRES_PASSWORD")}@127.0.0.1:${postgres}/aixcl`;
@@ -132,14 +137,7 @@ function services(options: ComposeExportOptions): Record<string, unknown> {
       volumes: ["./prometheus:/etc/prometheus:ro", "prometheus-data:/prometheus"],
       mem_limit: "1g",
       pids_limit: 256,
-      healthcheck: healthcheck([
-        "CMD",
-        "wget",
-        "-q",
-        "-O",
-        "/dev/null",
-        `http://127.0.0.1:${prometheus}/-/healthy`,
-      ]),
+      healthcheck: healthcheck(httpCheck(`http://127.0.0.1:${prometheus}/-/healthy`)),
     },
     grafana: {
       image: IMAGES.grafana,
@@ -166,14 +164,7 @@ function services(options: ComposeExportOptions): Record<string, unknown> {
       tmpfs: ["/tmp:size=64m,mode=1777"],
       mem_limit: "512m",
       pids_limit: 256,
-      healthcheck: healthcheck([
-        "CMD",
-        "wget",
-        "-q",
-        "-O",
-        "/dev/null",
-        `http://127.0.0.1:${grafana}/api/health`,
-      ]),
+      healthcheck: healthcheck(httpCheck(`http://127.0.0.1:${grafana}/api/health`)),
     },
   };
 }

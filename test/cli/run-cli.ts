@@ -36,14 +36,27 @@ function needsProcess(args: string[]): boolean {
 /** Runs `aixcl <args>` to completion, stdin empty. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   if (!needsProcess(args)) return runInProcess(args, env, "");
+  return runCliProcess(args, env);
+}
+
+/**
+ * Runs `aixcl <args>` in a process of its own to completion, stdin empty, and how long it took:
+ * for what the process boundary is part of (`stack start` detaching a server, `serve`).
+ */
+export function runCliProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<CliResult & { ms: number }> {
+  const started = Date.now();
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [...cliArgs(), ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
+      { cwd: ROOT, env, timeout: timeoutMs },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
       },
     );
   });

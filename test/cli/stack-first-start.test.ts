@@ -4,7 +4,6 @@
  * database is a copy of that template, not a new cluster (initdb would give it a system identifier
  * of its own), every migration is applied, and the first admin the start created can log in.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,20 +14,9 @@ import { schemaVersion } from "../../src/store/migrate.js";
 import { SCHEMA_VERSION } from "../../src/store/migrations.js";
 import { postLogin } from "../support/auth-http.js";
 import { runInProcess } from "../support/cli-in-process.js";
-import { cliArgs, cliEnv, ROOT, type CliResult } from "./run-cli.js";
+import { cliEnv, runCliProcess } from "./run-cli.js";
 
-function aixclProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...cliArgs(), ...args],
-      { cwd: ROOT, env, timeout: 90_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
 
 /** The cluster's system identifier: pg_control's first 8 bytes, chosen at random by initdb. */
 async function systemIdentifier(dataDir: string): Promise<string> {

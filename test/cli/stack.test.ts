@@ -6,7 +6,7 @@
  * `start`, `stop` and `restart` run as their own processes (they spawn the compiled CLI);
  * `init`, `status` and `logs` run in this process.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
@@ -19,23 +19,10 @@ import { runInProcess } from "../support/cli-in-process.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { helloModel } from "../support/scripted-models.js";
 import { installModel } from "../support/test-models.js";
-import { cliArgs, cliEnv, ROOT, type CliResult } from "./run-cli.js";
+import { cliArgs, cliEnv, ROOT, runCliProcess } from "./run-cli.js";
 
 /** `aixcl <args>` as its own process of the compiled build. */
-function aixclProcess(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult & { ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...cliArgs(), ...args],
-      { cwd: ROOT, env, timeout: 90_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-        resolve({ code, stdout, stderr, ms: Date.now() - started });
-      },
-    );
-  });
-}
+const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
 
 function alive(pid: number): boolean {
   try {
