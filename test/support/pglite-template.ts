@@ -1,9 +1,10 @@
 /**
  * A migrated PGlite database made once per run (by test/support/global-setup.ts), which test
- * databases and test platform homes start from, and which the run's compiled source ships as
- * its first-start template (src/store/pglite-template.ts), as `npm run build` does: creating a PGlite cluster costs 4–10 s of CPU
- * (initdb in WASM) and the suite opened ~35 of them, where loading a dump or reopening a copied
- * data directory takes ~1 s. Tests of migrations and of a first start keep creating theirs.
+ * databases and test platform homes start from, and which the run's compiled source ships as its
+ * first-start template (src/store/pglite-template.ts), as `npm run build` does: creating a PGlite
+ * cluster costs 4–10 s of CPU (initdb in WASM) and the suite opened ~35 of them, where loading a
+ * dump or reopening a copied data directory takes ~1 s. Tests of migrations and of a first start
+ * keep creating theirs.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
