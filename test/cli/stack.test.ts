@@ -158,14 +158,24 @@ describe("aixcl stack", () => {
     await writeFile(join(home, "run", "stack.lock"), `${await deadPid()}\n`);
     expect(await status(env)).toMatchObject({ code: 1, status: { running: false } });
 
-    const start = await aixclProcess(["stack", "start"], env);
+    const start = await aixclProcess(["stack", "start", "--profile", "bld"], env);
     expect(start.code, start.stderr).toBe(0);
     expect(start.stderr).toContain("stopped without cleaning up");
-    const restarted = (await stackJson(home)).pid;
-    started.push(restarted);
-    expect(restarted).not.toBe(pid);
+    const recovered = await status(env);
+    started.push(recovered.status.pid ?? 0);
+    expect(recovered.status.pid).not.toBe(pid);
     const users = await runInProcess(["users", "list", "--json"], env);
     expect((JSON.parse(users.stdout) as { username: string }[]).map((u) => u.username)).toEqual(["admin"]);
+
+    // restart: a new process with the profile of the start it replaces (the home's config says sys).
+    const restart = await aixclProcess(["stack", "restart"], env);
+    expect(restart.code, restart.stderr).toBe(0);
+    const after = await status(env);
+    const restarted = after.status.pid ?? 0;
+    started.push(restarted);
+    expect(restarted).not.toBe(recovered.status.pid);
+    expect(alive(recovered.status.pid ?? 0)).toBe(false);
+    expect(after).toMatchObject({ code: 0, status: { running: true, profile: "bld" } });
 
     const stop = await aixclProcess(["stack", "stop", "--timeout", "10"], env);
     expect(stop.code, stop.stderr).toBe(0);
