@@ -7,7 +7,7 @@
  * - temp files are named `.<name>.<random>.tmp`, so a directory scan can tell them from entries.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, statfs, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** True for "no such file or directory" (ENOENT). */
@@ -93,4 +93,31 @@ export async function writeFileAtomic(
     throw error;
   }
   await syncDir(dirname(path));
+}
+
+/** The nearest existing directory at or above `path` (a home not created yet is measured at its parent). */
+export async function existingAncestor(path: string): Promise<string> {
+  let dir = path;
+  for (;;) {
+    try {
+      await stat(dir);
+      return dir;
+    } catch (error) {
+      if (!isMissingPath(error) || dirname(dir) === dir) throw error;
+      dir = dirname(dir);
+    }
+  }
+}
+
+/**
+ * Bytes available to this process on the file system that holds (or will hold) `path`, measured
+ * at its nearest existing ancestor; null when it cannot be read.
+ */
+export async function freeBytes(path: string): Promise<number | null> {
+  try {
+    const stats = await statfs(await existingAncestor(path));
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
 }

@@ -1,6 +1,6 @@
-import { statfs } from "node:fs/promises";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Engine, GenerateStats } from "../engine/types.js";
+import { freeBytes } from "../lib/files.js";
 import { metricDefinition, type MetricName } from "./definitions.js";
 import { createLabelLimiter } from "./label-limiter.js";
 import { readSnapshot } from "./snapshot.js";
@@ -21,15 +21,6 @@ export interface MetricsOptions {
   modelsPath?: string;
 }
 
-/** Bytes available to this process on the file system of `path`; NaN when it cannot be read. */
-async function freeBytes(path: string): Promise<number> {
-  try {
-    const stats = await statfs(path);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** Methods recorded as themselves; anything else (a client can send any token) becomes "other". */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -107,7 +98,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (modelsPath !== undefined) {
     gauge("aixcl_models_disk_free_bytes", async function () {
       // NaN rather than 0 when the path cannot be read: 0 would fire the disk-full alert.
-      this.set(await freeBytes(modelsPath));
+      this.set((await freeBytes(modelsPath)) ?? Number.NaN);
     });
   }
 

@@ -8,12 +8,11 @@
 import { readFile, readdir, readlink, stat, statfs } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { arch, cpus, freemem, totalmem } from "node:os";
-import { dirname } from "node:path";
 import { Command } from "commander";
 import { processAlive, readServerRecord } from "../../../auth/server-record.js";
 import { databasePath, modelsPath, serverRecordPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
-import { isMissingPath } from "../../../lib/files.js";
+import { existingAncestor, isMissingPath } from "../../../lib/files.js";
 import type { RunCommand } from "../../command.js";
 import { cliConfig } from "../../io.js";
 import { printOut } from "../../output.js";
@@ -55,19 +54,6 @@ function checkNode(): Check {
   return ok("node", version);
 }
 
-/** The nearest existing directory at or above `path` (a home not created yet is measured at its parent). */
-async function existingAncestor(path: string): Promise<string> {
-  let dir = path;
-  for (;;) {
-    try {
-      await stat(dir);
-      return dir;
-    } catch (error) {
-      if (!isMissingPath(error) || dirname(dir) === dir) throw error;
-      dir = dirname(dir);
-    }
-  }
-}
 
 async function checkDisk(name: string, path: string, warnBelow: number): Promise<Check> {
   try {

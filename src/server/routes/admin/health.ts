@@ -3,10 +3,10 @@
  * too. Each component the profile runs reports itself; the overall status is `down` when the
  * database cannot answer and `degraded` when the vault is sealed or the model disk is nearly full.
  */
-import { statfs } from "node:fs/promises";
 import { Hono } from "hono";
 import type { HealthStatusWire, HealthWire, RunnerWire } from "../../../api/admin-wire.js";
 import { modelsPath } from "../../../config/load.js";
+import { freeBytes } from "../../../lib/files.js";
 import { schemaVersion } from "../../../store/migrate.js";
 import type { Database } from "../../../store/types.js";
 import type { AppEnv } from "../../app-env.js";
@@ -44,14 +44,6 @@ async function databaseHealth(db: Database): Promise<NonNullable<HealthWire["com
   }
 }
 
-async function freeBytes(path: string): Promise<number | null> {
-  try {
-    const stats = await statfs(path);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return null;
-  }
-}
 
 function runners(deps: ServerDeps): RunnerWire[] {
   return deps.engine.loaded().map((loaded) => ({
