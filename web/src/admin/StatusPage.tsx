@@ -41,6 +41,11 @@ export function StatusPage() {
         intro="Health of the server and its components, refreshed every 5 seconds."
       />
       <ErrorNotice error={health.error} />
+      {health.data === undefined && health.error === null && (
+        <p class="muted" aria-busy="true">
+          Loading the server's health…
+        </p>
+      )}
       {data && (
         <div class="status-summary" data-testid="health-status" data-status={data.status}>
           <Badge tone={toneOf(data.status)}>{data.status}</Badge>
