@@ -21,7 +21,6 @@ export interface MetricsOptions {
   modelsPath?: string;
 }
 
-
 /** Methods recorded as themselves; anything else (a client can send any token) becomes "other". */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 

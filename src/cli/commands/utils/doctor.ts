@@ -54,7 +54,6 @@ function checkNode(): Check {
   return ok("node", version);
 }
 
-
 async function checkDisk(name: string, path: string, warnBelow: number): Promise<Check> {
   try {
     const at = await existingAncestor(path);

@@ -44,7 +44,6 @@ async function databaseHealth(db: Database): Promise<NonNullable<HealthWire["com
   }
 }
 
-
 function runners(deps: ServerDeps): RunnerWire[] {
   return deps.engine.loaded().map((loaded) => ({
     model: loaded.model.name,
