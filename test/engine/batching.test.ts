@@ -76,12 +76,13 @@ it("routes a chat's next turn to the sequence caching its history, past unrelate
   const system = `<|im_start|>system\n${turn("rule", 60)}<|im_end|>\n`;
   const first = `${system}<|im_start|>user\n${turn("question", 20)}<|im_end|>\n<|im_start|>assistant\n`;
   const answered = await stats(request(first, 8));
-  expect(answered.cachedTokens).toBe(0);
+  expect(answered.cachedTokens).toBeLessThan(32);
   expect(answered.promptTokens).toBeGreaterThan(200);
 
-  // Unrelated prompts must take the empty (or least recently used) sequences, not this chat's.
+  // Unrelated prompts must take the empty (or least recently used) sequences, not this chat's,
+  // although the chat's shares the longest prefix with them (the template's system opening).
   for (const seed of ["x", "y", "z"]) {
-    const other = await stats(request(`<|im_start|>user\n${turn(seed, 30)}<|im_end|>\n`, 4));
+    const other = await stats(request(`<|im_start|>system\n${turn(seed, 30)}<|im_end|>\n`, 4));
     expect(other.cachedTokens).toBeLessThan(32);
   }
 
