@@ -88,7 +88,10 @@ it("routes a chat's next turn to the sequence caching its history, past unrelate
 
   // The next turn re-sends the history (prompt and answer) plus a new message: only the new
   // tokens are evaluated.
-  const next = await stats({ ...request("\n<|im_start|>user\nmore<|im_end|>\n", 4), context: answered.context });
+  const next = await stats({
+    ...request("\n<|im_start|>user\nmore<|im_end|>\n", 4),
+    context: answered.context,
+  });
   expect(next.cachedTokens).toBeGreaterThanOrEqual(answered.promptTokens);
   expect(next.promptTokens - next.cachedTokens!).toBeLessThan(24);
 });

@@ -78,7 +78,8 @@ export class DecodeBatching {
           this.members++;
         }
         yield token;
-        await this.arrive();
+        const step = this.arrive();
+        if (step) await step;
       }
     } finally {
       if (joined) {
@@ -88,7 +89,9 @@ export class DecodeBatching {
     }
   }
 
-  private arrive(): Promise<void> {
+  private arrive(): Promise<void> | undefined {
+    // Alone: nobody to wait for, and no extra turn of the event loop per token.
+    if (this.members <= 1 && this.waiting.length === 0) return undefined;
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       if (this.waiting.length >= this.members) this.release();
