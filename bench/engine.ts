@@ -4,6 +4,10 @@
  * (test/support benchModel(): ~220M params, Q8_0), same threads, rounds interleaved, medians.
  * Absolute numbers mean little on shared machines; the ratios are the result.
  *
+ * Also measured, each against its baseline in the same round: prompt-cache reuse (time to first
+ * token of a follow-up after a HISTORY_TOKENS history ÷ that of a fresh prompt of the same new
+ * tokens) and a single stream's decode on the `streams`-slot server ÷ on the 1-slot server.
+ *
  *   npm run bench:engine [-- --rounds 3 --prompt-tokens 512 --decode-tokens 128 --streams 4]
  *
  * Nothing else should run on the machine while it measures.
@@ -36,10 +40,14 @@ const promptTokens = Number(args["prompt-tokens"]);
 const decodeTokens = Number(args["decode-tokens"]);
 const streams = Number(args.streams);
 const threads = args.threads === undefined ? availableParallelism() : Number(args.threads);
-// Room for the prompt and the decode in each sequence, rounded up to a multiple of 256.
-const contextSize = Math.ceil((promptTokens + decodeTokens + 64) / 256) * 256;
 // Short prompts for the concurrency phase so decode, not prompt processing, dominates.
 const SHORT_PROMPT_TOKENS = 16;
+// The prompt-cache phase: a chat history, then a follow-up that adds NEW_TOKENS to it.
+const HISTORY_TOKENS = 1500;
+const NEW_TOKENS = 64;
+// Room for the longest prompt and the decode in each sequence, rounded up to a multiple of 256.
+const contextSize =
+  Math.ceil((Math.max(promptTokens, HISTORY_TOKENS + NEW_TOKENS) + decodeTokens + 64) / 256) * 256;
 
 /** The environment without any AIXCL_* setting of the caller's (the bench sets its own). */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -114,6 +122,19 @@ async function concurrent(url: string, prompts: string[]): Promise<{ tps: number
   return { tps: tokens / ((end - sentAt) / 1000), results };
 }
 
+/** Client-side time to first token of one greedy request, ms. */
+async function ttft(url: string, prompt: string): Promise<number> {
+  const sentAt = performance.now();
+  const result = await generate(url, MODEL, prompt, 4);
+  return result.firstTokenAt - sentAt;
+}
+
+/** Server-reported decode speed of one stream, tok/s. */
+async function decodeTps(url: string, prompt: string): Promise<number> {
+  const result = await generate(url, MODEL, prompt, decodeTokens);
+  return result.evalCount / (result.evalNs / 1e9);
+}
+
 async function main(): Promise<void> {
   const load = loadavg()[0] ?? 0;
   console.log(
@@ -171,6 +192,13 @@ async function main(): Promise<void> {
       many: [] as number[],
       promptCount: [] as number[],
       evalCount: [] as number[],
+      followUpTtft: [] as number[],
+      freshTtft: [] as number[],
+      cacheRatio: [] as number[],
+      decodeOneSlot: [] as number[],
+      decodeManySlots: [] as number[],
+      slotsRatio: [] as number[],
+      streamsRatio: [] as number[],
     };
     for (let round = 0; round < rounds; round++) {
       const prompt = await promptFor(baseline, round, promptTokens);
@@ -199,8 +227,32 @@ async function main(): Promise<void> {
       const shorts: string[] = [];
       for (let i = 0; i <= streams; i++)
         shorts.push(await promptFor(baseline, 100 + round * 10 + i, SHORT_PROMPT_TOKENS));
-      rows.one.push((await concurrent(parallelServer.url, shorts.slice(0, 1))).tps);
-      rows.many.push((await concurrent(parallelServer.url, shorts.slice(1))).tps);
+      const one = (await concurrent(parallelServer.url, shorts.slice(0, 1))).tps;
+      const many = (await concurrent(parallelServer.url, shorts.slice(1))).tps;
+      rows.one.push(one);
+      rows.many.push(many);
+      rows.streamsRatio.push(many / one);
+
+      // Prompt cache, on the multi-slot server (whose other slots hold the streams' caches): the
+      // history is evaluated once (untimed), then a follow-up that re-sends it with NEW_TOKENS more
+      // and a fresh prompt of NEW_TOKENS, alternating which goes first.
+      const history = await promptFor(baseline, 500 + round, HISTORY_TOKENS);
+      const added = await promptFor(baseline, 600 + round, NEW_TOKENS);
+      const fresh = await promptFor(baseline, 700 + round, NEW_TOKENS);
+      await generate(parallelServer.url, MODEL, history, 4);
+      const follow = async () => rows.followUpTtft.push(await ttft(parallelServer.url, history + added));
+      const cold = async () => rows.freshTtft.push(await ttft(parallelServer.url, fresh));
+      if (round % 2 === 0) await follow().then(cold);
+      else await cold().then(follow);
+      rows.cacheRatio.push(rows.followUpTtft[round]! / rows.freshTtft[round]!);
+
+      // One stream on the 1-slot and on the multi-slot server, same prompt, alternating order.
+      const single = shorts[0]!;
+      const onOne = async () => rows.decodeOneSlot.push(await decodeTps(server.url, single));
+      const onMany = async () => rows.decodeManySlots.push(await decodeTps(parallelServer.url, single));
+      if (round % 2 === 0) await onOne().then(onMany);
+      else await onMany().then(onOne);
+      rows.slotsRatio.push(rows.decodeManySlots[round]! / rows.decodeOneSlot[round]!);
       console.log(`round ${round + 1}/${rounds} done`);
     }
 
@@ -222,6 +274,18 @@ async function main(): Promise<void> {
       table(`http aggregate decode (num_parallel ${streams}), tok/s`, [
         { label: "1 stream", values: rows.one },
         { label: `${streams} concurrent streams`, values: rows.many },
+      ]),
+    );
+    console.log("");
+    console.log(
+      table("prompt cache and slots", [
+        { label: `follow-up TTFT after ${HISTORY_TOKENS} tokens, ms`, values: rows.followUpTtft },
+        { label: `fresh ${NEW_TOKENS}-token prompt TTFT, ms`, values: rows.freshTtft },
+        { label: "(a) follow-up/fresh TTFT (target <= 1.5)", values: rows.cacheRatio },
+        { label: "decode 1 stream, 1-slot server, tok/s", values: rows.decodeOneSlot },
+        { label: `decode 1 stream, ${streams}-slot server, tok/s`, values: rows.decodeManySlots },
+        { label: `(b) ${streams}-slot/1-slot decode (target >= 0.97)`, values: rows.slotsRatio },
+        { label: `${streams} streams/1 stream per round (target >= 1.7)`, values: rows.streamsRatio },
       ]),
     );
     console.log("");

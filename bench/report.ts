@@ -14,7 +14,8 @@ export interface Row {
   values: number[];
 }
 
-const fmt = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+const fmt = (value: number, digits = Math.abs(value) < 10 ? 2 : 1): string =>
+  Number.isFinite(value) ? value.toFixed(digits) : "n/a";
 
 /** A table of per-round values and their median. */
 export function table(title: string, rows: Row[]): string {

@@ -67,6 +67,13 @@ export interface GenerateStats {
   firstTokenNs: number;
   /** Prompt + generated token ids (Ollama's `context` for the next /api/generate). */
   context: number[];
+  /** Prompt tokens served from the runner's prompt cache (OpenAI's `cached_tokens`). */
+  cachedTokens?: number;
+  /**
+   * The runner context's decode steps while this generation ran and the sequences they carried
+   * (sequences / steps = mean batch width: how well concurrent streams share decodes).
+   */
+  batch?: { steps: number; sequences: number };
 }
 
 export type GenerateEvent = { type: "text"; text: string } | { type: "done"; stats: GenerateStats };

@@ -14,6 +14,7 @@ import type {
 import { AppError } from "../../errors.js";
 import type { OutputFormat, SamplingOptions } from "../types.js";
 import type { GenerateSpec, RunnerGenerateStats } from "./protocol.js";
+import type { DecodeBatching } from "./batching.js";
 import type { SequencePool } from "./sequences.js";
 import { IncrementalDetokenizer, StopMatcher } from "./text.js";
 
@@ -37,6 +38,7 @@ export interface Generator {
   readonly llama: Llama;
   readonly model: LlamaModel;
   readonly pool: SequencePool;
+  readonly batching: DecodeBatching;
   /** Context length of each sequence, tokens. */
   readonly contextSize: number;
 }
@@ -163,6 +165,7 @@ export async function generate(
       evalNs: 0,
       firstTokenNs: 0,
       context: prompt,
+      cachedTokens: 0,
     };
   }
   const acquired = await pool.acquire(prompt, hooks.cancelled);
@@ -181,7 +184,8 @@ export async function generate(
     let doneReason: "stop" | "length" = "stop";
     let stopped = false;
     const options = evaluateOptions(sampling, contextSize, history, grammar);
-    for await (const token of sequence.evaluate(acquired.evaluate, options)) {
+    const batchMark = runner.batching.mark();
+    for await (const token of runner.batching.lockstep(sequence.evaluate(acquired.evaluate, options))) {
       if (hooks.cancelled()) return undefined;
       if (evalTokens === 0) firstTokenAt = nowNs();
       evalTokens++;
@@ -217,6 +221,8 @@ export async function generate(
       evalNs: Number(evalTokens > 0 ? endedAt - firstTokenAt : 0n),
       firstTokenNs: Number((evalTokens > 0 ? firstTokenAt : endedAt) - receivedAt),
       context: history,
+      cachedTokens: acquired.reused,
+      batch: runner.batching.since(batchMark),
     };
   } finally {
     pool.release(sequence);

@@ -5,6 +5,7 @@
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
+import { DecodeBatching } from "./batching.js";
 import type { LoadedInfo, LoadSpec } from "./protocol.js";
 
 /** node-llama-cpp's names of the KV cache types engine.kv_cache_type offers. */
@@ -14,6 +15,8 @@ export interface RunnerModel {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
+  /** Keeps the context's generating sequences in one decode per step (./batching.ts). */
+  batching: DecodeBatching;
   threads: number;
   info: LoadedInfo;
 }
@@ -71,6 +74,7 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
   const numCtx = trained > 0 ? Math.min(spec.numCtx, trained) : spec.numCtx;
   const parallel = spec.numParallel;
   const kvCacheType = KV_CACHE_TYPES[spec.kvCacheType];
+  const batching = new DecodeBatching();
   const context = await model.createContext({
     contextSize: numCtx,
     sequences: parallel,
@@ -82,6 +86,7 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
     experimentalKvCacheKeyType: kvCacheType,
     experimentalKvCacheValueType: kvCacheType,
     ...(spec.numBatch === undefined ? {} : { batchSize: spec.numBatch }),
+    batching: { itemPrioritizationStrategy: batching.strategy },
   });
   const contextEstimate = model.fileInsights.estimateContextResourceRequirements({
     contextSize: context.contextSize,
@@ -98,6 +103,7 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
     llama,
     model,
     context,
+    batching,
     threads: spec.threads,
     info: {
       parallel,

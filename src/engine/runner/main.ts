@@ -49,7 +49,13 @@ async function load(spec: LoadSpec): Promise<void> {
     const pool = new SequencePool(runner.context);
     state = {
       runner,
-      generator: { llama: runner.llama, model: runner.model, pool, contextSize: runner.info.contextLength },
+      generator: {
+        llama: runner.llama,
+        model: runner.model,
+        pool,
+        batching: runner.batching,
+        contextSize: runner.info.contextLength,
+      },
       embedder: new Embedder(runner.model, runner.info.contextLength, runner.threads),
     };
     send({ type: "loaded", info: runner.info });

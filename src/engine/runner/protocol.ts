@@ -62,6 +62,10 @@ export interface RunnerGenerateStats {
   /** From the start of the request in the runner to the first sampled token. */
   firstTokenNs: number;
   context: number[];
+  /** Prompt tokens reused from the sequence's cache (not evaluated). */
+  cachedTokens: number;
+  /** The context's decode steps while this generation ran, and the sequences they carried. */
+  batch?: { steps: number; sequences: number };
 }
 
 export type ChildMessage =

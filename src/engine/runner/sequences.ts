@@ -1,6 +1,11 @@
 /**
- * Runner side: hands out the context's sequences. A request gets the free sequence whose cached
- * tokens share the longest prefix with its prompt, so a chat turn re-evaluates only what is new.
+ * Runner side: hands out the context's sequences, which double as the prompt cache (Ollama's and
+ * llama-server's slot reuse). A request gets the free sequence whose cached tokens share the
+ * longest prefix with its prompt, so a chat turn re-evaluates only what is new. A request that
+ * shares no useful prefix with any of them takes an empty sequence, else the one used least
+ * recently, so one unrelated request does not throw away the cache the next turn of a chat needs;
+ * the cache it lands on is erased where it differs (it has no reuse value for this prompt, and
+ * stale cells would only cost memory and attention work).
  * The scheduler never sends more requests than sequences, except in the few milliseconds after an
  * abort (it frees the slot at once while the sequence finishes its current token): those wait here.
  */
@@ -19,6 +24,12 @@ export interface Acquired {
   reused: number;
 }
 
+/**
+ * A shared prefix shorter than this is not worth routing for: a chat template's opening
+ * (`<s><|im_start|>system\n`) is shared by every chat and takes milliseconds to evaluate.
+ */
+const MIN_REUSE_TOKENS = 32;
+
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
@@ -29,6 +40,9 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
   private readonly waiters: Waiter[] = [];
+  /** When each sequence was last released (a counter, not a clock): the LRU order of caches. */
+  private readonly lastUsed = new Map<LlamaContextSequence, number>();
+  private uses = 0;
 
   constructor(context: LlamaContext) {
     for (let i = 0; i < context.totalSequences; i++) this.free.push(context.getSequence());
@@ -51,6 +65,7 @@ export class SequencePool {
   }
 
   release(sequence: LlamaContextSequence): void {
+    this.lastUsed.set(sequence, ++this.uses);
     const waiter = this.waiters.shift();
     if (waiter) waiter.resolve(sequence);
     else this.free.push(sequence);
@@ -71,7 +86,22 @@ export class SequencePool {
         bestLength = length;
       }
     });
+    if (bestLength < MIN_REUSE_TOKENS) best = this.leastValuable();
     return this.free.splice(best, 1)[0];
+  }
+
+  /** Index of the free sequence whose cache is cheapest to lose: empty first, then the LRU one. */
+  private leastValuable(): number {
+    let best = 0;
+    let bestKey = Infinity;
+    this.free.forEach((sequence, index) => {
+      const key = sequence.nextTokenIndex === 0 ? -1 : (this.lastUsed.get(sequence) ?? 0);
+      if (key < bestKey) {
+        best = index;
+        bestKey = key;
+      }
+    });
+    return best;
   }
 
   /** Drops what differs from the prompt; at least one prompt token is always evaluated (for logits). */
