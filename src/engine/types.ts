@@ -67,6 +67,8 @@ export interface GenerateStats {
   firstTokenNs: number;
   /** Prompt + generated token ids (Ollama's `context` for the next /api/generate). */
   context: number[];
+  /** Speculative decoding's proposed tokens the model accepted and rejected (when it is on). */
+  speculative?: { accepted: number; rejected: number };
 }
 
 export type GenerateEvent = { type: "text"; text: string } | { type: "done"; stats: GenerateStats };

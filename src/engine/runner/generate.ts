@@ -15,6 +15,8 @@ import { AppError } from "../../errors.js";
 import type { OutputFormat, SamplingOptions } from "../types.js";
 import type { GenerateSpec, RunnerGenerateStats } from "./protocol.js";
 import type { SequencePool } from "./sequences.js";
+import { speculate } from "./speculation.js";
+import type { Speculation, SpeculationCounts } from "./speculation.js";
 import { IncrementalDetokenizer, StopMatcher } from "./text.js";
 
 /** Ollama's defaults for options a request leaves unset (api/types.go DefaultOptions). */
@@ -39,6 +41,8 @@ export interface Generator {
   readonly pool: SequencePool;
   /** Context length of each sequence, tokens. */
   readonly contextSize: number;
+  /** Speculative decoding (engine.speculative), when on. */
+  readonly speculation?: Speculation | undefined;
 }
 
 function nowNs(): bigint {
@@ -181,7 +185,11 @@ export async function generate(
     let doneReason: "stop" | "length" = "stop";
     let stopped = false;
     const options = evaluateOptions(sampling, contextSize, history, grammar);
-    for await (const token of sequence.evaluate(acquired.evaluate, options)) {
+    const counts: SpeculationCounts | undefined = runner.speculation && !grammar ? { accepted: 0, rejected: 0 } : undefined;
+    const tokens = counts
+      ? speculate(sequence, acquired.evaluate, history, options, runner.speculation!.proposerFor(sequence), counts)
+      : sequence.evaluate(acquired.evaluate, options);
+    for await (const token of tokens) {
       if (hooks.cancelled()) return undefined;
       if (evalTokens === 0) firstTokenAt = nowNs();
       evalTokens++;
@@ -210,6 +218,7 @@ export async function generate(
     }
     const endedAt = nowNs();
     return {
+      ...(counts ? { speculative: counts } : {}),
       doneReason,
       promptTokens: prompt.length,
       evalTokens,
