@@ -24,7 +24,10 @@ const CHAT_PROMPT = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
 const LOOP_SCRIPT = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn".split("");
 const GREEDY: SamplingOptions = { temperature: 0, maxTokens: 60 };
 
-async function collect(engine: Engine, request: GenerateRequest): Promise<{ text: string; stats: GenerateStats }> {
+async function collect(
+  engine: Engine,
+  request: GenerateRequest,
+): Promise<{ text: string; stats: GenerateStats }> {
   let text = "";
   for await (const event of engine.generate(request)) {
     if (event.type === "text") text += event.text;
@@ -122,7 +125,12 @@ describe("speculative decoding", () => {
 
   it("refuses a draft model whose vocabulary differs, and keeps serving", async () => {
     const error = await rejectedAppError(
-      collect(engines.draft, { model: withDraft(tiny, hello), prompt: CHAT_PROMPT, sampling: GREEDY, load: {} }),
+      collect(engines.draft, {
+        model: withDraft(tiny, hello),
+        prompt: CHAT_PROMPT,
+        sampling: GREEDY,
+        load: {},
+      }),
     );
     expect(error.code).toBe("model_load_failed");
     expect(error.message).toMatch(/draft model .* cannot draft for this model: .*vocabulary/i);
@@ -131,7 +139,12 @@ describe("speculative decoding", () => {
   });
 
   it("counts the draft model's memory in the load's estimate", async () => {
-    const planner = new MemoryPlanner({ maxMemory: "auto", kvCacheType: "f16", flashAttention: "auto", cores: 1 });
+    const planner = new MemoryPlanner({
+      maxMemory: "auto",
+      kvCacheType: "f16",
+      flashAttention: "auto",
+      cores: 1,
+    });
     const spec = { modelPath: loop.modelPath, numCtx: 512, numParallel: 2, threads: 1, gpu: false as const };
     const alone = planner.plan(await planner.shape(loop), spec).estimate;
     const draft = planner.plan(await planner.shape(tiny), spec).estimate;

@@ -161,7 +161,10 @@ export function createInference(options: InferenceOptions): Inference {
       // The request's model exists: a 404 would tell clients to pull it.
       throw new AppError("model_load_failed", `draft model "${draftName}" of "${model.name}" not found`);
     }
-    return { ...model, draft: { name: draft.name, modelPath: draft.modelPath, modelDigest: draft.modelDigest } };
+    return {
+      ...model,
+      draft: { name: draft.name, modelPath: draft.modelPath, modelDigest: draft.modelDigest },
+    };
   };
 
   const resolve = async (name: string): Promise<{ model: ModelRecord; traits: ModelTraits }> => {

@@ -185,9 +185,17 @@ export async function generate(
     let doneReason: "stop" | "length" = "stop";
     let stopped = false;
     const options = evaluateOptions(sampling, contextSize, history, grammar);
-    const counts: SpeculationCounts | undefined = runner.speculation && !grammar ? { accepted: 0, rejected: 0 } : undefined;
+    const counts: SpeculationCounts | undefined =
+      runner.speculation && !grammar ? { accepted: 0, rejected: 0 } : undefined;
     const tokens = counts
-      ? speculate(sequence, acquired.evaluate, history, options, runner.speculation!.proposerFor(sequence), counts)
+      ? speculate(
+          sequence,
+          acquired.evaluate,
+          history,
+          options,
+          runner.speculation!.proposerFor(sequence),
+          counts,
+        )
       : sequence.evaluate(acquired.evaluate, options);
     for await (const token of tokens) {
       if (hooks.cancelled()) return undefined;

@@ -72,7 +72,7 @@ function draftProposer(sequence: LlamaContextSequence): Proposer {
         await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
       }
       if (sequence.nextTokenIndex !== keep) await sequence.clearHistory();
-      const limit = Math.min(max, sequence.contextSize - history.length - 1);
+      const limit = Math.min(max, DRAFT_MAX_TOKENS, sequence.contextSize - history.length - 1);
       const proposed: Token[] = [];
       if (limit <= 0) return proposed;
       const tokens = history.slice(sequence.nextTokenIndex);
@@ -125,7 +125,10 @@ async function loadDraft(
     const context = await model.createContext({
       contextSize: target.contextSize,
       sequences: target.totalSequences,
-      threads: spec.threads,
+      // Half the runner's threads (llama-server has --threads-draft): a draft model is small, its
+      // steps are short, and thread hand-offs dominate them. With 2 threads on 2 busy cores a
+      // tiny draft took ~150 ms a token instead of ~2 (it runs between the target's steps).
+      threads: Math.max(1, Math.floor(spec.threads / 2)),
       failedCreationRemedy: false,
       flashAttention: spec.flashAttention === "auto" ? "auto" : spec.flashAttention === "on",
     });
@@ -180,7 +183,9 @@ export async function setUpSpeculation(
   if (reason !== undefined) {
     await draft.context.dispose();
     await draft.model.dispose();
-    throw new Error(`draft model ${basename(spec.draftModelPath ?? "")} cannot draft for this model: ${reason}`);
+    throw new Error(
+      `draft model ${basename(spec.draftModelPath ?? "")} cannot draft for this model: ${reason}`,
+    );
   }
   const free = Array.from({ length: draft.context.totalSequences }, () => draft.context.getSequence());
   return {
