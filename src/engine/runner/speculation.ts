@@ -29,8 +29,12 @@ import type { LoadSpec } from "./protocol.js";
 const DRAFT_MAX_TOKENS = 16;
 /** A draft stops proposing at a token it gives less probability than this (node-llama-cpp's). */
 const DRAFT_MIN_CONFIDENCE = 0.6;
-/** Most tokens prompt lookup proposes per step: copied spans are long; checking 8 costs little more than 3. */
-const LOOKUP_MAX_TOKENS = 8;
+/**
+ * Most tokens prompt lookup proposes per step (node-llama-cpp's default is 3). On this project's
+ * CPUs a batch of 5 already costs ~4x one token and 17 ~8x (bench model, 1 thread): long copied
+ * spans pay off only with long guesses (bench/speculative.ts: 1.12x with 8, 1.54x with 16).
+ */
+const LOOKUP_MAX_TOKENS = 16;
 
 /** Guesses the tokens after `history` (prompt plus what was generated so far). */
 interface Proposer {
