@@ -22,6 +22,7 @@ import { benchModel, installModel } from "../test/support/test-models.js";
 import type { BaselineReply, BaselineRequest } from "./protocol.js";
 import { median, ratio, table } from "./report.js";
 import { generate, startServer, type StreamResult } from "./server.js";
+import { speculativeBench } from "./speculative.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MODEL = "bench:latest";
@@ -298,6 +299,9 @@ async function main(): Promise<void> {
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
   }
+  // (c) Speculative decoding against its own baseline, on its own servers (bench/speculative.ts).
+  console.log("");
+  await speculativeBench({ rounds, decodeTokens, threads });
 }
 
 await main();

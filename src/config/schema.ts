@@ -284,6 +284,11 @@ export const configSchema = z.strictObject({
         env: "AIXCL_FLASH_ATTENTION",
         envAliases: ["OLLAMA_FLASH_ATTENTION"],
       }),
+      speculative: setting(z.enum(["off", "draft", "lookup"]).default("off"), {
+        description:
+          "speculative decoding: off, draft (a model's draft_model parameter names a small model with the same vocabulary) or lookup (proposes what followed the last tokens in the prompt)",
+        env: "AIXCL_SPECULATIVE",
+      }),
       load_timeout: setting(positiveInt.default(300), {
         description: "seconds a runner may take to load a model before the request fails",
       }),

@@ -15,7 +15,13 @@ import {
   kvCacheTypeFor,
   readModelShape,
 } from "./memory-estimate.js";
-import type { FlashAttention, KvCacheType, MemoryEstimate, ModelShape } from "./memory-estimate.js";
+import type {
+  EstimateOptions,
+  FlashAttention,
+  KvCacheType,
+  MemoryEstimate,
+  ModelShape,
+} from "./memory-estimate.js";
 import type { LoadSpec } from "./runner/protocol.js";
 
 export interface MemorySettings {
@@ -43,6 +49,19 @@ export interface LoadPlan {
 /** Shapes kept per model file (a few numbers each); far more than any server has models. */
 const SHAPE_CACHE_LIMIT = 256;
 
+/** A model's shape, with its draft model's when it has one (speculative decoding). */
+export type PlannedShape = ModelShape & { draft?: ModelShape };
+
+function sumEstimates(a: MemoryEstimate, b: MemoryEstimate): MemoryEstimate {
+  return {
+    weightsBytes: a.weightsBytes + b.weightsBytes,
+    kvCacheBytes: a.kvCacheBytes + b.kvCacheBytes,
+    computeBytes: a.computeBytes + b.computeBytes,
+    totalBytes: a.totalBytes + b.totalBytes,
+    contextLength: a.contextLength,
+  };
+}
+
 export class MemoryPlanner {
   private readonly shapes = new Map<string, Promise<ModelShape>>();
   /** The same shapes once read, for the scheduler's synchronous decisions. */
@@ -50,13 +69,27 @@ export class MemoryPlanner {
 
   constructor(private readonly settings: MemorySettings) {}
 
-  /** The model's shape if its header has been read already. */
-  knownShape(model: ModelRecord): ModelShape | undefined {
-    return this.known.get(model.modelDigest);
+  /** The model's (and its draft's) shape if the headers have been read already. */
+  knownShape(model: ModelRecord): PlannedShape | undefined {
+    const shape = this.known.get(model.modelDigest);
+    if (!model.draft || !shape) return shape;
+    const draft = this.known.get(model.draft.modelDigest);
+    return draft ? { ...shape, draft } : undefined;
   }
 
-  /** The model's shape from its GGUF header (cached by blob digest: the file never changes). */
-  shape(model: ModelRecord): Promise<ModelShape> {
+  /** The model's shape, and its draft model's: a runner that speculates loads both. */
+  async shape(model: ModelRecord): Promise<PlannedShape> {
+    const draft = model.draft;
+    if (!draft) return this.fileShape(model);
+    const [shape, draftShape] = await Promise.all([
+      this.fileShape(model),
+      this.fileShape({ modelDigest: draft.modelDigest, modelPath: draft.modelPath }),
+    ]);
+    return { ...shape, draft: draftShape };
+  }
+
+  /** A GGUF header's shape (cached by blob digest: the file never changes). */
+  private fileShape(model: Pick<ModelRecord, "modelDigest" | "modelPath">): Promise<ModelShape> {
     let shape = this.shapes.get(model.modelDigest);
     if (!shape) {
       if (this.shapes.size >= SHAPE_CACHE_LIMIT) {
@@ -78,7 +111,7 @@ export class MemoryPlanner {
   }
 
   /** Resolves num_parallel ("auto" from cores and free memory) and estimates the load. */
-  plan(shape: ModelShape, spec: RequestedLoad): LoadPlan {
+  plan(shape: PlannedShape, spec: RequestedLoad): LoadPlan {
     const options = {
       numCtx: spec.numCtx,
       kvCacheType: kvCacheTypeFor(shape, this.settings.kvCacheType),
@@ -97,8 +130,16 @@ export class MemoryPlanner {
         flashAttention: this.settings.flashAttention,
       },
       parallel,
-      estimate: estimateMemory(shape, { ...options, parallel }),
+      estimate: this.estimate(shape, spec, { ...options, parallel }),
     };
+  }
+
+  /** The target's estimate, plus its draft model's (same context and slots) when it drafts. */
+  private estimate(shape: PlannedShape, spec: RequestedLoad, options: EstimateOptions): MemoryEstimate {
+    const target = estimateMemory(shape, options);
+    if (spec.draftModelPath === undefined || !shape.draft) return target;
+    // The draft's context has the target's size and slots, and an f16 cache (speculation.ts).
+    return sumEstimates(target, estimateMemory(shape.draft, { ...options, kvCacheType: "f16" }));
   }
 
   /** The budget, given the bytes the loaded runners are accounted for. */

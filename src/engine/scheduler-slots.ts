@@ -11,9 +11,8 @@ import type { RunnerProcess } from "./runner/client.js";
 import { RunnerSource } from "./scheduler-runners.js";
 import type { RunnerSourceOptions } from "./scheduler-runners.js";
 import type { LoadedInfo } from "./runner/protocol.js";
-import type { ModelShape } from "./memory-estimate.js";
 import { makeRoom } from "./scheduler-memory.js";
-import type { LoadPlan, MemoryPlanner, RequestedLoad } from "./scheduler-memory.js";
+import type { LoadPlan, MemoryPlanner, PlannedShape, RequestedLoad } from "./scheduler-memory.js";
 import { abortError, LeaseImpl, raceAbort } from "./scheduler-lease.js";
 import type { Lease } from "./scheduler-lease.js";
 
@@ -50,7 +49,7 @@ interface Waiter {
   model: ModelRecord;
   spec: RequestedLoad;
   /** The model's shape, to estimate a load. */
-  shape: ModelShape;
+  shape: PlannedShape;
   loadKey: string;
   keepAliveMs: number;
   /** Any loaded instance of the model will do (tokenize): no reload, keep-alive untouched. */

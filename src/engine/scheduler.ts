@@ -36,6 +36,16 @@ export interface SchedulerOptions {
   runnerPool?: RunnerPool;
 }
 
+/** Speculation for a load: lookup for every model, draft for models that name a draft model. */
+function speculativeLoad(
+  mode: Config["engine"]["speculative"],
+  model: ModelRecord,
+): Pick<RequestedLoad, "speculative" | "draftModelPath"> {
+  if (mode === "lookup") return { speculative: "lookup" };
+  if (mode === "draft" && model.draft) return { speculative: "draft", draftModelPath: model.draft.modelPath };
+  return {};
+}
+
 function elapsedNs(since: bigint): number {
   return Number(process.hrtime.bigint() - since);
 }
@@ -215,6 +225,7 @@ export class Scheduler implements Engine {
       ...(gpu !== false && load.numGpu !== undefined && load.numGpu >= 0 ? { gpuLayers: load.numGpu } : {}),
       ...(load.numBatch !== undefined && load.numBatch > 0 ? { numBatch: load.numBatch } : {}),
       ...(load.useMmap !== undefined ? { useMmap: load.useMmap } : {}),
+      ...speculativeLoad(engine.speculative, model),
     };
   }
 }

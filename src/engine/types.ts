@@ -74,6 +74,8 @@ export interface GenerateStats {
    * (sequences / steps = mean batch width: how well concurrent streams share decodes).
    */
   batch?: { steps: number; sequences: number };
+  /** Speculative decoding's proposed tokens the model accepted and rejected (when it is on). */
+  speculative?: { accepted: number; rejected: number };
 }
 
 export type GenerateEvent = { type: "text"; text: string } | { type: "done"; stats: GenerateStats };

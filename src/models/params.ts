@@ -4,7 +4,7 @@
  */
 import { AppError } from "../errors.js";
 
-type ParamKind = "int" | "float" | "bool" | "stringList";
+type ParamKind = "int" | "float" | "bool" | "string" | "stringList";
 
 /** Every option a params layer may hold, with its type. */
 const KNOWN: Readonly<Record<string, ParamKind>> = {
@@ -28,6 +28,9 @@ const KNOWN: Readonly<Record<string, ParamKind>> = {
   use_mmap: "bool",
   num_thread: "int",
   draft_num_predict: "int",
+  // aixcl's: the model that drafts for this one when engine.speculative is "draft" (llama-server's
+  // --model-draft). Ollama ignores option names it does not know, so the store stays readable.
+  draft_model: "string",
 };
 
 /** Options Ollama once had and now ignores (parser.go deprecatedParameters): accepted, dropped. */
@@ -80,6 +83,10 @@ export function validateParameters(input: unknown): Record<string, unknown> {
       case "bool":
         if (typeof value !== "boolean") throw bad(key, "a boolean");
         out[key] = value;
+        break;
+      case "string":
+        if (typeof value !== "string" || value.trim() === "") throw bad(key, "a non-empty string");
+        out[key] = value.trim();
         break;
       case "stringList": {
         const list = typeof value === "string" ? [value] : value;

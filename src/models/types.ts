@@ -44,6 +44,11 @@ export interface ModelRecord {
   projectorPaths?: string[];
   /** LoRA adapter blobs (application/vnd.ollama.image.adapter). */
   adapterPaths?: string[];
+  /**
+   * The model its `draft_model` parameter names, attached by the inference service when
+   * engine.speculative is "draft" (the store itself never sets it).
+   */
+  draft?: { name: string; modelPath: string; modelDigest: string };
 }
 
 /** Status lines of /api/create and /api/pull, as Ollama streams them. */

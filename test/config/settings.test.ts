@@ -41,6 +41,7 @@ describe("settings declared once in the schema", () => {
       "engine.gpu": "off",
       "engine.kv_cache_type": "q8_0",
       "engine.flash_attention": "on",
+      "engine.speculative": "lookup",
       "log.level": "warn",
       "registry.https_proxy": "http://proxy.example:3128",
       "registry.http_proxy": "proxy.example:3128",

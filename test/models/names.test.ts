@@ -170,6 +170,10 @@ describe("parameters", () => {
     expect(codeOf(() => validateParameters({ stop: [1] }))).toBe("invalid_request");
     expect(codeOf(() => validateParameters({ use_mmap: 1 }))).toBe("invalid_request");
     expect(codeOf(() => validateParameters([1]))).toBe("invalid_request");
+    // aixcl's draft model for speculative decoding: a model name.
+    expect(validateParameters({ draft_model: " tiny:latest " })).toEqual({ draft_model: "tiny:latest" });
+    expect(codeOf(() => validateParameters({ draft_model: "" }))).toBe("invalid_request");
+    expect(codeOf(() => validateParameters({ draft_model: 3 }))).toBe("invalid_request");
   });
 
   it("prints parameters as Ollama's show does", () => {

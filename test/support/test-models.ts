@@ -292,11 +292,21 @@ export function benchModel(): Promise<string> {
  * <|im_end|>. Logit margins of ~α·√n_embd make sampled generation follow the script too.
  * Pieces must be distinct, non-empty and not special tokens; a piece equal to the prompt's last
  * token (e.g. "\n" after ChatML's "assistant") would make the model start mid-script.
+ *
+ * `vocabSize` pads the vocabulary with filler pieces (two scripted models with the same script and
+ * size share their vocabulary, so one can draft for the other). `benchSized` gives the benchmark
+ * model's dimensions and Q8_0 matrices: the same output, at the benchmark model's cost per token.
  */
 export async function scriptedModel(
   name: string,
   script: string[],
-  options: { chatTemplate?: string; loop?: boolean; contextLength?: number } = {},
+  options: {
+    chatTemplate?: string;
+    loop?: boolean;
+    contextLength?: number;
+    vocabSize?: number;
+    benchSized?: boolean;
+  } = {},
 ): Promise<string> {
   const texts = script.map(spmText);
   if (texts.some((t) => t.length === 0)) throw new Error("scriptedModel: empty script piece");
@@ -305,25 +315,28 @@ export async function scriptedModel(
   const clash = texts.find((t) => special.has(t));
   if (clash !== undefined)
     throw new Error(`scriptedModel: piece ${JSON.stringify(clash)} is a special token`);
-  const nEmbd = Math.max(64, Math.ceil((script.length + 1) / 32) * 32);
+  const bench = options.benchSized === true;
+  const nEmbd = Math.max(bench ? 1024 : 64, Math.ceil((script.length + 1) / 32) * 32);
   const shape: LlamaShape = {
     name,
     nEmbd,
-    nLayer: 2,
-    nHead: 4,
-    nFf: 128,
+    nLayer: bench ? 12 : 2,
+    nHead: bench ? 16 : 4,
+    nFf: bench ? 2816 : 128,
     ctx: options.contextLength ?? 2048,
-    matrixType: "F32",
-    fileType: 0,
+    matrixType: bench ? "Q8_0" : "F32",
+    fileType: bench ? 7 : 0,
     chatTemplate: options.chatTemplate ?? CHATML_TEMPLATE,
   };
+  const vocabSize = options.vocabSize ?? 0;
   const safeName = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40);
   const ordinary = ["\u2581", ...PRINTABLE].filter((p) => !texts.includes(p));
   // `loop`: after the last piece comes the first again instead of the end token, so the model
   // never stops by itself (until its context or num_predict runs out).
   const loop = options.loop === true;
-  return cached(`scripted-${safeName}`, loop ? { shape, texts, loop } : { shape, texts }, async (path) => {
-    const vocab = buildVocab([...ordinary, ...texts]);
+  const spec = { shape, texts, ...(loop ? { loop } : {}), ...(vocabSize > 0 ? { vocabSize } : {}) };
+  return cached(`scripted-${safeName}`, spec, async (path) => {
+    const vocab = buildVocab([...ordinary, ...texts], vocabSize);
     const ids = texts.map((t) => vocab.tokens.indexOf(t));
     const dimOf = new Map(ids.map((id, k) => [id, k + 1]));
     const alpha = 16;
@@ -338,6 +351,13 @@ export async function scriptedModel(
       }
       return out;
     };
-    await writeGguf(path, llamaGguf(shape, vocab, fill));
+    // Every matrix but the embeddings and the output is zero: a zero Q8_0 block is zero bytes.
+    const zeros: Encoded | undefined = bench
+      ? (tensor, dims) =>
+          tensor === "token_embd.weight" || tensor === "output.weight"
+            ? encodeTensor({ name: tensor, dims, type: shape.matrixType, values: () => fill(tensor, dims) })
+            : Buffer.alloc(tensorByteSize(shape.matrixType, dims))
+      : undefined;
+    await writeGguf(path, llamaGguf(shape, vocab, fill, zeros));
   });
 }

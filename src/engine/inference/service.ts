@@ -1,5 +1,5 @@
 import type { Config } from "../../config/schema.js";
-import { AppError } from "../../errors.js";
+import { AppError, isAppError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { displayName, parseModelName } from "../../models/names.js";
 import type { ModelRecord, ModelStore } from "../../models/types.js";
@@ -145,9 +145,31 @@ export function createInference(options: InferenceOptions): Inference {
    */
   const admit = (name: string): void => engine.admit(displayName(parseModelName(name)));
 
+  /**
+   * The model, with the draft model its `draft_model` parameter names when engine.speculative is
+   * "draft" (every path that loads the model attaches it, so they share one runner).
+   */
+  const getModel = async (name: string): Promise<ModelRecord> => {
+    const model = await store.get(name);
+    const draftName = model.params.draft_model;
+    if (options.config.engine.speculative !== "draft" || typeof draftName !== "string") return model;
+    let draft: ModelRecord;
+    try {
+      draft = await store.get(draftName);
+    } catch (error) {
+      if (!isAppError(error) || error.code !== "model_not_found") throw error;
+      // The request's model exists: a 404 would tell clients to pull it.
+      throw new AppError("model_load_failed", `draft model "${draftName}" of "${model.name}" not found`);
+    }
+    return {
+      ...model,
+      draft: { name: draft.name, modelPath: draft.modelPath, modelDigest: draft.modelDigest },
+    };
+  };
+
   const resolve = async (name: string): Promise<{ model: ModelRecord; traits: ModelTraits }> => {
     admit(name);
-    const model = await store.get(name);
+    const model = await getModel(name);
     return { model, traits: await traitsCache.get(model) };
   };
 
@@ -302,7 +324,7 @@ export function createInference(options: InferenceOptions): Inference {
         });
       }
       admit(request.model);
-      const model = await store.get(request.model);
+      const model = await getModel(request.model);
       const result = await engine.embed({
         model,
         input: request.input,
@@ -327,7 +349,7 @@ export function createInference(options: InferenceOptions): Inference {
     async load(name: string, load: LoadOptions, keepAliveMs?: number) {
       const started = process.hrtime.bigint();
       admit(name);
-      const model = await store.get(name);
+      const model = await getModel(name);
       const { loadNs } = await engine.load(model, loadOptions(model, load), keepAliveMs);
       return { model, loadNs, totalNs: Number(process.hrtime.bigint() - started) };
     },

@@ -16,6 +16,8 @@ import type { OutputFormat, SamplingOptions } from "../types.js";
 import type { GenerateSpec, RunnerGenerateStats } from "./protocol.js";
 import type { DecodeBatching } from "./batching.js";
 import type { SequencePool } from "./sequences.js";
+import { speculate } from "./speculation.js";
+import type { Speculation, SpeculationCounts } from "./speculation.js";
 import { IncrementalDetokenizer, StopMatcher } from "./text.js";
 
 /** Ollama's defaults for options a request leaves unset (api/types.go DefaultOptions). */
@@ -41,6 +43,8 @@ export interface Generator {
   readonly batching: DecodeBatching;
   /** Context length of each sequence, tokens. */
   readonly contextSize: number;
+  /** Speculative decoding (engine.speculative), when on. */
+  readonly speculation?: Speculation | undefined;
 }
 
 function nowNs(): bigint {
@@ -185,7 +189,21 @@ export async function generate(
     let stopped = false;
     const options = evaluateOptions(sampling, contextSize, history, grammar);
     const batchMark = runner.batching.mark();
-    for await (const token of runner.batching.lockstep(sequence.evaluate(acquired.evaluate, options))) {
+    const counts: SpeculationCounts | undefined =
+      runner.speculation && !grammar ? { accepted: 0, rejected: 0 } : undefined;
+    // A speculating sequence yields several tokens per decode: it stays out of the lockstep
+    // barrier, which counts tokens (batching.ts).
+    const tokens = counts
+      ? speculate(
+          sequence,
+          acquired.evaluate,
+          history,
+          options,
+          runner.speculation!.proposerFor(sequence),
+          counts,
+        )
+      : runner.batching.lockstep(sequence.evaluate(acquired.evaluate, options));
+    for await (const token of tokens) {
       if (hooks.cancelled()) return undefined;
       if (evalTokens === 0) firstTokenAt = nowNs();
       evalTokens++;
@@ -214,6 +232,7 @@ export async function generate(
     }
     const endedAt = nowNs();
     return {
+      ...(counts ? { speculative: counts } : {}),
       doneReason,
       promptTokens: prompt.length,
       evalTokens,

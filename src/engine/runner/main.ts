@@ -13,11 +13,14 @@ import { createLlama, loadRunnerModel, scrubPaths } from "./load-model.js";
 import type { RunnerModel } from "./load-model.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
 import { SequencePool } from "./sequences.js";
+import { setUpSpeculation } from "./speculation.js";
+import type { Speculation } from "./speculation.js";
 
 interface State {
   runner: RunnerModel;
   generator: Generator;
   embedder: Embedder;
+  speculation: Speculation | undefined;
 }
 
 let llama: Promise<Llama> | undefined;
@@ -46,18 +49,30 @@ async function load(spec: LoadSpec): Promise<void> {
   try {
     llama ??= createLlama(spec.gpu);
     const runner = await loadRunnerModel(await llama, spec);
-    const pool = new SequencePool(runner.context);
-    state = {
-      runner,
-      generator: {
-        llama: runner.llama,
-        model: runner.model,
-        pool,
-        batching: runner.batching,
-        contextSize: runner.info.contextLength,
-      },
-      embedder: new Embedder(runner.model, runner.info.contextLength, runner.threads),
-    };
+    let speculation: Speculation | undefined;
+    try {
+      speculation = await setUpSpeculation(runner.llama, spec, runner.context);
+      const pool = new SequencePool(runner.context);
+      state = {
+        runner,
+        generator: {
+          llama: runner.llama,
+          model: runner.model,
+          pool,
+          batching: runner.batching,
+          contextSize: runner.info.contextLength,
+          speculation,
+        },
+        embedder: new Embedder(runner.model, runner.info.contextLength, runner.threads),
+        speculation,
+      };
+    } catch (error) {
+      // The parent answers a failed load by stopping this runner; free the memory meanwhile.
+      await speculation?.dispose();
+      await runner.context.dispose();
+      await runner.model.dispose();
+      throw error;
+    }
     send({ type: "loaded", info: runner.info });
   } catch (error) {
     send({ type: "load_error", message: errorMessage(error) });
@@ -76,6 +91,7 @@ async function reset(): Promise<void> {
   if (current) {
     await current.embedder.dispose();
     await current.runner.context.dispose();
+    await current.speculation?.dispose();
     await current.runner.model.dispose();
   }
   send({ type: "reset" });

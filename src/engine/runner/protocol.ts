@@ -22,6 +22,10 @@ export interface LoadSpec {
   /** KV cache element type (engine.kv_cache_type); q8_0 and q4_0 need flash attention. */
   kvCacheType: "f16" | "q8_0" | "q4_0";
   flashAttention: "auto" | "on" | "off";
+  /** Speculative decoding (engine.speculative); absent = off. `draft` needs `draftModelPath`. */
+  speculative?: "draft" | "lookup";
+  /** GGUF of the draft model (the target's `draft_model` parameter), same vocabulary. */
+  draftModelPath?: string;
 }
 
 export interface GenerateSpec {
@@ -66,6 +70,8 @@ export interface RunnerGenerateStats {
   cachedTokens: number;
   /** The context's decode steps while this generation ran, and the sequences they carried. */
   batch?: { steps: number; sequences: number };
+  /** Speculative decoding's proposals in this generation (only when it is on). */
+  speculative?: { accepted: number; rejected: number };
 }
 
 export type ChildMessage =
