@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { benchModel, installModel } from "../test/support/test-models.js";
 import { median, ratio, table } from "./report.js";
-import { startServer } from "./server.js";
+import { bodyLines, startServer } from "./server.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const NLC = join(ROOT, "node_modules", "node-llama-cpp");
@@ -165,26 +165,18 @@ async function complete(server: Server, prompt: string, maxTokens: number): Prom
   let last = NaN;
   let chunks = 0;
   let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-  let buffered = "";
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(bytes, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (!line.startsWith("data:") || line === "data: [DONE]") continue;
-      const chunk = JSON.parse(line.slice(5)) as {
-        choices?: { text?: string }[];
-        usage?: { prompt_tokens?: number; completion_tokens?: number };
-      };
-      if (chunk.usage) usage = chunk.usage;
-      if (chunk.choices?.[0]?.text) {
-        const now = performance.now();
-        if (Number.isNaN(first)) first = now;
-        last = now;
-        chunks++;
-      }
+  for await (const line of bodyLines(response.body)) {
+    if (!line.startsWith("data:") || line === "data: [DONE]") continue;
+    const chunk = JSON.parse(line.slice(5)) as {
+      choices?: { text?: string }[];
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+    };
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.choices?.[0]?.text) {
+      const now = performance.now();
+      if (Number.isNaN(first)) first = now;
+      last = now;
+      chunks++;
     }
   }
   return {

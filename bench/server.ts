@@ -39,6 +39,21 @@ export function startServer(root: string, args: string[], env: NodeJS.ProcessEnv
   });
 }
 
+/** The non-empty lines of a streamed response body (NDJSON, or SSE's `data:` lines), trimmed. */
+export async function* bodyLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffered = "";
+  const decoder = new TextDecoder();
+  for await (const bytes of body as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(bytes, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line !== "") yield line;
+    }
+  }
+}
+
 export interface StreamResult {
   promptEvalCount: number;
   promptEvalNs: number;
@@ -79,24 +94,15 @@ export async function generate(
   let firstTokenAt = NaN;
   let lastTokenAt = NaN;
   let final: Record<string, unknown> | undefined;
-  let buffered = "";
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(bytes, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (line === "") continue;
-      const chunk = JSON.parse(line) as Record<string, unknown>;
-      if (typeof chunk.error === "string") throw new Error(`stream error: ${chunk.error}`);
-      if (typeof chunk.response === "string" && chunk.response !== "") {
-        const now = performance.now();
-        if (Number.isNaN(firstTokenAt)) firstTokenAt = now;
-        lastTokenAt = now;
-      }
-      if (chunk.done === true) final = chunk;
+  for await (const line of bodyLines(response.body)) {
+    const chunk = JSON.parse(line) as Record<string, unknown>;
+    if (typeof chunk.error === "string") throw new Error(`stream error: ${chunk.error}`);
+    if (typeof chunk.response === "string" && chunk.response !== "") {
+      const now = performance.now();
+      if (Number.isNaN(firstTokenAt)) firstTokenAt = now;
+      lastTokenAt = now;
     }
+    if (chunk.done === true) final = chunk;
   }
   if (final === undefined) throw new Error("stream ended without a final chunk");
   return {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import { createEngine } from "../../src/engine/create-engine.js";
-import type { Engine, GenerateRequest, GenerateStats } from "../../src/engine/types.js";
+import type { Engine } from "../../src/engine/types.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { meta, writeGguf } from "../support/gguf-writer.js";
@@ -16,20 +16,9 @@ import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
 import { testEngineOptions } from "../support/build.js";
+import { collect } from "../support/engine-streams.js";
 
 const CHAT_PROMPT = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
-
-async function collect(
-  engine: Engine,
-  request: GenerateRequest,
-): Promise<{ text: string; stats: GenerateStats }> {
-  let text = "";
-  for await (const event of engine.generate(request)) {
-    if (event.type === "text") text += event.text;
-    else return { text, stats: event.stats };
-  }
-  throw new Error("stream ended without a done event");
-}
 
 let engine: Engine;
 let hello: ModelRecord;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import { createEngine } from "../../src/engine/create-engine.js";
 import { MemoryPlanner } from "../../src/engine/scheduler-memory.js";
-import type { Engine, GenerateRequest, GenerateStats, SamplingOptions } from "../../src/engine/types.js";
+import type { Engine, SamplingOptions } from "../../src/engine/types.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { rejectedAppError } from "../support/app-error.js";
@@ -18,23 +18,12 @@ import { testEngineOptions } from "../support/build.js";
 import { testRecord } from "../support/model-record.js";
 import { HELLO_SCRIPT } from "../support/scripted-models.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
+import { collect } from "../support/engine-streams.js";
 
 const CHAT_PROMPT = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
 /** 40 one-character pieces the loop model repeats forever (none is "\n", the prompt's last token). */
 const LOOP_SCRIPT = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn".split("");
 const GREEDY: SamplingOptions = { temperature: 0, maxTokens: 60 };
-
-async function collect(
-  engine: Engine,
-  request: GenerateRequest,
-): Promise<{ text: string; stats: GenerateStats }> {
-  let text = "";
-  for await (const event of engine.generate(request)) {
-    if (event.type === "text") text += event.text;
-    else return { text, stats: event.stats };
-  }
-  throw new Error("stream ended without a done event");
-}
 
 const engines: Record<"off" | "draft" | "lookup", Engine> = {} as never;
 let loop: ModelRecord;

@@ -3,13 +3,26 @@
  * running, wait for a condition, check a runner's process.
  */
 import { expect } from "vitest";
-import type { Engine, GenerateEvent, GenerateRequest } from "../../src/engine/types.js";
+import type { Engine, GenerateEvent, GenerateRequest, GenerateStats } from "../../src/engine/types.js";
 import type { AppError } from "../../src/errors.js";
 
 export async function text(engine: Engine, request: GenerateRequest): Promise<string> {
   let out = "";
   for await (const event of engine.generate(request)) if (event.type === "text") out += event.text;
   return out;
+}
+
+/** A generation's text and its final stats (it must end with `done`). */
+export async function collect(
+  engine: Engine,
+  request: GenerateRequest,
+): Promise<{ text: string; stats: GenerateStats }> {
+  let out = "";
+  for await (const event of engine.generate(request)) {
+    if (event.type === "text") out += event.text;
+    else return { text: out, stats: event.stats };
+  }
+  throw new Error("stream ended without a done event");
 }
 
 /**
