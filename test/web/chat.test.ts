@@ -83,18 +83,36 @@ const logIn = (page: Page, username: string, password: string) =>
 let adminSession: StorageState | undefined;
 
 /** A new page signed in as the admin: through the login form once, then with its cookies. */
-async function asAdmin(view: ViewOptions = { ...DESKTOP, colorScheme: "light" }): Promise<WatchedPage> {
+async function newAdminPage(): Promise<WatchedPage> {
   if (adminSession) {
-    const watched = await openPage(browser, view, adminSession);
+    const watched = await openPage(browser, { ...DESKTOP, colorScheme: "light" }, adminSession);
     pages.push(watched);
     await watched.page.goto(served.url);
     await watched.page.getByTestId("composer").waitFor();
     return watched;
   }
-  const watched = await newPage(view);
+  const watched = await newPage();
   await logIn(watched.page, served.admin.username, served.admin.password);
   adminSession = await watched.context.storageState();
   return watched;
+}
+
+let shared: WatchedPage | undefined;
+
+/**
+ * The admin's page, reloaded on a new chat at 1280×800 in light, with an empty record of
+ * problems: one browser context for the tests that need no other (each context is a renderer
+ * process, ~1.5 s of CPU to start and load the app).
+ */
+async function asAdmin(): Promise<WatchedPage> {
+  shared ??= await newAdminPage();
+  const { page } = shared;
+  await page.setViewportSize(DESKTOP);
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.goto(served.url);
+  await page.getByTestId("composer").waitFor();
+  shared.problems.length = 0;
+  return shared;
 }
 
 /** Starts a new chat with `model` and sends `text`. */
@@ -194,7 +212,8 @@ describe("the web chat in Chromium", () => {
   });
 
   it("finishes an answer whose page was closed, and shows it complete when the chat is opened again", async () => {
-    const first = await asAdmin();
+    // A page of its own: this one is closed mid-answer.
+    const first = await newAdminPage();
     await send(first.page, "Write a lot", "long");
     const id = await conversationId(first.page);
     await expect
