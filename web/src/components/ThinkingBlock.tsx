@@ -28,7 +28,8 @@ export function ThinkingBlock({
       onToggle={(event) => setOpen(event.currentTarget.open)}
     >
       <summary>{streaming && !answered ? "Thinking…" : "Thinking"}</summary>
-      <div class="fold-body thinking-body">{text}</div>
+      {/* Reasoning usually opens and ends with a blank line inside its tags. */}
+      <div class="fold-body thinking-body">{text.trim()}</div>
     </details>
   );
 }
