@@ -1,35 +1,17 @@
 import { useRef } from "preact/hooks";
+import { applyDeltas, queueDelta, type DeltaBatch, type DeltaField } from "../answer-deltas";
 import type { Message } from "../api/types";
 
 type Update = (apply: (messages: Message[]) => Message[]) => void;
 
-/** The streamed fields of an answer: its text, and a thinking model's reasoning. */
-type Field = "content" | "thinking";
-
-interface Pending {
-  text: string;
-  replace: boolean;
-}
-
-type Batch = Partial<Record<Field, Pending>>;
-
-function applyBatch(message: Message, batch: Batch): Message {
-  const out = { ...message };
-  for (const field of ["content", "thinking"] as const) {
-    const delta = batch[field];
-    if (delta) out[field] = delta.replace ? delta.text : (message[field] ?? "") + delta.text;
-  }
-  return out;
-}
-
 /**
- * Streamed text, applied once per animation frame instead of once per token: each render
- * re-parses the answer's markdown, and a fast model sends far more tokens than frames. An
- * answer's first text (and first reasoning) is applied at once: waiting for the next frame added up to 16 ms to the
- * time to first token a user sees (bench/web-ttft.ts).
+ * Streamed text and reasoning, applied once per animation frame instead of once per token: each
+ * render re-parses the answer's markdown, and a fast model sends far more tokens than frames. An
+ * answer's first text (and its first reasoning) is applied at once: waiting for the next frame
+ * added up to 16 ms to the time to first token a user sees (bench/web-ttft.ts).
  */
 export function useDeltas(update: Update) {
-  const pending = useRef(new Map<string, Batch>());
+  const pending = useRef(new Map<string, DeltaBatch>());
   const frame = useRef(0);
   const started = useRef(new Set<string>());
 
@@ -41,7 +23,7 @@ export function useDeltas(update: Update) {
     update((messages) =>
       messages.map((m) => {
         const batch = batches.get(m.id);
-        return batch ? applyBatch(m, batch) : m;
+        return batch ? applyDeltas(m, batch) : m;
       }),
     );
   };
@@ -51,22 +33,18 @@ export function useDeltas(update: Update) {
      * Adds `text` to `field` (default the answer's text) of message `id`; `replace` (a re-attach's
      * first delta or reasoning) replaces what is there.
      */
-    push(id: string, text: string, replace = false, field: Field = "content") {
+    push(id: string, text: string, replace = false, field: DeltaField = "content") {
       // Per field: a thinking model's first answer text is the moment the answer starts.
       const key = `${field} ${id}`;
       if (!started.current.has(key)) {
         started.current.add(key);
         if (!pending.current.has(id)) {
-          const batch: Batch = { [field]: { text, replace } };
-          update((messages) => messages.map((m) => (m.id === id ? applyBatch(m, batch) : m)));
+          const batch = queueDelta({}, field, text, replace);
+          update((messages) => messages.map((m) => (m.id === id ? applyDeltas(m, batch) : m)));
           return;
         }
       }
-      const batch = pending.current.get(id) ?? {};
-      const queued = batch[field];
-      batch[field] =
-        replace || !queued ? { text, replace } : { text: queued.text + text, replace: queued.replace };
-      pending.current.set(id, batch);
+      pending.current.set(id, queueDelta(pending.current.get(id) ?? {}, field, text, replace));
       frame.current ||= requestAnimationFrame(flush);
     },
     /** Forgets queued text of `id`: a final row from the server supersedes it. */
