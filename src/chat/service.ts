@@ -11,12 +11,12 @@ import { newToolCallId } from "../engine/inference/tool-calls.js";
 import type { ChatMessage, Inference, InferenceEvent } from "../engine/inference/types.js";
 import type { Engine, GenerateStats } from "../engine/types.js";
 import type { ModelStore } from "../models/types.js";
-import type { ChatModels } from "./models.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
 import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
 import { branchPath, getMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
+import type { ChatModels } from "./models.js";
 
 export type { ChatEvent, ChatStream } from "./generation.js";
 
