@@ -73,6 +73,8 @@ export interface MessageWire {
   parent_id: string | null;
   role: "user" | "assistant" | "system" | "tool";
   content: string;
+  /** A thinking model's reasoning, apart from `content`; null when there is none. */
+  thinking: string | null;
   model: string | null;
   status: "done" | "streaming" | "stopped" | "error";
   error: { code: string; message: string } | null;
@@ -90,6 +92,7 @@ export interface MessageWire {
 export type ChatStreamEventWire =
   | { type: "start"; user_message?: MessageWire; message: MessageWire }
   | { type: "delta"; content: string }
+  | { type: "thinking"; content: string }
   | { type: "tool_calls"; tool_calls: NonNullable<MessageWire["tool_calls"]> }
   | { type: "done"; message: MessageWire };
 

@@ -23,6 +23,8 @@ import type { Database } from "../store/types.js";
 export type ChatEvent =
   | { type: "start"; userMessage?: Message; message: Message }
   | { type: "delta"; content: string }
+  /** Reasoning of a thinking model as it is generated, apart from the answer's `delta`s. */
+  | { type: "thinking"; content: string }
   | { type: "tool_calls"; toolCalls: MessageToolCall[] }
   | { type: "done"; message: Message };
 
@@ -43,7 +45,7 @@ function streamOf(queue: AsyncQueue<ChatEvent>, onCancel?: () => void): ChatStre
 /** The stream of an answer no generation runs for: `start`, then `done` with the row as stored. */
 export function settledStream(message: Message): ChatStream {
   const queue = new AsyncQueue<ChatEvent>();
-  queue.push({ type: "start", message: { ...message, content: "" } });
+  queue.push({ type: "start", message: { ...message, content: "", thinking: null } });
   queue.push({ type: "done", message });
   queue.close();
   return streamOf(queue);
@@ -83,6 +85,7 @@ export class Generation {
   private readonly controller = new AbortController();
   private readonly streams = new Set<AsyncQueue<ChatEvent>>();
   private content = "";
+  private thinking = "";
   private toolCalls: MessageToolCall[] = [];
   private stats: MessageStats | null = null;
   private dirty = false;
@@ -112,6 +115,7 @@ export class Generation {
       this.final ?? {
         ...this.options.answer,
         content: this.content,
+        thinking: this.thinking === "" ? null : this.thinking,
         toolCalls: this.toolCalls.length > 0 ? [...this.toolCalls] : null,
       }
     );
@@ -119,8 +123,9 @@ export class Generation {
 
   /**
    * Attaches a stream. Its first event is `start` (naming `userMessage` when given); a stream
-   * attached mid-answer then gets everything generated so far as one `delta`, and live events
-   * after it; one attached after the end gets `done` at once.
+   * attached mid-answer then gets everything generated so far as one `thinking` (the reasoning)
+   * and one `delta` (the answer), and live events after them; one attached after the end gets
+   * `done` at once.
    */
   attach(userMessage?: Message): ChatStream {
     const queue = new AsyncQueue<ChatEvent>();
@@ -128,12 +133,13 @@ export class Generation {
     queue.push({
       type: "start",
       ...(userMessage ? { userMessage } : {}),
-      message: { ...message, content: "" },
+      message: { ...message, content: "", thinking: null },
     });
     if (this.final) {
       queue.push({ type: "done", message: this.final });
       queue.close();
     } else {
+      if (this.thinking !== "") queue.push({ type: "thinking", content: this.thinking });
       if (this.content !== "") queue.push({ type: "delta", content: this.content });
       if (this.toolCalls.length > 0) queue.push({ type: "tool_calls", toolCalls: [...this.toolCalls] });
       this.streams.add(queue);
@@ -168,7 +174,10 @@ export class Generation {
         return;
       }
       case "thinking":
-        // The web chat shows answers only; a thinking model's reasoning is not stored or shown.
+        if (event.text === "") return;
+        this.thinking += event.text;
+        this.dirty = true;
+        this.broadcast({ type: "thinking", content: event.text });
         return;
       case "done":
         this.stats = toStats(event.stats);
@@ -186,6 +195,7 @@ export class Generation {
       .then(() =>
         saveAnswer(db, userId, this.id, {
           content: this.content,
+          thinking: this.thinking,
           status: "streaming",
           toolCalls: this.toolCalls,
         }),
@@ -238,6 +248,7 @@ export class Generation {
       try {
         const saved = await saveAnswer(this.options.db, this.userId, this.id, {
           content: this.content,
+          thinking: this.thinking,
           status,
           error,
           toolCalls: this.toolCalls,

@@ -16,6 +16,7 @@ import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "..
 import { branchPath, getMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
+import type { ChatModels } from "./models.js";
 
 export type { ChatEvent, ChatStream } from "./generation.js";
 
@@ -24,6 +25,8 @@ export interface ChatServiceOptions {
   inference: Inference;
   /** Where models are resolved before anything is stored (an unknown model stores nothing). */
   models: Pick<ModelStore, "get">;
+  /** Which models think: those are asked to (`think: true`), the others never (that is a 400). */
+  thinking: Pick<ChatModels, "thinks">;
   /** Refuses a request the queue has no room for before anything is stored. */
   engine: Pick<Engine, "admit">;
   logger: Logger;
@@ -66,6 +69,8 @@ function historyOf(conversation: Conversation, path: readonly Message[]): ChatMe
     // A failed answer with no text says nothing the model should continue from.
     if (message.status === "error" && message.content === "") continue;
     const out: ChatMessage = { role: message.role, content: message.content };
+    // The template decides whether past reasoning is shown again (most drop it), as for Ollama's clients.
+    if (message.thinking) out.thinking = message.thinking;
     if (message.toolCalls?.length) {
       out.toolCalls = message.toolCalls.map((call) => ({ id: newToolCallId(), ...call }));
     }
@@ -73,6 +78,9 @@ function historyOf(conversation: Conversation, path: readonly Message[]): ChatMe
   }
   return history;
 }
+
+/** How an answer is asked for: the conversation's options, and whether its model is asked to think. */
+type Plan = ReturnType<typeof mapOllamaOptions> & { think: boolean };
 
 export function createChatService(options: ChatServiceOptions): ChatService {
   const { db, inference, logger } = options;
@@ -85,10 +93,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   };
 
   /** Fails like inference would, before anything is stored: unknown model, full queue, bad options. */
-  const preflight = async (conversation: Conversation, model: string) => {
+  const preflight = async (conversation: Conversation, model: string): Promise<Plan> => {
     const record = await options.models.get(model);
     options.engine.admit(record.name);
-    return mapOllamaOptions(conversation.options);
+    return { ...mapOllamaOptions(conversation.options), think: await options.thinking.thinks(record) };
   };
 
   /**
@@ -101,7 +109,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     turn: Turn,
     /** The branch the answer continues (read after the rows are stored). */
     historyOf: () => Promise<ChatMessage[]>,
-    mapped: ReturnType<typeof mapOllamaOptions>,
+    plan: Plan,
   ): Promise<ChatStream> => {
     const { answer } = turn;
     const generation = new Generation({
@@ -122,8 +130,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       events = inference.chat({
         model: answer.model ?? "",
         messages: await historyOf(),
-        sampling: mapped.sampling,
-        load: mapped.load,
+        sampling: plan.sampling,
+        load: plan.load,
+        // The chat shows the reasoning, so it asks for it instead of relying on the engine's default.
+        ...(plan.think ? { think: true } : {}),
         signal: generation.signal,
       });
       first = await events.next();
@@ -157,7 +167,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
           param: "model",
         });
       }
-      const mapped = await preflight(conversation, model);
+      const plan = await preflight(conversation, model);
       const turn = await insertTurn(db, userId, conversationId, {
         content: input.content,
         parentId: input.parentId,
@@ -168,7 +178,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         userId,
         turn,
         async () => historyOf(turn.conversation, await branchPath(db, userId, conversationId, asked.id)),
-        mapped,
+        plan,
       );
     },
 
@@ -181,7 +191,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       const conversation = await getConversation(db, userId, sibling.conversationId);
       const model = conversation.model ?? sibling.model;
       if (model === null) throw new AppError("invalid_request", "model is required", { param: "model" });
-      const mapped = await preflight(conversation, model);
+      const plan = await preflight(conversation, model);
       const turn = await insertSiblingAnswer(db, userId, messageId, model);
       const parentId = sibling.parentId;
       return start(
@@ -189,7 +199,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         turn,
         async () =>
           historyOf(turn.conversation, await branchPath(db, userId, sibling.conversationId, parentId)),
-        mapped,
+        plan,
       );
     },
 

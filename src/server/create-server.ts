@@ -28,7 +28,7 @@ import { vaultRoutes } from "./routes/vault.js";
 import { webApp } from "./routes/web/static.js";
 import { webApiRoutes } from "./routes/web/chat-api.js";
 import { WEB_API_PREFIX } from "./routes/web/errors.js";
-import { createChatModels } from "../chat/models.js";
+import { createChatModels, type ChatModels } from "../chat/models.js";
 import { createChatService, type ChatService } from "../chat/service.js";
 
 export interface CreateServerOptions {
@@ -89,7 +89,7 @@ function authenticateFor(deps: ServerDeps): MiddlewareHandler<AppEnv> {
 function buildApp(
   deps: ServerDeps,
   vitals: ServerVitals,
-  chat: ChatService | undefined,
+  chat: { service: ChatService; models: ChatModels } | undefined,
   webRoot?: string,
 ): Hono<AppEnv> {
   const { server } = deps.config;
@@ -132,8 +132,7 @@ function buildApp(
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps, vitals));
   if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));
-  if (db && chat)
-    app.route(WEB_API_PREFIX, webApiRoutes({ ...deps, db }, chat, createChatModels(deps.store)));
+  if (db && chat) app.route(WEB_API_PREFIX, webApiRoutes({ ...deps, db }, chat.service, chat.models));
   app.route("/", ollamaRoutes(deps));
   app.route("/v1", openaiRoutes(deps));
 
@@ -151,11 +150,13 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
   const closing = new AbortController();
   const inFlight = new Set<ServerResponse>();
   // The web chat's answers belong to the server (docs/web-app.md); profile core has no chats.
+  const chatModels = createChatModels(deps.store);
   const chat = deps.db
     ? createChatService({
         db: deps.db,
         inference: deps.inference,
         models: deps.store,
+        thinking: chatModels,
         engine: deps.engine,
         logger: deps.logger,
         onStats: (model, stats) => deps.metrics.observeGeneration(model, stats),
@@ -166,7 +167,7 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     startedAt: Date.now(),
     closing: closing.signal,
   };
-  const app = buildApp(deps, vitals, chat, options.webRoot);
+  const app = buildApp(deps, vitals, chat && { service: chat, models: chatModels }, options.webRoot);
   let drained: (() => void) | undefined;
 
   const http = createAdaptorServer({

@@ -163,6 +163,8 @@ export async function insertSiblingAnswer(
 
 export interface AnswerUpdate {
   content: string;
+  /** The reasoning so far; empty or absent saves null (a model that does not think). */
+  thinking?: string;
   status: MessageStatus;
   error?: MessageError | null;
   toolCalls?: MessageToolCall[] | null;
@@ -180,7 +182,8 @@ export async function saveAnswer(
   update: AnswerUpdate,
 ): Promise<Message | undefined> {
   const { rows } = await db.query<Message>(
-    `UPDATE messages m SET content = $3, status = $4, error = $5::jsonb, tool_calls = $6::jsonb, stats = $7::jsonb
+    `UPDATE messages m SET content = $3, status = $4, error = $5::jsonb, tool_calls = $6::jsonb, stats = $7::jsonb,
+            thinking = $8
        FROM conversations c
       WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2
       RETURNING ${messageColumns("m")}`,
@@ -192,6 +195,7 @@ export async function saveAnswer(
       jsonParam(update.error, "error"),
       jsonParam(update.toolCalls?.length ? update.toolCalls : null, "tool_calls"),
       jsonParam(update.stats, "stats"),
+      update.thinking ? checkText(update.thinking, "thinking") : null,
     ],
   );
   const row = rows[0];

@@ -53,6 +53,8 @@ export interface Message {
   seq: number;
   role: MessageRole;
   content: string;
+  /** A thinking model's reasoning, apart from `content`; null when there is none. */
+  thinking: string | null;
   model: string | null;
   status: MessageStatus;
   /** Why the answer failed, when `status` is "error". */
@@ -85,6 +87,7 @@ const COLUMNS = [
   ["seq", "seq"],
   ["role", "role"],
   ["content", "content"],
+  ["thinking", "thinking"],
   ["model", "model"],
   ["status", "status"],
   ["error", "error"],

@@ -141,6 +141,15 @@ CREATE INDEX messages_content_fts ON messages USING gin (to_tsvector('simple', c
 ALTER TABLE users ADD COLUMN last_login_at timestamptz;
 `,
   },
+  {
+    version: 4,
+    name: "messages: a thinking model's reasoning",
+    sql: `
+-- Apart from content: the web chat shows it folded above the answer (docs/web-app.md, Messages),
+-- and the search index (messages_content_fts) stays on the answers. Null for a model that does not think.
+ALTER TABLE messages ADD COLUMN thinking text;
+`,
+  },
 ];
 
 /** The schema version this code expects. */

@@ -27,9 +27,15 @@ const NEXT: Migration = {
 
 describeEachDatabase("migrations", (db) => {
   it("brings a fresh database to the current version with every table", async () => {
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
     expect(await schemaVersion(db())).toBe(SCHEMA_VERSION);
     expect(await tables(db())).toEqual([...TABLES, "schema_migrations"].sort());
+    // Migration 4: a thinking model's reasoning, null for every other message.
+    const thinking = await db().query<{ type: string; nullable: string }>(
+      `SELECT data_type AS type, is_nullable AS nullable FROM information_schema.columns
+        WHERE table_name = 'messages' AND column_name = 'thinking'`,
+    );
+    expect(thinking.rows).toEqual([{ type: "text", nullable: "YES" }]);
   });
 
   it("re-running is a no-op", async () => {
@@ -107,7 +113,7 @@ describe("migrations on the real server", () => {
       const versions = await client.query<{ version: number }>(
         "SELECT version FROM schema_migrations ORDER BY 1",
       );
-      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 99]);
+      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 99]);
     } finally {
       await client.end();
     }

@@ -94,6 +94,19 @@ export const r1ThinkingModel = (): Promise<string> =>
   scriptedModel("r1-thinking", R1_SCRIPT, { chatTemplate: R1_THINKING_TEMPLATE });
 
 /**
+ * R1-style and endless: reasons "Plan", then answers "La", then (looping, so inside the answer now)
+ * "Plan</think>\n\nLa" again and again until stopped: a stream that is past its reasoning and
+ * still going, for re-attach and stop tests.
+ */
+export const R1_LOOP_THINKING = "Plan";
+export const r1LoopModel = (): Promise<string> =>
+  scriptedModel("r1-thinking-loop", ["Plan", "</think>", "\n\nLa"], {
+    chatTemplate: R1_THINKING_TEMPLATE,
+    loop: true,
+    contextLength: 8192,
+  });
+
+/**
  * A template that writes the system prompt after the generation prompt, so the prompt's last
  * token is the system prompt's: with the system prompt "@" (one character, so one token) the
  * model answers " Beta Gamma", without it "@ Beta Gamma". The answer shows whether the prompt

@@ -18,7 +18,15 @@ import {
   type ViewOptions,
   type WatchedPage,
 } from "../support/browser.js";
-import { helloModel, longModel, LONG_SCRIPT } from "../support/scripted-models.js";
+import {
+  helloModel,
+  longModel,
+  LONG_SCRIPT,
+  QWEN3_ANSWER,
+  QWEN3_THINKING,
+  qwen3ThinkingModel,
+} from "../support/scripted-models.js";
+import { conversationId, messages, send, setScheme } from "../support/chat-page.js";
 import { aixcl, startServeProcess, type ServeProcess } from "../support/serve-process.js";
 import { scriptedModel } from "../support/test-models.js";
 
@@ -41,7 +49,7 @@ let served: ServeProcess;
 const pages: WatchedPage[] = [];
 
 beforeAll(async () => {
-  const [hello, long, endless, markdown, hostile] = await Promise.all([
+  const [hello, long, endless, markdown, hostile, thinker] = await Promise.all([
     helloModel(),
     longModel(),
     // Runs until its context is full (~2,000 tokens, seconds): a Stop always lands mid-answer,
@@ -49,6 +57,7 @@ beforeAll(async () => {
     scriptedModel("long-400-loop", LONG_SCRIPT, { loop: true }),
     scriptedModel("markdown-demo", MARKDOWN),
     scriptedModel("hostile-demo", HOSTILE),
+    qwen3ThinkingModel(), // one more file in the store: a runner only when a test chats with it
   ]);
   [browser, served] = await Promise.all([
     launchBrowser(),
@@ -59,6 +68,7 @@ beforeAll(async () => {
         { name: "endless", gguf: endless },
         { name: "markdown", gguf: markdown },
         { name: "hostile", gguf: hostile },
+        { name: "thinker", gguf: thinker },
       ],
     }),
   ]);
@@ -113,29 +123,6 @@ async function asAdmin(): Promise<WatchedPage> {
   await page.getByTestId("composer").waitFor();
   shared.problems.length = 0;
   return shared;
-}
-
-/** Starts a new chat with `model` and sends `text`. */
-async function send(page: Page, text: string, model?: string): Promise<void> {
-  if (model !== undefined) await page.getByTestId("model-picker").selectOption({ value: `${model}:latest` });
-  await page.getByTestId("composer").fill(text);
-  await page.getByTestId("composer").press("Enter");
-}
-
-/** Switches the system color scheme and waits for the app to follow it (it re-renders async). */
-async function setScheme(page: Page, colorScheme: "light" | "dark"): Promise<void> {
-  await page.emulateMedia({ colorScheme });
-  // A locator, not waitForFunction: the page's CSP forbids the eval that one would need.
-  await page.locator(`html[data-theme="${colorScheme}"]`).waitFor({ state: "attached" });
-}
-
-const messages = (page: Page, role: "user" | "assistant") =>
-  page.locator(`[data-testid="message"][data-role="${role}"]`);
-
-/** The id of the conversation the page shows (from its /c/<id> URL). */
-async function conversationId(page: Page): Promise<string> {
-  await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
-  return /\/c\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? "";
 }
 
 describe("the web chat in Chromium", () => {
@@ -256,7 +243,7 @@ describe("the web chat in Chromium", () => {
     expect(problems).toEqual([]);
   });
 
-  it("renders markdown with code and a table, and hostile output, titles and system prompts as text", async () => {
+  it("renders markdown with code and a table, reasoning folded, and hostile output, titles and system prompts as text", async () => {
     const { page, problems } = await asAdmin();
     await send(page, "Show me markdown", "markdown");
     const answer = messages(page, "assistant").last();
@@ -272,6 +259,22 @@ describe("the web chat in Chromium", () => {
       }
     }
     await page.setViewportSize(DESKTOP);
+
+    // A thinking model's reasoning: folded above the answer once it started, not in its text.
+    await page.getByTestId("new-chat").click();
+    await send(page, "Think first", "thinker");
+    const thought = messages(page, "assistant").last();
+    await expect.poll(() => thought.getAttribute("data-status")).toBe("done");
+    const block = thought.getByTestId("thinking");
+    expect(await block.getAttribute("open")).toBeNull();
+    expect((await thought.locator(".markdown").textContent())?.trim()).toBe(QWEN3_ANSWER);
+    await block.locator("summary").click();
+    await expect.poll(() => block.locator(".thinking-body").isVisible()).toBe(true);
+    expect((await block.locator(".thinking-body").textContent())?.trim()).toBe(QWEN3_THINKING);
+    for (const colorScheme of ["light", "dark"] as const) {
+      await setScheme(page, colorScheme);
+      await screenshot(page, "chat-thinking", { ...DESKTOP, colorScheme });
+    }
 
     await page.getByTestId("new-chat").click();
     await send(page, "Be hostile", "hostile");

@@ -8,6 +8,7 @@ const m = (id: string, parent: string | null, role: Message["role"]): Message =>
   parent_id: parent,
   role,
   content: id,
+  thinking: null,
   model: null,
   status: "done",
   error: null,

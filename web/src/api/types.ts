@@ -59,6 +59,8 @@ export interface Message {
   parent_id: string | null;
   role: MessageRole;
   content: string;
+  /** A thinking model's reasoning, apart from `content`; null when there is none. */
+  thinking: string | null;
   model: string | null;
   status: MessageStatus;
   error: { code: string; message: string } | null;
@@ -71,5 +73,6 @@ export interface Message {
 export type StreamEvent =
   | { type: "start"; user_message?: Message; message: Message }
   | { type: "delta"; content: string }
+  | { type: "thinking"; content: string }
   | { type: "tool_calls"; tool_calls: ToolCall[] }
   | { type: "done"; message: Message };

@@ -1,5 +1,6 @@
 import type { Message } from "../api/types";
 import { Markdown } from "./Markdown";
+import { ThinkingBlock } from "./ThinkingBlock";
 
 /** The whole content as pretty JSON when it is a JSON document (a `format: json` answer). */
 function asJson(content: string): string | undefined {
@@ -14,12 +15,19 @@ function asJson(content: string): string | undefined {
 
 const pretty = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value, null, 2));
 
-/** What a message says: user text as text, answers as markdown, tool calls and JSON as <details>. */
+/**
+ * What a message says: user text as text, answers as markdown; a thinking model's reasoning, tool
+ * calls and JSON as <details>.
+ */
 export function MessageBody({ message, streaming }: { message: Message; streaming: boolean }) {
   if (message.role === "user") return <div class="user-text">{message.content}</div>;
   const json = streaming ? undefined : asJson(message.content);
+  const answered = message.content !== "" || (message.tool_calls?.length ?? 0) > 0;
   return (
     <>
+      {message.thinking && (
+        <ThinkingBlock text={message.thinking} answered={answered} streaming={streaming} />
+      )}
       {json !== undefined ? (
         <details class="fold" open data-testid="json-output">
           <summary>JSON output</summary>
@@ -36,7 +44,7 @@ export function MessageBody({ message, streaming }: { message: Message; streamin
           <pre class="fold-body">{pretty(call.arguments)}</pre>
         </details>
       ))}
-      {streaming && message.content === "" && !message.tool_calls && (
+      {streaming && !answered && !message.thinking && (
         <span class="typing" aria-label="Thinking">
           <span />
           <span />

@@ -117,6 +117,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
     const owner = currentId.current;
     let answerId = reattachId ?? null;
     let firstDelta = reattachId !== undefined;
+    let firstThinking = firstDelta;
     let finished = false;
     setBusy(true);
     setNotice(null);
@@ -140,6 +141,10 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
         case "delta":
           if (answerId) deltas.push(answerId, event.content, firstDelta);
           firstDelta = false;
+          break;
+        case "thinking":
+          if (answerId) deltas.push(answerId, event.content, firstThinking, "thinking");
+          firstThinking = false;
           break;
         case "tool_calls": {
           const id = answerId;

@@ -25,6 +25,7 @@ export function toMessageWire(message: Message): MessageWire {
     parent_id: message.parentId,
     role: message.role,
     content: message.content,
+    thinking: message.thinking,
     model: message.model,
     status: message.status,
     error: message.error,
@@ -61,6 +62,7 @@ export function toStreamEventWire(event: ChatEvent): ChatStreamEventWire {
         message: toMessageWire(event.message),
       };
     case "delta":
+    case "thinking":
       return event;
     case "tool_calls":
       return { type: "tool_calls", tool_calls: event.toolCalls };
