@@ -4,7 +4,7 @@
  * weights) only while the sequence ids rise by one in batch order. Observed in-process on a real
  * node-llama-cpp context (tiny model) by recording the order its batches are filled in.
  */
-import { getLlama, type Token } from "node-llama-cpp";
+import { getLlama } from "node-llama-cpp";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
 import { DecodeBatching } from "../../src/engine/runner/batching.js";
@@ -66,7 +66,7 @@ it("fills every batch of concurrent sequences in sequence-id order", async () =>
     await Promise.all(
       [2, 0, 3, 1].map(async (index, n) => {
         const sequence = sequences[index]!;
-        const prompt = model.tokenize(`stream ${n}`) as Token[];
+        const prompt = model.tokenize(`stream ${n}`);
         let produced = 0;
         for await (const _token of batching.lockstep(sequence.evaluate(prompt, { temperature: 0 }))) {
           if (++produced >= 8) break;

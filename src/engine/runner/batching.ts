@@ -18,9 +18,10 @@
  * It also puts the batch in sequence-id order. The context keeps one KV stream per sequence
  * (node-llama-cpp creates it with `kv_unified = false`), and for such a cache llama_decode splits
  * the batch into micro-batches that each hold sequences whose ids rise by exactly one in batch
- * order (llama.cpp's `split_equal(..., sequential = true)`): a batch queued as sequences 2, 0, 1, 3
- * ran as three weight passes ([2, 3], [0, 1]... one per break in the run), nearly the cost of
- * decoding the streams one by one. In id order it is one pass.
+ * order (llama.cpp's `split_equal(..., sequential = true)`), each one more pass over the weights: a
+ * batch queued as sequences 2, 0, 1, 3 runs as [2, 3] then [0, 1], one queued 3, 2, 1, 0 as four.
+ * The barrier keeps the order in which the sequences first queued, so without the sort a bad order
+ * lasted for the streams' whole life. In id order it is one pass (docs/engine.md, Batch order).
  */
 import type {
   BatchItem,
