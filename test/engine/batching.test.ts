@@ -1,8 +1,10 @@
 /**
  * Concurrency inside one runner (src/engine/runner/batching.ts, sequences.ts): concurrent streams
  * decode together, one llama_decode carrying every generating sequence, and the sequences keep
- * their caches so a chat's next turn lands on the sequence holding its history. One engine with a
- * 4-sequence runner on a scripted model is shared by the file.
+ * their caches so a chat's next turn lands on the sequence holding its history, and a stream's
+ * greedy output does not depend on what else shares its decodes. One engine with 4-sequence
+ * runners (a scripted model, and a random-weight one whose output depends on the prompt) is shared
+ * by the file.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,21 +16,25 @@ import type { Engine, GenerateRequest, GenerateStats } from "../../src/engine/ty
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { testEngineOptions } from "../support/build.js";
+import { collect } from "../support/engine-streams.js";
 import { testRecord } from "../support/model-record.js";
 import { longModel } from "../support/scripted-models.js";
+import { tinyModel } from "../support/test-models.js";
 
 let engine: Engine;
 let model: ModelRecord;
+let random: ModelRecord;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "aixcl-batching-"));
   const config = configSchema.parse({
     home: dir,
-    engine: { num_parallel: 4, context_length: 1024, threads: 1, max_loaded_models: 1 },
+    engine: { num_parallel: 4, context_length: 1024, threads: 1, max_loaded_models: 2 },
   });
   engine = createEngine({ config, logger: silentLogger(), ...testEngineOptions() });
   model = testRecord("long", await longModel());
+  random = testRecord("tiny", await tinyModel());
 });
 
 afterAll(async () => {
@@ -94,4 +100,27 @@ it("routes a chat's next turn to the sequence caching its history, past unrelate
   });
   expect(next.cachedTokens).toBeGreaterThanOrEqual(answered.promptTokens);
   expect(next.promptTokens - next.cachedTokens!).toBeLessThan(24);
+});
+
+it("gives each of four concurrent greedy streams the output it has alone", async () => {
+  const prompts = ["north", "south", "east", "west"].map(
+    (seed) => `<|im_start|>user\n${turn(seed, 6)}<|im_end|>\n<|im_start|>assistant\n`,
+  );
+  const greedy = (prompt: string): GenerateRequest => ({
+    model: random,
+    prompt,
+    sampling: { temperature: 0, maxTokens: 48 },
+    load: {},
+  });
+  const alone: string[] = [];
+  for (const prompt of prompts) alone.push((await collect(engine, greedy(prompt))).text);
+  // The prompts lead a random-weight model to different answers: a stream handed another
+  // sequence's logits (a wrong batch index) would show.
+  expect(new Set(alone).size).toBeGreaterThan(1);
+
+  const together = await Promise.all(prompts.map((prompt) => collect(engine, greedy(prompt))));
+  expect(together.map((result) => result.text)).toEqual(alone);
+  // They really shared decodes (else this would only repeat the first half).
+  const batch = together[0]!.stats.batch!;
+  expect(batch.sequences / batch.steps).toBeGreaterThan(2);
 });

@@ -14,8 +14,21 @@
  * The prioritization strategy gives every queued sequence its token first and fills the rest of
  * the batch with prompt chunks in arrival order, and counts the decode steps and the sequences
  * they carried (the direct, load-independent signal that batching works; see `mark`/`since`).
+ *
+ * It also puts the batch in sequence-id order. The context keeps one KV stream per sequence
+ * (node-llama-cpp creates it with `kv_unified = false`), and for such a cache llama_decode splits
+ * the batch into micro-batches that each hold sequences whose ids rise by exactly one in batch
+ * order (llama.cpp's `split_equal(..., sequential = true)`), each one more pass over the weights: a
+ * batch queued as sequences 2, 0, 1, 3 runs as [2, 3] then [0, 1], one queued 3, 2, 1, 0 as four.
+ * The barrier keeps the order in which the sequences first queued, so without the sort a bad order
+ * lasted for the streams' whole life. In id order it is one pass (docs/engine.md, Batch order).
  */
-import type { CustomBatchingPrioritizationStrategy, PrioritizedBatchItem } from "node-llama-cpp";
+import type {
+  BatchItem,
+  CustomBatchingPrioritizationStrategy,
+  LlamaContext,
+  PrioritizedBatchItem,
+} from "node-llama-cpp";
 
 /**
  * A member that has not arrived after this long is not waited for: the step goes ahead with the
@@ -30,8 +43,14 @@ export interface BatchCounters {
   sequences: number;
 }
 
+/** What the strategy needs of node-llama-cpp's queued decodes (internal: `_queuedDecodes`). */
+interface QueuedDecodes {
+  _queuedDecodes?: readonly { sequenceId: number }[];
+}
+
 export class DecodeBatching {
   private readonly counters: BatchCounters = { steps: 0, sequences: 0 };
+  private context: QueuedDecodes | undefined;
   private members = 0;
   private waiting: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -50,10 +69,33 @@ export class DecodeBatching {
       prioritized.processAmount += more;
       left -= more;
     }
+    this.inSequenceOrder(items, result);
     this.counters.steps++;
     this.counters.sequences += result.length;
     return result;
   };
+
+  /** The context whose batches `strategy` orders (set once it exists). */
+  attach(context: LlamaContext): void {
+    this.context = context as unknown as QueuedDecodes;
+  }
+
+  /**
+   * Sorts `result` by sequence id. node-llama-cpp builds `items` from its queued decodes in
+   * queue order, so `items[i]` belongs to `_queuedDecodes[i]`; where that does not hold (another
+   * node-llama-cpp version), the order is left as it is: slower, never wrong.
+   */
+  private inSequenceOrder(items: readonly BatchItem[], result: PrioritizedBatchItem[]): void {
+    const queued = this.context?._queuedDecodes;
+    if (result.length < 2 || queued?.length !== items.length) return;
+    const ids = new Map<BatchItem, number>();
+    items.forEach((item, index) => {
+      const id = queued[index]?.sequenceId;
+      if (typeof id === "number") ids.set(item, id);
+    });
+    if (ids.size !== items.length) return;
+    result.sort((a, b) => ids.get(a.item)! - ids.get(b.item)!);
+  }
 
   /** The counters now, to pass to `since` later. */
   mark(): BatchCounters {

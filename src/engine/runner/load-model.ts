@@ -88,6 +88,7 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
     ...(spec.numBatch === undefined ? {} : { batchSize: spec.numBatch }),
     batching: { itemPrioritizationStrategy: batching.strategy },
   });
+  batching.attach(context);
   const contextEstimate = model.fileInsights.estimateContextResourceRequirements({
     contextSize: context.contextSize,
     sequences: parallel,
