@@ -16,7 +16,7 @@ import type { Engine, GenerateRequest } from "../../src/engine/types.js";
 import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { rejectedAppError } from "../support/app-error.js";
-import { compiled } from "../support/build.js";
+import { compiled, testEngineOptions } from "../support/build.js";
 import { isAlive, started, text, until } from "../support/engine-streams.js";
 import { testRecord } from "../support/model-record.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
@@ -29,7 +29,11 @@ let tiny: ModelRecord;
 let wide: ModelRecord;
 const engines: Engine[] = [];
 
-function engineWith(settings: NonNullable<ConfigInput["engine"]>): Engine {
+/**
+ * `pooled`: runners come from and go back to the worker's warm pool (test/support/build.ts), for
+ * tests that never check that a runner exits; the others see a runner stop as the server does.
+ */
+function engineWith(settings: NonNullable<ConfigInput["engine"]>, pooled = false): Engine {
   const config = configSchema.parse({
     home: dir,
     engine: { threads: 1, num_parallel: 1, context_length: CONTEXT, ...settings },
@@ -37,8 +41,7 @@ function engineWith(settings: NonNullable<ConfigInput["engine"]>): Engine {
   const engine = createEngine({
     config,
     logger: silentLogger(),
-    spareRunner: false,
-    runnerEntry: compiled().runner,
+    ...(pooled ? testEngineOptions() : { spareRunner: false, runnerEntry: compiled().runner }),
   });
   engines.push(engine);
   return engine;
@@ -86,7 +89,7 @@ describe("memory-aware scheduling", () => {
     const small = Math.max((await estimate(hello)).totalBytes, (await estimate(tiny)).totalBytes);
     const large = (await estimate(tiny, 2048)).totalBytes;
     expect(large).toBeGreaterThan(small + 1);
-    const engine = engineWith({ max_memory: small + 1 });
+    const engine = engineWith({ max_memory: small + 1 }, true);
 
     const error = await rejectedAppError(text(engine, tinyRequest({ load: { numCtx: 2048 } })));
     expect(error.code).toBe("insufficient_memory");
@@ -146,7 +149,7 @@ describe("memory-aware scheduling", () => {
     const q8 = await estimate(wide, 2048, "q8_0");
     expect(q8.kvCacheBytes / f16.kvCacheBytes).toBeLessThanOrEqual(0.55);
 
-    const engine = engineWith({ kv_cache_type: "q8_0" });
+    const engine = engineWith({ kv_cache_type: "q8_0" }, true);
     const request = { ...tinyRequest({ load: { numCtx: 2048 } }), model: wide };
     expect(await text(engine, request)).toBe("w0w1w2w3w4");
     // The tiny model's heads are 16 elements, not a whole q8_0 block: it loads with f16.

@@ -18,7 +18,7 @@ import type { ModelRecord } from "../../src/models/types.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
-import { compiled } from "../support/build.js";
+import { compiled, testEngineOptions } from "../support/build.js";
 import { isAlive, started, text, until } from "../support/engine-streams.js";
 
 let dir: string;
@@ -31,14 +31,15 @@ function engineWith(
   settings: NonNullable<ConfigInput["engine"]>,
   spareRunner = false,
   closeAfterEach = true,
+  pooled = false,
 ): Engine {
   // 2048 (the tiny model's n_ctx_train) makes a greedy tiny-model request run for seconds.
   const config = configSchema.parse({ home: dir, engine: { threads: 1, context_length: 2048, ...settings } });
   const engine = createEngine({
     config,
     logger: silentLogger(),
-    spareRunner,
-    runnerEntry: compiled().runner,
+    // Pooled runners (test/support/build.ts) only where no test checks that a runner exits.
+    ...(pooled ? testEngineOptions(spareRunner) : { spareRunner, runnerEntry: compiled().runner }),
   });
   if (closeAfterEach) engines.push(engine);
   return engine;
@@ -202,7 +203,7 @@ describe("scheduler", () => {
   });
 
   it("20 concurrent requests with 2 slots and max_queue 8: each completes or gets queue_full", async () => {
-    const engine = engineWith({ num_parallel: 2, max_queue: 8 });
+    const engine = engineWith({ num_parallel: 2, max_queue: 8 }, false, true, true);
     // One signal shared by every request: each must remove its listener when it ends (checked
     // below). 20 listeners at once is this test's design, not a leak: Node warns past 10.
     const controller = new AbortController();

@@ -45,7 +45,9 @@ beforeAll(async () => {
   for (const mode of ["off", "draft", "lookup"] as const) {
     const config = configSchema.parse({
       home: dir,
-      engine: { num_parallel: 1, context_length: 512, threads: 1, speculative: mode },
+      // One model at a time: loading the next frees the last one's runner into the worker's pool
+      // (test/support/build.ts), where the next load takes it instead of starting a process.
+      engine: { num_parallel: 1, context_length: 512, threads: 1, speculative: mode, max_loaded_models: 1 },
     });
     engines[mode] = createEngine({ config, logger: silentLogger(), ...testEngineOptions() });
   }
