@@ -188,14 +188,29 @@ async function complete(server: Server, prompt: string, maxTokens: number): Prom
   };
 }
 
-/** Text of about `tokens` tokens of the bench model's vocabulary, different for each `seed`. */
+const WORDS = (
+  "the of and to in is that for it as was with on be by at this from or an are which have not but had " +
+  "model server token prompt cache batch thread memory engine stream answer question context layer " +
+  "garden river window music paper stone light table north summer winter market letter number story"
+).split(" ");
+
+/**
+ * Text of `tokens` tokens of the bench model's vocabulary, different for each `seed`: words
+ * tokenized by llama-server and cut at `tokens`, so it tokenizes back to that count (random token
+ * ids do not: their text re-tokenized into ~6x as many).
+ */
 async function promptText(anchor: Server, seed: number, tokens: number): Promise<string> {
-  const ids = Array.from({ length: tokens }, (_, i) => 300 + ((seed * 7919 + i * 104_729) % 20_000));
+  const words = Array.from({ length: tokens }, (_, i) => WORDS[(seed * 7919 + i * 104_729) % WORDS.length]);
+  const tokenized = await fetch(`${anchor.url}/tokenize`, {
+    method: "POST",
+    body: JSON.stringify({ content: `${seed}: ${words.join(" ")}` }),
+  });
+  const ids = ((await tokenized.json()) as { tokens: number[] }).tokens.slice(0, tokens);
   const response = await fetch(`${anchor.url}/detokenize`, {
     method: "POST",
     body: JSON.stringify({ tokens: ids }),
   });
-  return `${seed}: ${((await response.json()) as { content: string }).content}`;
+  return ((await response.json()) as { content: string }).content;
 }
 
 const tps = (tokens: number, ms: number) => (tokens - 1) / (ms / 1000);
