@@ -105,9 +105,18 @@ const unexpected = (problems: string[], allowed: number[] = []) =>
 const row = (page: Page, testId: string, attribute: string, value: string) =>
   page.locator(`[data-testid="${testId}"][${attribute}="${value}"]`);
 
-/** The attribute `name` of every element `locator` matches. */
-const attributes = async (locator: Locator, name: string) =>
-  Promise.all((await locator.all()).map((element) => element.getAttribute(name)));
+/**
+ * The attribute `name` of every element `locator` matches, read in one pass: a list taken first
+ * (`locator.all()`) and read element by element went stale when the page re-rendered in between
+ * (a level filter), and each read of a vanished element waited out Playwright's 30 s timeout.
+ */
+const attributes = (locator: Locator, name: string): Promise<(string | null)[]> =>
+  locator.evaluateAll(
+    // Typed by hand: the tests compile without the DOM library.
+    (elements: { getAttribute(name: string): string | null }[], attribute: string) =>
+      elements.map((element) => element.getAttribute(attribute)),
+    name,
+  );
 
 /** Reads a password or key shown once, and dismisses it. */
 async function takeSecret(page: Page): Promise<string> {
