@@ -16,7 +16,10 @@ const contextSize = Number(contextArg);
 
 const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads });
 const model = await llama.loadModel({ modelPath });
-const context = await model.createContext({ contextSize, sequences: 1, threads });
+// Flash attention as aixcl's runners load by default (engine.flash_attention auto; llama.cpp
+// enables it on CPU): node-llama-cpp's own default is off, which decodes the bench model ~10 %
+// slower here and made the baseline look as slow as aixcl over HTTP.
+const context = await model.createContext({ contextSize, sequences: 1, threads, flashAttention: "auto" });
 const sequence = context.getSequence();
 
 function send(reply: BaselineReply): void {
