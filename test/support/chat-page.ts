@@ -1,5 +1,6 @@
 /** Steps and lookups on the web chat's page (web/src), for the Chromium tests (test/web/). */
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { DESKTOP, logIn, openPage, type StorageState, type WatchedPage } from "./browser.js";
 
 /** Starts a new chat with `model` and sends `text`. */
 export async function send(page: Page, text: string, model?: string): Promise<void> {
@@ -22,4 +23,54 @@ export const messages = (page: Page, role: "user" | "assistant") =>
 export async function conversationId(page: Page): Promise<string> {
   await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
   return /\/c\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? "";
+}
+
+export interface AdminPagesOf {
+  browser: Browser;
+  url: string;
+  admin: { username: string; password: string };
+  /** Where each opened page goes, for the file to close at its end. */
+  pages: WatchedPage[];
+}
+
+/**
+ * Pages signed in as the admin, for a file whose browser and server `of()` returns once they are
+ * started. `fresh()`: a new browser context (the login form the first time, its cookies after).
+ * `asAdmin()`: one such page shared by the file's tests, back on a new chat at 1280×800 in light
+ * with an empty record of problems: each context is a renderer process, ~1.5 s of CPU to start
+ * and load the app.
+ */
+export function adminPages(of: () => AdminPagesOf): {
+  fresh: () => Promise<WatchedPage>;
+  asAdmin: () => Promise<WatchedPage>;
+} {
+  let session: StorageState | undefined;
+  let shared: WatchedPage | undefined;
+  const home = async (page: Page, url: string) => {
+    await page.goto(url);
+    await page.getByTestId("composer").waitFor();
+  };
+  const fresh = async () => {
+    const { browser, url, admin, pages } = of();
+    const watched = await openPage(browser, { ...DESKTOP, colorScheme: "light" }, session);
+    pages.push(watched);
+    if (session) {
+      await home(watched.page, url);
+    } else {
+      await logIn(watched.page, url, admin.username, admin.password);
+      session = await watched.context.storageState();
+    }
+    return watched;
+  };
+  return {
+    fresh,
+    asAdmin: async () => {
+      shared ??= await fresh();
+      await shared.page.setViewportSize(DESKTOP);
+      await shared.page.emulateMedia({ colorScheme: "light" });
+      await home(shared.page, of().url);
+      shared.problems.length = 0;
+      return shared;
+    },
+  };
 }

@@ -14,7 +14,6 @@ import {
   openPage,
   PHONE,
   screenshot,
-  type StorageState,
   type ViewOptions,
   type WatchedPage,
 } from "../support/browser.js";
@@ -26,7 +25,7 @@ import {
   QWEN3_THINKING,
   qwen3ThinkingModel,
 } from "../support/scripted-models.js";
-import { conversationId, messages, send, setScheme } from "../support/chat-page.js";
+import { adminPages, conversationId, messages, send, setScheme } from "../support/chat-page.js";
 import { aixcl, startServeProcess, type ServeProcess } from "../support/serve-process.js";
 import { scriptedModel } from "../support/test-models.js";
 
@@ -90,40 +89,13 @@ async function newPage(view: ViewOptions = { ...DESKTOP, colorScheme: "light" })
 const logIn = (page: Page, username: string, password: string) =>
   signIn(page, served.url, username, password);
 
-let adminSession: StorageState | undefined;
-
-/** A new page signed in as the admin: through the login form once, then with its cookies. */
-async function newAdminPage(): Promise<WatchedPage> {
-  if (adminSession) {
-    const watched = await openPage(browser, { ...DESKTOP, colorScheme: "light" }, adminSession);
-    pages.push(watched);
-    await watched.page.goto(served.url);
-    await watched.page.getByTestId("composer").waitFor();
-    return watched;
-  }
-  const watched = await newPage();
-  await logIn(watched.page, served.admin.username, served.admin.password);
-  adminSession = await watched.context.storageState();
-  return watched;
-}
-
-let shared: WatchedPage | undefined;
-
-/**
- * The admin's page, reloaded on a new chat at 1280×800 in light, with an empty record of
- * problems: one browser context for the tests that need no other (each context is a renderer
- * process, ~1.5 s of CPU to start and load the app).
- */
-async function asAdmin(): Promise<WatchedPage> {
-  shared ??= await newAdminPage();
-  const { page } = shared;
-  await page.setViewportSize(DESKTOP);
-  await page.emulateMedia({ colorScheme: "light" });
-  await page.goto(served.url);
-  await page.getByTestId("composer").waitFor();
-  shared.problems.length = 0;
-  return shared;
-}
+/** The admin's pages: `asAdmin()` one shared page, `newAdminPage()` one of its own. */
+const { asAdmin, fresh: newAdminPage } = adminPages(() => ({
+  browser,
+  url: served.url,
+  admin: served.admin,
+  pages,
+}));
 
 describe("the web chat in Chromium", () => {
   it("shows the login page, refuses a wrong password readably, and logs in", async () => {
