@@ -30,7 +30,8 @@ export interface Acquired {
  */
 const MIN_REUSE_TOKENS = 32;
 
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
+/** How many tokens `a` and `b` share from the start (a cache's reuse, a draft's kept tokens). */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
   while (i < n && a[i] === b[i]) i++;

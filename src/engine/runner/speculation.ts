@@ -24,6 +24,7 @@ import type {
   Token,
 } from "node-llama-cpp";
 import type { LoadSpec } from "./protocol.js";
+import { commonPrefix } from "./sequences.js";
 
 /** Most tokens a draft model proposes per step (llama-server's default --draft-max is 16). */
 const DRAFT_MAX_TOKENS = 16;
@@ -57,13 +58,6 @@ function lookupProposer(): Proposer {
       return predictor.predictTokens().slice(0, max);
     },
   };
-}
-
-function commonPrefix(a: readonly Token[], b: readonly Token[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }
 
 function draftProposer(sequence: LlamaContextSequence): Proposer {
