@@ -20,6 +20,7 @@ export default defineConfig({
     expect: { poll: { timeout: 20_000, interval: 50 } },
     hookTimeout: 120_000,
     globalSetup: ["test/support/global-setup.ts"],
+    setupFiles: ["test/support/worker-setup.ts"],
     sequence: { sequencer: BrowserFirstSequencer },
   },
 });

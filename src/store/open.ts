@@ -3,7 +3,7 @@ import { isLoopbackHost } from "../lib/addresses.js";
 import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import { migrate } from "./migrate.js";
-import { PGLITE_TEMPLATE_DIR } from "./pglite-template.js";
+import { pgliteTemplateDir } from "./pglite-template.js";
 import type { Database } from "./types.js";
 
 export interface OpenDatabaseOptions {
@@ -87,7 +87,7 @@ export async function openDatabase(
     const { openPglite } = await import("./pglite.js");
     db = await openPglite({
       dataDir: databasePath(config),
-      template: PGLITE_TEMPLATE_DIR,
+      template: pgliteTemplateDir(),
       sharedBuffersMb: options.oneShot === true ? Math.min(configured, ONE_SHOT_BUFFERS_MB) : configured,
     });
   }

@@ -15,6 +15,22 @@ import { fileURLToPath } from "node:url";
 /** Where the build puts the template: beside this module (`dist/store/pglite-template`). */
 export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL("pglite-template", import.meta.url));
 
+let firstStartTemplate = PGLITE_TEMPLATE_DIR;
+
+/** The template a home's first start copies (openDatabase in open.ts). */
+export function pgliteTemplateDir(): string {
+  return firstStartTemplate;
+}
+
+/**
+ * Points first starts at another template. For the tests, which run the source, where no build
+ * put a template beside this module: without one, every first start in a test worker would
+ * create a cluster (initdb, ~6 s of CPU) where the built package copies (test/support/worker-setup.ts).
+ */
+export function useFirstStartTemplate(dir: string): void {
+  firstStartTemplate = dir;
+}
+
 const exists = (path: string) =>
   access(path).then(
     () => true,

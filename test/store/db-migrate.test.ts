@@ -10,6 +10,7 @@ import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
 import { cliEnv, runCli } from "../cli/run-cli.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 
 const APPLIED_ALL = `schema version ${SCHEMA_VERSION} (applied: ${MIGRATIONS.map((m) => `${m.version} ${m.name}`).join("; ")})`;
 const UP_TO_DATE = `schema version ${SCHEMA_VERSION} (applied: none, already up to date)`;
@@ -36,7 +37,9 @@ describe("aixcl db migrate on the embedded database", () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  it("creates and migrates $AIXCL_HOME/db, then finds nothing to do", async () => {
+  it("migrates $AIXCL_HOME/db from zero, then finds nothing to do", async () => {
+    // A cluster no migration ran on (a first start copies a migrated template instead: pglite-dir.test.ts).
+    await copyPgliteTemplate(join(home, "db"), "blank");
     const first = await runCli(["db", "migrate"], cliEnv(home));
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);

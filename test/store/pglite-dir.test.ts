@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { openDatabase } from "../../src/store/open.js";
 import { openPglite, pgliteLockPath } from "../../src/store/pglite.js";
+import { pgliteTemplateDir } from "../../src/store/pglite-template.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
 
@@ -26,9 +27,9 @@ describe("a PGlite data directory", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("is created 0700, opened by one holder at a time, and keeps its rows across opens", async () => {
+  it("is created 0700 from the template, opened by one holder at a time, and keeps its rows across opens", async () => {
     const dataDir = join(dir, "db");
-    const first = await openPglite({ dataDir });
+    const first = await openPglite({ dataDir, template: pgliteTemplateDir() });
     try {
       expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
       expect((await readFile(pgliteLockPath(dataDir), "utf8")).trim()).toBe(String(process.pid));

@@ -3,8 +3,9 @@
  * databases and test platform homes start from, and which the run's compiled source ships as its
  * first-start template (src/store/pglite-template.ts), as `npm run build` does: creating a PGlite
  * cluster costs 4–10 s of CPU (initdb in WASM) and the suite opened ~35 of them, where loading a
- * dump or reopening a copied data directory takes ~1 s. Tests of migrations and of a first start
- * keep creating theirs.
+ * dump or reopening a copied data directory takes ~1 s. The source a test worker runs copies it
+ * on a first start too (test/support/worker-setup.ts); the tests of migrating from zero copy the
+ * same cluster as it was before its migrations. The run creates one cluster: this one.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,6 +16,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { promisify } from "node:util";
 import { inject } from "vitest";
 import { createPgliteTemplate } from "../../src/store/open.js";
+import { openPglite } from "../../src/store/pglite.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -25,6 +27,8 @@ declare module "vitest" {
 export interface PgliteTemplate {
   /** A migrated data directory, never opened by tests: they copy it. */
   dataDir: string;
+  /** The same cluster before any migration, for the tests of migrating from zero. */
+  blankDataDir: string;
   /** The same database as a `dumpDataDir()` tarball, for in-memory databases. */
   dump: string;
 }
@@ -35,13 +39,16 @@ export async function createTestPgliteTemplate(): Promise<PgliteTemplate & { rem
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
     const dataDir = join(dir, "db");
+    const blankDataDir = join(dir, "blank");
+    await (await openPglite({ dataDir: blankDataDir })).close();
+    await run("cp", ["-R", blankDataDir, dataDir]);
     // The same template `npm run build` ships for a home's first start (src/store/pglite-template.ts).
     await createPgliteTemplate(dataDir);
     const pg = await PGlite.create(dataDir);
     try {
       const dump = join(dir, "db.tar");
       await writeFile(dump, Buffer.from(await (await pg.dumpDataDir("none")).arrayBuffer()));
-      return { dataDir, dump, remove };
+      return { dataDir, blankDataDir, dump, remove };
     } finally {
       await pg.close();
     }
@@ -62,12 +69,16 @@ export function pgliteTemplateDump(): Promise<Blob> {
 }
 
 /**
- * Copies the template's data directory to `dataDir` (which must not exist yet). coreutils' `cp`
- * copies its ~1,000 files for ~0.08 s of CPU where Node's recursive `fs.cp` takes ~0.5 s, and the
- * suite makes ~35 copies.
+ * Copies the template's data directory to `dataDir` (which must not exist yet); `blank`: the
+ * cluster before migrations. coreutils' `cp` copies its ~1,000 files for ~0.08 s of CPU where
+ * Node's recursive `fs.cp` takes ~0.5 s, and the suite makes ~35 copies.
  */
-export async function copyPgliteTemplate(dataDir: string): Promise<void> {
+export async function copyPgliteTemplate(
+  dataDir: string,
+  which: "migrated" | "blank" = "migrated",
+): Promise<void> {
   if (existsSync(dataDir)) throw new Error(`${dataDir} already exists`);
   await mkdir(dirname(dataDir), { recursive: true });
-  await run("cp", ["-R", inject("pgliteTemplate").dataDir, dataDir]);
+  const template = inject("pgliteTemplate");
+  await run("cp", ["-R", which === "blank" ? template.blankDataDir : template.dataDir, dataDir]);
 }
