@@ -107,6 +107,36 @@ export const r1LoopModel = (): Promise<string> =>
   });
 
 /**
+ * R1-style and endless inside its reasoning: the closing tag never comes, so the reasoning streams
+ * ("Pondering deeply still Pondering…") until stopped, for what a page shows while a model thinks.
+ */
+export const R1_PONDER_THINKING = "Pondering deeply still";
+export const r1PonderModel = (): Promise<string> =>
+  scriptedModel("r1-ponder", ["Pondering", " deeply", " still"], {
+    chatTemplate: R1_THINKING_TEMPLATE,
+    loop: true,
+    contextLength: 8192,
+  });
+
+/** Model output that must render as text: each piece is markup that would run if it were HTML. */
+export const HOSTILE = [
+  "<img src=x onerror=alert(1)>",
+  " <svg onload=alert(1)>",
+  " [x](javascript:alert(1))",
+  " </script><script>alert(1)</script>",
+];
+export const hostileModel = (): Promise<string> => scriptedModel("hostile-demo", HOSTILE);
+
+/** A heading, bold and inline code, a fenced code block and a table. */
+export const markdownModel = (): Promise<string> =>
+  scriptedModel("markdown-demo", [
+    "## Plan\n\n",
+    "Use **bold** and `inline code`.\n\n",
+    '```python\nprint("hi")\n```\n\n',
+    "| Model | Size |\n|---|---|\n| tiny | 1 MB |\n",
+  ]);
+
+/**
  * A template that writes the system prompt after the generation prompt, so the prompt's last
  * token is the system prompt's: with the system prompt "@" (one character, so one token) the
  * model answers " Beta Gamma", without it "@ Beta Gamma". The answer shows whether the prompt

@@ -19,28 +19,21 @@ import {
 } from "../support/browser.js";
 import {
   helloModel,
+  HOSTILE,
+  hostileModel,
   longModel,
   LONG_SCRIPT,
+  markdownModel,
   QWEN3_ANSWER,
   QWEN3_THINKING,
   qwen3ThinkingModel,
+  R1_PONDER_THINKING,
+  r1PonderModel,
 } from "../support/scripted-models.js";
 import { adminPages, conversationId, messages, send, setScheme } from "../support/chat-page.js";
 import { aixcl, startServeProcess, type ServeProcess } from "../support/serve-process.js";
 import { scriptedModel } from "../support/test-models.js";
 
-const HOSTILE = [
-  "<img src=x onerror=alert(1)>",
-  " <svg onload=alert(1)>",
-  " [x](javascript:alert(1))",
-  " </script><script>alert(1)</script>",
-];
-const MARKDOWN = [
-  "## Plan\n\n",
-  "Use **bold** and `inline code`.\n\n",
-  '```python\nprint("hi")\n```\n\n',
-  "| Model | Size |\n|---|---|\n| tiny | 1 MB |\n",
-];
 const LONG_TEXT = LONG_SCRIPT.join("");
 
 let browser: Browser;
@@ -48,15 +41,17 @@ let served: ServeProcess;
 const pages: WatchedPage[] = [];
 
 beforeAll(async () => {
-  const [hello, long, endless, markdown, hostile, thinker] = await Promise.all([
+  const [hello, long, endless, markdown, hostile, thinker, ponder] = await Promise.all([
     helloModel(),
     longModel(),
     // Runs until its context is full (~2,000 tokens, seconds): a Stop always lands mid-answer,
     // however fast the runner or slow the page on two busy cores.
     scriptedModel("long-400-loop", LONG_SCRIPT, { loop: true }),
-    scriptedModel("markdown-demo", MARKDOWN),
-    scriptedModel("hostile-demo", HOSTILE),
-    qwen3ThinkingModel(), // one more file in the store: a runner only when a test chats with it
+    markdownModel(),
+    hostileModel(),
+    // More files in the store: a runner only when a test chats with them.
+    qwen3ThinkingModel(),
+    r1PonderModel(),
   ]);
   [browser, served] = await Promise.all([
     launchBrowser(),
@@ -68,6 +63,7 @@ beforeAll(async () => {
         { name: "markdown", gguf: markdown },
         { name: "hostile", gguf: hostile },
         { name: "thinker", gguf: thinker },
+        { name: "ponder", gguf: ponder },
       ],
     }),
   ]);
@@ -167,6 +163,33 @@ describe("the web chat in Chromium", () => {
     await page.getByTestId("stop").click();
     await expect.poll(() => second.getAttribute("data-status")).toBe("stopped");
     expect(await messages(page, "user").nth(1).textContent()).toContain("again");
+    expect(problems).toEqual([]);
+  });
+
+  it("shows reasoning open as it streams, at phone width too, and keeps it when stopped", async () => {
+    const { page, problems } = await asAdmin();
+    await send(page, "Ponder this", "ponder");
+    const answer = messages(page, "assistant").last();
+    const block = answer.getByTestId("thinking");
+    const reasoning = block.locator(".thinking-body");
+    await expect.poll(async () => ((await reasoning.textContent()) ?? "").length).toBeGreaterThan(60);
+    expect(await answer.getAttribute("data-status")).toBe("streaming");
+    expect(await block.getAttribute("open")).not.toBeNull();
+    expect(await block.locator("summary").textContent()).toBe("Thinking…");
+    expect(await reasoning.textContent()).toContain(R1_PONDER_THINKING);
+    await page.setViewportSize(PHONE);
+    for (const colorScheme of ["light", "dark"] as const) {
+      await setScheme(page, colorScheme);
+      await screenshot(page, "chat-thinking-streaming", { ...PHONE, colorScheme });
+    }
+    await page.keyboard.press("Escape");
+    await expect.poll(() => answer.getAttribute("data-status")).toBe("stopped");
+    await page.reload();
+    const stopped = messages(page, "assistant").last();
+    await expect.poll(() => stopped.getAttribute("data-status")).toBe("stopped");
+    expect(await stopped.getByTestId("thinking").locator(".thinking-body").textContent()).toContain(
+      R1_PONDER_THINKING,
+    );
     expect(problems).toEqual([]);
   });
 
