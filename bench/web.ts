@@ -84,8 +84,8 @@ async function fill(db: Database, userId: string): Promise<string> {
       [userId, CONVERSATIONS],
     );
     await tx.query(
-      `INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, model, created_at)
-       SELECT md5(c.id::text || s)::uuid, c.id,
+      `INSERT INTO messages (id, conversation_id, user_id, parent_id, seq, role, content, model, created_at)
+       SELECT md5(c.id::text || s)::uuid, c.id, c.user_id,
               CASE WHEN s = 1 THEN NULL ELSE md5(c.id::text || (s - 1))::uuid END, s,
               CASE WHEN s % 2 = 1 THEN 'user' ELSE 'assistant' END,
               'Message ' || s || ' on ' || (${words})[1 + (s * 7 + length(c.title)) % 10] ||
@@ -105,11 +105,11 @@ async function fill(db: Database, userId: string): Promise<string> {
   const longId = rows[0]?.id ?? "";
   await db.transaction((tx) =>
     tx.query(
-      `INSERT INTO messages (id, conversation_id, parent_id, seq, role, content)
-       SELECT md5($1 || s)::uuid, $1::uuid, CASE WHEN s = 1 THEN NULL ELSE md5($1 || (s - 1))::uuid END, s,
+      `INSERT INTO messages (id, conversation_id, user_id, parent_id, seq, role, content)
+       SELECT md5($1 || s)::uuid, $1::uuid, $2::uuid, CASE WHEN s = 1 THEN NULL ELSE md5($1 || (s - 1))::uuid END, s,
               CASE WHEN s % 2 = 1 THEN 'user' ELSE 'assistant' END, 'Long chat message ' || s
          FROM generate_series(1, 200) AS s`,
-      [longId],
+      [longId, userId],
     ),
   );
   await db.query("ANALYZE conversations");

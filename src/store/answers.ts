@@ -79,19 +79,20 @@ export async function insertTurn(
        ), base AS (
          SELECT COALESCE(max(seq), 0) AS seq FROM messages WHERE conversation_id = $1
        ), asked AS (
-         INSERT INTO messages (conversation_id, seq, parent_id, role, content, model, status)
-         SELECT $1, base.seq + 1, $2, 'user', $3, NULL, 'done' FROM base
+         INSERT INTO messages (conversation_id, user_id, seq, parent_id, role, content, model, status)
+         SELECT $1, $5, base.seq + 1, $2, 'user', $3, NULL, 'done' FROM base
           WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM parent WHERE status <> 'streaming')
          RETURNING *
        ), answer AS (
-         INSERT INTO messages (conversation_id, seq, parent_id, role, content, model, status)
-         SELECT $1, asked.seq + 1, asked.id, 'assistant', '', $4, 'streaming' FROM asked
+         INSERT INTO messages (conversation_id, user_id, seq, parent_id, role, content, model, status)
+         SELECT $1, $5, asked.seq + 1, asked.id, 'assistant', '', $4, 'streaming' FROM asked
          RETURNING *
        )
        SELECT 'user' AS kind, ${messageColumns("asked")} FROM asked
        UNION ALL
        SELECT 'answer' AS kind, ${messageColumns("answer")} FROM answer`,
-      [conversationId, fields.parentId, content, model],
+      // The lock above found the conversation under this user: the rows are theirs.
+      [conversationId, fields.parentId, content, model, userId],
     );
     const userRow = rows.find((row) => row.kind === "user");
     const answerRow = rows.find((row) => row.kind === "answer");

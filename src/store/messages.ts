@@ -151,8 +151,9 @@ export async function insertMessage(
       ? "COALESCE($2::uuid, (SELECT id FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1))"
       : "$2::uuid";
   const { rows } = await tx.query<Message>(
-    `INSERT INTO messages (conversation_id, seq, parent_id, role, content, model, status, metadata)
-     SELECT $1, COALESCE(max(seq), 0) + 1, ${parent}, $3, $4, $5, $6, $7::jsonb FROM messages WHERE conversation_id = $1
+    `INSERT INTO messages (conversation_id, user_id, seq, parent_id, role, content, model, status, metadata)
+     SELECT $1, (SELECT user_id FROM conversations WHERE id = $1), COALESCE(max(seq), 0) + 1, ${parent}, $3, $4, $5, $6, $7::jsonb
+       FROM messages WHERE conversation_id = $1
      RETURNING ${MESSAGE_COLUMNS}`,
     [
       conversationId,

@@ -158,6 +158,30 @@ describeEachDatabase("chat store", (db) => {
     expect(await titles("trains cooking")).toEqual([]);
     expect(await titles("'); DROP TABLE messages; --")).toEqual([]);
     expect(await titles("!!!")).toEqual([]);
+
+    // The message index yields dave's matches only: bob's "Paris trains" is never read (before
+    // migration 6 every user's matches were fetched, then dropped by conversation).
+    let search = { sql: "", params: [] as unknown[] };
+    const capture: Queryable = {
+      query: (sql, params) => {
+        search = { sql, params: params ?? [] };
+        return db().query(sql, params);
+      },
+    };
+    expect((await listConversations(capture, dave, { q: "paris" })).conversations).toHaveLength(1);
+    const plan = await db()
+      .transaction(async (tx) => {
+        // Index scans even on these few rows, where the planner would rather read the table.
+        await tx.query("SET LOCAL enable_seqscan = off");
+        const explained = await tx.query<{ "QUERY PLAN": unknown }>(
+          `EXPLAIN (ANALYZE, FORMAT JSON) ${search.sql}`,
+          search.params,
+        );
+        throw new Rollback(JSON.stringify(explained.rows[0]?.["QUERY PLAN"]));
+      })
+      .catch((error: unknown) => (error instanceof Rollback ? error.message : Promise.reject(error)));
+    const scans = [...plan.matchAll(/"Index Name":\s*"messages_search"[^}]*?"Actual Rows":\s*(\d+)/g)];
+    expect(scans.map((match) => Number(match[1]))).toEqual([1]);
   });
 
   it("keeps messages as a tree: turns, edited questions and regenerated answers are siblings", async () => {

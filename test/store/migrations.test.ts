@@ -27,7 +27,7 @@ const NEXT: Migration = {
 
 describeEachDatabase("migrations", (db) => {
   it("brings a fresh database to the current version with every table", async () => {
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
     expect(await schemaVersion(db())).toBe(SCHEMA_VERSION);
     expect(await tables(db())).toEqual([...TABLES, "schema_migrations"].sort());
     // Migration 4: a thinking model's reasoning, null for every other message.
@@ -36,14 +36,15 @@ describeEachDatabase("migrations", (db) => {
         WHERE table_name = 'messages' AND column_name = 'thinking'`,
     );
     expect(thinking.rows).toEqual([{ type: "text", nullable: "YES" }]);
-    // Migration 5: the search indexes take entries directly (no pending list to scan).
+    // Migrations 5 and 6: the search indexes take entries directly (no pending list to scan);
+    // the messages' index holds each message's owner with its words.
     const options = await db().query<{ name: string; options: string[] | null }>(
       `SELECT relname AS name, reloptions AS options FROM pg_class
-        WHERE relname IN ('messages_content_fts', 'conversations_title_fts') ORDER BY relname`,
+        WHERE relname IN ('messages_content_fts', 'messages_search', 'conversations_title_fts') ORDER BY relname`,
     );
     expect(options.rows).toEqual([
       { name: "conversations_title_fts", options: ["fastupdate=off"] },
-      { name: "messages_content_fts", options: ["fastupdate=off"] },
+      { name: "messages_search", options: ["fastupdate=off"] },
     ]);
   });
 
@@ -122,7 +123,7 @@ describe("migrations on the real server", () => {
       const versions = await client.query<{ version: number }>(
         "SELECT version FROM schema_migrations ORDER BY 1",
       );
-      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 5, 99]);
+      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 5, 6, 99]);
     } finally {
       await client.end();
     }
