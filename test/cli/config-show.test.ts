@@ -112,9 +112,12 @@ describe("aixcl serve with an unsafe address", () => {
 });
 
 describe("aixcl version", () => {
-  it("prints the package version", async () => {
+  it("prints the package version, as -v and --version do (which load no command)", async () => {
     const result = await runCli(["version"], cliEnv(home()));
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ["-v", "--version"]) {
+      expect(await runCli([flag], cliEnv(home()))).toEqual({ code: 0, stdout: result.stdout, stderr: "" });
+    }
   });
 });
