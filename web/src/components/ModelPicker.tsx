@@ -6,8 +6,9 @@ interface ModelPickerProps {
   onChange: (model: string) => void;
 }
 
+/** A model as the picker shows it: `:latest`, the tag a name without one means, left out. */
 const describe = (model: ModelInfo) =>
-  [model.name, model.parameter_size, model.quantization].filter(Boolean).join(" · ");
+  [model.name.replace(/:latest$/, ""), model.parameter_size, model.quantization].filter(Boolean).join(" · ");
 
 /** The model of the chat: installed chat models (name, parameter size, quantization). */
 export function ModelPicker({ models, value, onChange }: ModelPickerProps) {
