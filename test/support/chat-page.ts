@@ -52,7 +52,13 @@ export function adminPages(of: () => AdminPagesOf): {
   };
   const fresh = async () => {
     const { browser, url, admin, pages } = of();
-    const watched = await openPage(browser, { ...DESKTOP, colorScheme: "light" }, session);
+    // The cookies alone: with the app's localStorage in it, Playwright opens (and starts a
+    // renderer for) one more page to write that storage before the test's own.
+    const watched = await openPage(
+      browser,
+      { ...DESKTOP, colorScheme: "light" },
+      session && { cookies: session.cookies, origins: [] },
+    );
     pages.push(watched);
     if (session) {
       await home(watched.page, url);

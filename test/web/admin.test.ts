@@ -127,6 +127,8 @@ async function takeSecret(page: Page): Promise<string> {
 
 describe("the admin console in Chromium", () => {
   let carol = { username: "carol", password: "" };
+  /** Carol's page, signed in by the first test (each context costs a renderer start). */
+  let carolPage: WatchedPage | undefined;
 
   it("creates a user with a generated password shown once; they sign in, chat, and never see the admin pages", async () => {
     const owner = await admin();
@@ -140,6 +142,7 @@ describe("the admin console in Chromium", () => {
     expect(await created.getAttribute("data-status")).toBe("active");
 
     const user = await newPage();
+    carolPage = user;
     await logIn(user.page, carol.username, carol.password);
     expect(await user.page.getByTestId("admin-nav").count()).toBe(0);
     // A new user has no remembered model: choose it once the list has loaded (typing first sent
@@ -205,8 +208,14 @@ describe("the admin console in Chromium", () => {
   });
 
   it("a user's API key from Settings works with the openai client until the admin revokes it on the Keys page", async () => {
-    const user = await newPage();
-    await logIn(user.page, carol.username, carol.password);
+    let user = carolPage;
+    if (user) {
+      user.problems.length = 0;
+      await user.page.goto(served.url);
+    } else {
+      user = await newPage();
+      await logIn(user.page, carol.username, carol.password);
+    }
     await openSection(user.page, "settings");
     // A user's session may grant only what the role allows: no admin scope to choose.
     expect(await user.page.locator('[data-testid="key-scope"][data-scope="admin"]').count()).toBe(0);
