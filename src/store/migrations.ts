@@ -168,12 +168,11 @@ SELECT gin_clean_pending_list('messages_content_fts'::regclass), gin_clean_pendi
     name: "search: each user's messages only",
     sql: `
 -- A message's owner beside it (a conversation never changes hands), so the search index can hold
--- it: the index on content alone returned every user's matches, each fetched from the table to
--- learn its conversation, so one user's search for a common word cost as much as everybody's
--- messages held it (bench/web.ts: 180-330 ms over 1,000,000 messages of two users, where one
--- user's 500,000 took 50). The owner is a lexeme of its own in each message's vector, "~" and the
--- user id, which no text can produce ("~" never starts a word) and the search ANDs with the words
--- (src/store/conversation-search.ts): the index then yields the searcher's matches only.
+-- it: the index on content alone returned every user's matches, each then read from the table to
+-- learn its conversation, so a user's search for a common word read the matching messages of
+-- every user of the server. The owner is a lexeme of its own in each message's vector, "~" and
+-- the user id, which no text can produce ("~" never starts a word) and which the search ANDs with
+-- the words (src/store/conversation-search.ts): the index yields the searcher's matches only.
 ALTER TABLE messages ADD COLUMN user_id uuid;
 UPDATE messages m SET user_id = c.user_id FROM conversations c WHERE c.id = m.conversation_id;
 ALTER TABLE messages ALTER COLUMN user_id SET NOT NULL;
