@@ -38,11 +38,13 @@ export interface AdminPagesOf {
  * started. `fresh()`: a new browser context (the login form the first time, its cookies after).
  * `asAdmin()`: one such page shared by the file's tests, back on a new chat at 1280×800 in light
  * with an empty record of problems: each context is a renderer process, ~1.5 s of CPU to start
- * and load the app.
+ * and load the app. `adopt(page)`: a page the test signed in as the admin itself becomes that
+ * shared page, one context fewer.
  */
 export function adminPages(of: () => AdminPagesOf): {
   fresh: () => Promise<WatchedPage>;
   asAdmin: () => Promise<WatchedPage>;
+  adopt: (watched: WatchedPage) => Promise<void>;
 } {
   let session: StorageState | undefined;
   let shared: WatchedPage | undefined;
@@ -70,6 +72,10 @@ export function adminPages(of: () => AdminPagesOf): {
   };
   return {
     fresh,
+    adopt: async (watched) => {
+      shared ??= watched;
+      session ??= await watched.context.storageState();
+    },
     asAdmin: async () => {
       shared ??= await fresh();
       await shared.page.setViewportSize(DESKTOP);

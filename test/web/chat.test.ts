@@ -86,7 +86,11 @@ const logIn = (page: Page, username: string, password: string) =>
   signIn(page, served.url, username, password);
 
 /** The admin's pages: `asAdmin()` one shared page, `newAdminPage()` one of its own. */
-const { asAdmin, fresh: newAdminPage } = adminPages(() => ({
+const {
+  asAdmin,
+  fresh: newAdminPage,
+  adopt,
+} = adminPages(() => ({
   browser,
   url: served.url,
   admin: served.admin,
@@ -95,7 +99,8 @@ const { asAdmin, fresh: newAdminPage } = adminPages(() => ({
 
 describe("the web chat in Chromium", () => {
   it("shows the login page, refuses a wrong password readably, and logs in", async () => {
-    const { page, problems } = await newPage();
+    const watched = await newPage();
+    const { page, problems } = watched;
     await page.goto(served.url);
     await page.getByTestId("login-form").waitFor();
     // One page resized and re-themed: a context per picture cost a second each.
@@ -120,6 +125,8 @@ describe("the web chat in Chromium", () => {
     await logIn(page, served.admin.username, served.admin.password);
     expect(await page.getByTestId("current-user").textContent()).toContain(served.admin.username);
     expect(problems).toEqual([]);
+    // Signed in as the admin: the page the next tests share.
+    await adopt(watched);
   });
 
   it("streams an answer token by token, stops it, and shows it stopped after a reload", async () => {
