@@ -15,7 +15,6 @@ import {
   openPage,
   PHONE,
   screenshot,
-  type ViewOptions,
   type WatchedPage,
 } from "../support/browser.js";
 import { startRegistry, type LoopbackRegistry } from "../support/registry.js";
@@ -64,8 +63,9 @@ afterAll(async () => {
   await registry?.close();
 });
 
-async function newPage(view: ViewOptions = { ...DESKTOP, colorScheme: "light" }): Promise<WatchedPage> {
-  const watched = await openPage(browser, view);
+/** A new browser context and page at 1280×800 in light, watched; closed at the end of the file. */
+async function newPage(): Promise<WatchedPage> {
+  const watched = await openPage(browser, { ...DESKTOP, colorScheme: "light" });
   pages.push(watched);
   return watched;
 }
@@ -73,8 +73,8 @@ async function newPage(view: ViewOptions = { ...DESKTOP, colorScheme: "light" })
 const logIn = (page: Page, username: string, password: string) =>
   signIn(page, served.url, username, password);
 
-async function asAdmin(view?: ViewOptions): Promise<WatchedPage> {
-  const watched = await newPage(view);
+async function asAdmin(): Promise<WatchedPage> {
+  const watched = await newPage();
   await logIn(watched.page, served.admin.username, served.admin.password);
   return watched;
 }
