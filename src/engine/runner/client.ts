@@ -73,6 +73,12 @@ export function spawnKey(options: Pick<RunnerProcessOptions, "entry" | "gpu">): 
   return JSON.stringify([options.entry ?? "", options.gpu]);
 }
 
+/**
+ * Spawn keys of runners that loaded a model in this process: node-llama-cpp has test-loaded
+ * their binary, and later runners with the same key skip that test (./binary-test.ts).
+ */
+const testedBinaries = new Set<string>();
+
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exit code ${code ?? "unknown"}`;
 }
@@ -130,7 +136,7 @@ export class RunnerProcess {
       if (this.child.pid === undefined && !this.exited) this.handleExit(null, null);
     });
     this.child.once("exit", (code, signal) => this.handleExit(code, signal));
-    this.send({ type: "init", gpu: options.gpu });
+    this.send({ type: "init", gpu: options.gpu, binaryTested: testedBinaries.has(this.spawnKey) });
   }
 
   /** Loads the model (once per runner). Rejects with `model_load_failed` (or `shutting_down`). */
@@ -291,6 +297,7 @@ export class RunnerProcess {
         return;
       }
       case "loaded":
+        testedBinaries.add(this.spawnKey);
         this.info = message.info;
         this.settleLoad?.(undefined, message.info);
         return;

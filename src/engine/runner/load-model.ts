@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
 import { DecodeBatching } from "./batching.js";
+import { canSkipBinaryTest, withBinaryTestSkipped } from "./binary-test.js";
 import type { LoadedInfo, LoadSpec } from "./protocol.js";
 
 /** node-llama-cpp's names of the KV cache types engine.kv_cache_type offers. */
@@ -18,7 +19,7 @@ export interface RunnerModel {
   /** Keeps the context's generating sequences in one decode per step (./batching.ts). */
   batching: DecodeBatching;
   threads: number;
-  info: LoadedInfo;
+  info: Omit<LoadedInfo, "binaryTest">;
 }
 
 /** Replaces absolute paths in llama.cpp / node-llama-cpp messages so clients never see them. */
@@ -49,10 +50,19 @@ function log(level: LlamaLogLevel, message: string): void {
 
 /**
  * Loads llama.cpp itself. On Linux node-llama-cpp first test-loads its prebuilt binary in a
- * subprocess (about 1–2 s, not configurable), so a spare runner does this ahead of time.
+ * subprocess (about 0.5 s): a spare runner does this ahead of time, and a runner whose settings
+ * the server has seen load llama.cpp before skips it (./binary-test.ts). Resolves whether the
+ * test ran.
  */
-export function createLlama(gpu: "auto" | false): Promise<Llama> {
-  return getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.warn, logger: log });
+export async function createLlama(
+  gpu: "auto" | false,
+  binaryTested: boolean,
+): Promise<{ llama: Llama; binaryTest: "ran" | "skipped" }> {
+  const load = () => getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.warn, logger: log });
+  if (binaryTested && (await canSkipBinaryTest())) {
+    return { llama: await withBinaryTestSkipped(load), binaryTest: "skipped" };
+  }
+  return { llama: await load(), binaryTest: "ran" };
 }
 
 export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<RunnerModel> {

@@ -8,7 +8,6 @@ import { isAppError } from "../../errors.js";
 import { Embedder } from "./embed.js";
 import { generate } from "./generate.js";
 import type { Generator } from "./generate.js";
-import type { Llama } from "node-llama-cpp";
 import { createLlama, loadRunnerModel, scrubPaths } from "./load-model.js";
 import type { RunnerModel } from "./load-model.js";
 import type { ChildMessage, LoadSpec, ParentMessage } from "./protocol.js";
@@ -23,7 +22,7 @@ interface State {
   speculation: Speculation | undefined;
 }
 
-let llama: Promise<Llama> | undefined;
+let llama: ReturnType<typeof createLlama> | undefined;
 let state: State | undefined;
 let modelPath = "";
 /** Ids of generations the parent cancelled; removed when the generation ends. */
@@ -47,8 +46,9 @@ function fail(id: number, error: unknown): void {
 async function load(spec: LoadSpec): Promise<void> {
   modelPath = spec.modelPath;
   try {
-    llama ??= createLlama(spec.gpu);
-    const runner = await loadRunnerModel(await llama, spec);
+    llama ??= createLlama(spec.gpu, false);
+    const { llama: loaded, binaryTest } = await llama;
+    const runner = await loadRunnerModel(loaded, spec);
     let speculation: Speculation | undefined;
     try {
       speculation = await setUpSpeculation(runner.llama, spec, runner.context);
@@ -73,7 +73,7 @@ async function load(spec: LoadSpec): Promise<void> {
       await runner.model.dispose();
       throw error;
     }
-    send({ type: "loaded", info: runner.info });
+    send({ type: "loaded", info: { ...runner.info, binaryTest } });
   } catch (error) {
     send({ type: "load_error", message: errorMessage(error) });
   }
@@ -126,7 +126,7 @@ async function runEmbed(current: State, id: number, input: string[], truncate: b
 function onMessage(message: ParentMessage): void {
   switch (message.type) {
     case "init":
-      llama ??= createLlama(message.gpu);
+      llama ??= createLlama(message.gpu, message.binaryTested);
       // A failure is reported by the load that awaits it.
       llama.catch(() => undefined);
       return;

@@ -36,8 +36,11 @@ export interface GenerateSpec {
 }
 
 export type ParentMessage =
-  /** Load llama.cpp now (a spare runner waiting for its model). */
-  | { type: "init"; gpu: "auto" | false }
+  /**
+   * Load llama.cpp now (a spare runner waiting for its model). `binaryTested`: a runner with the
+   * same settings has loaded llama.cpp in this server before, so its binary test is skipped.
+   */
+  | { type: "init"; gpu: "auto" | false; binaryTested: boolean }
   | { type: "load"; spec: LoadSpec }
   | { type: "generate"; id: number; spec: GenerateSpec }
   | { type: "cancel"; id: number }
@@ -54,6 +57,8 @@ export interface LoadedInfo {
   contextLength: number;
   /** node-llama-cpp's estimate of the GPU memory it uses (0 on a CPU). */
   sizeVramBytes: number;
+  /** Whether node-llama-cpp test-loaded its binary in a subprocess first (./binary-test.ts). */
+  binaryTest: "ran" | "skipped";
 }
 
 /** Timings measured in the runner, ns. The parent adds queueing and load time. */
