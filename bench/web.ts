@@ -19,6 +19,7 @@ import { loadConfig } from "../src/config/load.js";
 import { createUser } from "../src/auth/users.js";
 import { silentLogger } from "../src/logger.js";
 import { startPlatform } from "../src/server/start.js";
+import { addTermsSql } from "../src/store/conversation-terms.js";
 import { openDatabase } from "../src/store/open.js";
 import type { Database, Queryable } from "../src/store/types.js";
 import { ROOT } from "../test/support/build.js";
@@ -112,8 +113,16 @@ async function fill(db: Database, userId: string): Promise<string> {
       [longId, userId],
     ),
   );
+  // The words each conversation is found by, as the app's own writes add them (set-based here).
+  await db.query(
+    addTermsSql("conversations c", { conversation: "c.id", user: "c.user_id", text: "c.title" }),
+  );
+  await db.query(
+    addTermsSql("messages m", { conversation: "m.conversation_id", user: "m.user_id", text: "m.content" }),
+  );
   await db.query("ANALYZE conversations");
   await db.query("ANALYZE messages");
+  await db.query("ANALYZE conversation_terms");
   return longId;
 }
 

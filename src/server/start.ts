@@ -14,6 +14,7 @@ import { createPuller } from "../models/pull/puller.js";
 import { createModelStore } from "../models/store.js";
 import { openDatabase } from "../store/open.js";
 import { stopStreamingAnswers } from "../store/answers.js";
+import { startAutoAnalyze } from "../store/pglite-analyze.js";
 import { purgeExpiredSessions } from "../store/sessions.js";
 import type { Database } from "../store/types.js";
 import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
@@ -87,6 +88,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         db = opened;
         steps.push(["database", () => opened.close()]);
       }
+      if (db.engine === "pglite") steps.push(["statistics", startAutoAnalyze(db, logger)]);
       await purgeExpiredSessions(db);
       const stopped = await stopStreamingAnswers(db);
       if (stopped > 0)

@@ -15,6 +15,7 @@ import {
   type Conversation,
   type MessageRole,
 } from "./chat-fields.js";
+import { addTermsSql } from "./conversation-terms.js";
 import {
   getMessage,
   insertMessage,
@@ -36,6 +37,14 @@ export interface Turn {
   /** The assistant's answer, empty and `streaming`. */
   answer: Message;
 }
+
+/** A WITH clause adding the words of the ended answers in clause `ended` (see conversation-terms.ts). */
+const endedTerms = (ended: string) =>
+  addTermsSql(ended, {
+    conversation: `${ended}.conversation_id`,
+    user: `${ended}.user_id`,
+    text: `${ended}.content`,
+  });
 
 /**
  * Gives a conversation without a title the first user message's text (whitespace folded, at most
@@ -87,7 +96,7 @@ export async function insertTurn(
          INSERT INTO messages (conversation_id, user_id, seq, parent_id, role, content, model, status)
          SELECT $1, $5, asked.seq + 1, asked.id, 'assistant', '', $4, 'streaming' FROM asked
          RETURNING *
-       )
+       ), terms AS (${addTermsSql("asked", { conversation: "asked.conversation_id", user: "asked.user_id", text: "asked.content" })})
        SELECT 'user' AS kind, ${messageColumns("asked")} FROM asked
        UNION ALL
        SELECT 'answer' AS kind, ${messageColumns("answer")} FROM answer`,
@@ -182,12 +191,16 @@ export async function saveAnswer(
   id: string,
   update: AnswerUpdate,
 ): Promise<Message | undefined> {
+  // The words of an answer that has ended (its text is final) join its conversation's.
   const { rows } = await db.query<Message>(
-    `UPDATE messages m SET content = $3, status = $4, error = $5::jsonb, tool_calls = $6::jsonb, stats = $7::jsonb,
-            thinking = $8
-       FROM conversations c
-      WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2
-      RETURNING ${messageColumns("m")}`,
+    `WITH saved AS (
+       UPDATE messages m SET content = $3, status = $4, error = $5::jsonb, tool_calls = $6::jsonb, stats = $7::jsonb,
+              thinking = $8
+         FROM conversations c
+        WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2
+        RETURNING m.*
+     )${update.status === "streaming" ? "" : `, terms AS (${endedTerms("saved")})`}
+     SELECT ${messageColumns()} FROM saved`,
     [
       id,
       userId,
@@ -213,17 +226,24 @@ export async function saveAnswer(
  * A server's answers live in its own process (src/chat/service.ts), so at its start none is live.
  */
 export async function stopStreamingAnswers(db: Queryable): Promise<number> {
-  const result = await db.query(`UPDATE messages SET status = 'stopped' WHERE status = 'streaming'`);
-  return result.rowCount;
+  const { rows } = await db.query<{ stopped: number }>(
+    `WITH stopped AS (UPDATE messages SET status = 'stopped' WHERE status = 'streaming' RETURNING *),
+          terms AS (${endedTerms("stopped")})
+     SELECT count(*)::int AS stopped FROM stopped`,
+  );
+  return rows[0]?.stopped ?? 0;
 }
 
 export async function stopOrphanAnswer(db: Queryable, userId: string, id: string): Promise<Message> {
   if (!isUuid(userId) || !isUuid(id)) throw messageNotFound();
   const { rows } = await db.query<Message>(
-    `UPDATE messages m SET status = 'stopped'
-       FROM conversations c
-      WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2 AND m.status = 'streaming'
-      RETURNING ${messageColumns("m")}`,
+    `WITH stopped AS (
+       UPDATE messages m SET status = 'stopped'
+         FROM conversations c
+        WHERE m.id = $1 AND c.id = m.conversation_id AND c.user_id = $2 AND m.status = 'streaming'
+        RETURNING m.*
+     ), terms AS (${endedTerms("stopped")})
+     SELECT ${messageColumns()} FROM stopped`,
     [id, userId],
   );
   const row = rows[0];

@@ -1,9 +1,9 @@
 /**
  * Listing a user's conversations, pinned first then most recently active, in keyset pages (each
- * page one statement, however deep), optionally filtered by a full-text search of titles and
- * message text. The search uses the GIN indexes of migrations 2 and 6 (src/store/migrations.ts):
- * the expressions here must stay exactly `to_tsvector('simple', title)` and MESSAGE_VECTOR for
- * the planner to use them.
+ * page one statement, however deep), optionally filtered by a search of titles and message text.
+ * The search reads conversation_terms (migration 7, src/store/migrations.ts): the words of each
+ * conversation as to_tsvector('simple') makes them, kept by the writes in conversations.ts,
+ * messages.ts and answers.ts (conversation-terms.ts).
  */
 import { AppError } from "../errors.js";
 import { clamp, conversationColumns, isUuid, toConversation, type Conversation } from "./chat-fields.js";
@@ -46,21 +46,12 @@ function decodeCursor(cursor: string): Position {
 }
 
 /**
- * A tsquery text for `q`: its words (runs of letters and digits, so nothing in it is tsquery
- * syntax), all required, the last one as a prefix (the user is still typing it). Undefined when
- * `q` holds no word.
+ * The words of `q` (runs of letters and digits, at most 32): all required, the last one as a
+ * prefix (the user is still typing it). Empty when `q` holds no word.
  */
-function searchQuery(q: string): string | undefined {
-  const words = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 32);
-  if (!words || words.length === 0) return undefined;
-  return words.map((word, i) => `'${word}'${i === words.length - 1 ? ":*" : ""}`).join(" & ");
+function searchWords(q: string): string[] {
+  return q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 32) ?? [];
 }
-
-/**
- * A message's text and its owner as one vector: the owner is the lexeme "~<user id>", which no
- * text produces, so ANDing it with the words makes the index return the searcher's messages only.
- */
-const MESSAGE_VECTOR = "(to_tsvector('simple', m.content) || ('~' || m.user_id::text)::tsvector)";
 
 /** One page of the user's conversations (one SQL statement). */
 export async function listConversations(
@@ -71,7 +62,7 @@ export async function listConversations(
   const limit = Math.max(1, clamp(options.limit, 50, 200, "limit"));
   const after =
     options.cursor === undefined || options.cursor === "" ? undefined : decodeCursor(options.cursor);
-  const query = options.q === undefined ? undefined : searchQuery(options.q);
+  const words = options.q === undefined ? [] : searchWords(options.q);
   if (!isUuid(userId)) return { conversations: [], nextCursor: null };
 
   const params: unknown[] = [userId, limit + 1];
@@ -82,19 +73,19 @@ export async function listConversations(
       `(c.pinned, c.updated_at, c.id) < ($3::boolean, timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::uuid)`,
     );
   }
-  if (query !== undefined) {
-    params.push(query);
-    const tsq = `to_tsquery('simple', $${params.length})`;
-    // Each search runs once over its GIN index into a hashed set that the list then probes per
-    // conversation. Kept apart by OR on purpose: as one IN (… UNION …) the planner made it a
-    // nested-loop semi-join (300 ms for a rare word); and `to_tsvector(c.title) @@ q` in place of
-    // the first set computed the vector for every conversation walked (~28 of 39 ms).
+  words.forEach((word, i) => {
+    params.push(word);
+    // lower() folds case as to_tsvector('simple') did when the word was stored. A common word is
+    // found walking the list (a primary key probe per conversation, stopping at a full page), a
+    // rare one through conversation_terms_search: both are EXISTS, so the planner can pick.
+    const term = `lower($${params.length})`;
+    const match =
+      i === words.length - 1 ? `t.term >= ${term} AND t.term < ${term} || chr(1114111)` : `t.term = ${term}`;
     where.push(
-      `(c.id IN (SELECT t.id FROM conversations t WHERE t.user_id = $1 AND to_tsvector('simple', t.title) @@ ${tsq})
-        OR c.id IN (SELECT m.conversation_id FROM messages m
-                     WHERE ${MESSAGE_VECTOR} @@ (${tsq} && ('~' || $1::text)::tsquery)))`,
+      `EXISTS (SELECT 1 FROM conversation_terms t WHERE t.conversation_id = c.id AND t.user_id = $1 AND ${match})`,
     );
-  } else if (options.q !== undefined && options.q.trim() !== "") {
+  });
+  if (words.length === 0 && options.q !== undefined && options.q.trim() !== "") {
     // Words only of punctuation match nothing.
     return { conversations: [], nextCursor: null };
   }

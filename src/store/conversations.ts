@@ -18,6 +18,7 @@ import {
   type Conversation,
   type ConversationOptions,
 } from "./chat-fields.js";
+import { addTermsSql, retitleTermsSql } from "./conversation-terms.js";
 import type { Queryable } from "./types.js";
 
 export type { Conversation } from "./chat-fields.js";
@@ -57,8 +58,11 @@ export async function createConversation(
   if (!isUuid(userId)) throw new AppError("not_found", "user not found");
   try {
     const { rows } = await db.query<Conversation>(
-      `INSERT INTO conversations (user_id, title, model, pinned, system, options, updated_at)
-       VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, ${nextActivity("$1::uuid")}) RETURNING ${CONVERSATION_COLUMNS}`,
+      `WITH created AS (
+         INSERT INTO conversations (user_id, title, model, pinned, system, options, updated_at)
+         VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, ${nextActivity("$1::uuid")}) RETURNING *
+       ), terms AS (${addTermsSql("created", { conversation: "created.id", user: "created.user_id", text: "created.title" })})
+       SELECT ${CONVERSATION_COLUMNS} FROM created`,
       [userId, title, model, fields.pinned ?? false, system, options],
     );
     const row = rows[0];
@@ -107,8 +111,13 @@ export async function patchConversation(
   if (fields.options !== undefined) set("options", optionsParam(fields.options), "::jsonb");
   if (sets.length === 0) return getConversation(db, userId, id);
   if (!isUuid(userId) || !isUuid(id)) throw conversationNotFound();
+  const update = `UPDATE conversations SET ${sets.join(", ")} WHERE id = $1 AND user_id = $2`;
   const { rows } = await db.query<Conversation>(
-    `UPDATE conversations SET ${sets.join(", ")} WHERE id = $1 AND user_id = $2 RETURNING ${CONVERSATION_COLUMNS}`,
+    fields.title === undefined
+      ? `${update} RETURNING ${CONVERSATION_COLUMNS}`
+      : // A new title changes the words the conversation is found by.
+        `WITH renamed AS (${update} RETURNING *), ${retitleTermsSql("renamed")}
+         SELECT ${CONVERSATION_COLUMNS} FROM renamed`,
     params,
   );
   const row = rows[0];

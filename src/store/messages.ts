@@ -19,6 +19,7 @@ import {
   type Conversation,
   type MessageRole,
 } from "./chat-fields.js";
+import { addTermsSql } from "./conversation-terms.js";
 import { getConversation } from "./conversations.js";
 import type { Database, Queryable } from "./types.js";
 
@@ -151,10 +152,13 @@ export async function insertMessage(
       ? "COALESCE($2::uuid, (SELECT id FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1))"
       : "$2::uuid";
   const { rows } = await tx.query<Message>(
-    `INSERT INTO messages (conversation_id, user_id, seq, parent_id, role, content, model, status, metadata)
-     SELECT $1, (SELECT user_id FROM conversations WHERE id = $1), COALESCE(max(seq), 0) + 1, ${parent}, $3, $4, $5, $6, $7::jsonb
-       FROM messages WHERE conversation_id = $1
-     RETURNING ${MESSAGE_COLUMNS}`,
+    `WITH inserted AS (
+       INSERT INTO messages (conversation_id, user_id, seq, parent_id, role, content, model, status, metadata)
+       SELECT $1, (SELECT user_id FROM conversations WHERE id = $1), COALESCE(max(seq), 0) + 1, ${parent}, $3, $4, $5, $6, $7::jsonb
+         FROM messages WHERE conversation_id = $1
+       RETURNING *
+     ), terms AS (${addTermsSql("inserted", { conversation: "inserted.conversation_id", user: "inserted.user_id", text: "CASE WHEN inserted.status = 'streaming' THEN '' ELSE inserted.content END" })})
+     SELECT ${MESSAGE_COLUMNS} FROM inserted`,
     [
       conversationId,
       typeof fields.parentId === "object" && fields.parentId !== null ? null : fields.parentId,

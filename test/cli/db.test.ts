@@ -124,7 +124,7 @@ for (const engine of ENGINES) {
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(
         new RegExp(
-          `^restored .*backup\\.tar \\(taken .*\\): \\d+ rows in 8 tables, 3 vault files; schema version ${SCHEMA_VERSION}\n$`,
+          `^restored .*backup\\.tar \\(taken .*\\): \\d+ rows in 9 tables, 3 vault files; schema version ${SCHEMA_VERSION}\n$`,
         ),
       );
       expect(result.stderr).toContain("the key already in place was kept");

@@ -11,7 +11,12 @@ import { listConversations } from "../../src/store/conversation-search.js";
 import { createConversation, patchConversation } from "../../src/store/conversations.js";
 import { migrate } from "../../src/store/migrate.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
-import { insertSiblingAnswer, insertTurn } from "../../src/store/answers.js";
+import {
+  insertSiblingAnswer,
+  insertTurn,
+  saveAnswer,
+  stopStreamingAnswers,
+} from "../../src/store/answers.js";
 import { appendMessages, branchPath, openConversation } from "../../src/store/messages.js";
 import type { Database, Queryable } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
@@ -55,7 +60,7 @@ describeEachDatabase("chat store", (db) => {
     bob = (await createUser(db(), { username: "bob", password: "bob-password-1", role: "user" })).id;
   });
 
-  it("migration 2 turns each conversation's linear history into a parent chain", async () => {
+  it("migration 2 turns each conversation's linear history into a parent chain, migration 7 indexes its words", async () => {
     // Schema version 1 in a scratch schema of one transaction, rolled back at the end.
     const error = await db()
       .transaction(async (tx) => {
@@ -107,6 +112,15 @@ describeEachDatabase("chat store", (db) => {
             { seq: 5, parent_seq: 3, status: "done" },
           ]);
         }
+        // Migration 7: each conversation is found by the words of its title and its messages.
+        // (Migration 6 alters messages: the deferred parent checks of the rows above run first.)
+        await tx.query("SET CONSTRAINTS ALL IMMEDIATE");
+        await migrate(inTx, MIGRATIONS);
+        const terms = await tx.query<{ term: string }>(
+          "SELECT term FROM conversation_terms WHERE conversation_id = $1 ORDER BY term",
+          [ids[1]],
+        );
+        expect(terms.rows.map((row) => row.term)).toEqual(["1", "2", "3", "5", "two"]);
         throw new Rollback();
       })
       .catch((thrown: unknown) => thrown);
@@ -159,8 +173,8 @@ describeEachDatabase("chat store", (db) => {
     expect(await titles("'); DROP TABLE messages; --")).toEqual([]);
     expect(await titles("!!!")).toEqual([]);
 
-    // The message index yields dave's matches only: bob's "Paris trains" is never read (before
-    // migration 6 every user's matches were fetched, then dropped by conversation).
+    // The search reads the conversations' words (migration 7), never the messages themselves,
+    // and only dave's: bob's "Paris trains" is not read.
     let search = { sql: "", params: [] as readonly unknown[] };
     const capture: Queryable = {
       query: (sql, params) => {
@@ -185,8 +199,45 @@ describeEachDatabase("chat store", (db) => {
       if (!(error instanceof Rollback)) throw error;
       plan = error.message;
     }
-    const scans = [...plan.matchAll(/"Index Name":\s*"messages_search"[^}]*?"Actual Rows":\s*(\d+)/g)];
-    expect(scans.map((match) => Number(match[1]))).toEqual([1]);
+    expect(plan).toMatch(/"Relation Name":\s*"conversation_terms"/);
+    expect(plan).not.toMatch(/"Relation Name":\s*"messages"/);
+  });
+
+  it("finds a conversation by the words it has now: new titles, questions, and answers once they end", async () => {
+    const gwen = (await createUser(db(), { username: "gwen", password: "gwen-password-1", role: "user" })).id;
+    const chat = await createConversation(db(), gwen, { title: "Harbour walk", model: "m:1" });
+    const found = async (q: string) =>
+      (await listConversations(db(), gwen, { q })).conversations.map((c) => c.id);
+    expect(await found("harbour")).toEqual([chat.id]);
+
+    const turn = await insertTurn(db(), gwen, chat.id, {
+      content: "Which lighthouse is oldest?",
+      parentId: null,
+      model: "m:1",
+    });
+    expect(await found("lighthouse")).toEqual([chat.id]);
+    // A streaming answer's text is not final: its words count once it ends.
+    await saveAnswer(db(), gwen, turn.answer.id, { content: "The granite", status: "streaming" });
+    expect(await found("granite")).toEqual([]);
+    await saveAnswer(db(), gwen, turn.answer.id, { content: "The granite tower.", status: "done" });
+    expect(await found("granite tow")).toEqual([chat.id]);
+
+    // A rename drops the words only the old title had; words a message also has stay.
+    await patchConversation(db(), gwen, chat.id, { title: "Lighthouse notes" });
+    expect(await found("harbour")).toEqual([]);
+    expect(await found("notes")).toEqual([chat.id]);
+    expect(await found("lighthouse")).toEqual([chat.id]);
+
+    // An answer left streaming by a server that went away is stopped, and searchable, at the next start.
+    const next = await insertTurn(db(), gwen, chat.id, {
+      content: "And the keeper?",
+      parentId: turn.answer.id,
+      model: "m:1",
+    });
+    await saveAnswer(db(), gwen, next.answer.id, { content: "Lived on site", status: "streaming" });
+    expect(await found("site")).toEqual([]);
+    expect(await stopStreamingAnswers(db())).toBeGreaterThanOrEqual(1);
+    expect(await found("site")).toEqual([chat.id]);
   });
 
   it("keeps messages as a tree: turns, edited questions and regenerated answers are siblings", async () => {

@@ -49,6 +49,7 @@ const PAYLOADS = [
 const TABLES = [
   "api_keys",
   "audit_log",
+  "conversation_terms",
   "conversations",
   "messages",
   "schema_migrations",

@@ -9,7 +9,16 @@ import type { Database } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { createPostgresDatabase, describeEachDatabase } from "../support/databases.js";
 
-const TABLES = ["api_keys", "audit_log", "conversations", "messages", "sessions", "settings", "users"];
+const TABLES = [
+  "api_keys",
+  "audit_log",
+  "conversation_terms",
+  "conversations",
+  "messages",
+  "sessions",
+  "settings",
+  "users",
+];
 
 async function tables(db: Database): Promise<string[]> {
   const result = await db.query<{ name: string }>(
@@ -27,7 +36,7 @@ const NEXT: Migration = {
 
 describeEachDatabase("migrations", (db) => {
   it("brings a fresh database to the current version with every table", async () => {
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
     expect(await schemaVersion(db())).toBe(SCHEMA_VERSION);
     expect(await tables(db())).toEqual([...TABLES, "schema_migrations"].sort());
     // Migration 4: a thinking model's reasoning, null for every other message.
@@ -36,16 +45,14 @@ describeEachDatabase("migrations", (db) => {
         WHERE table_name = 'messages' AND column_name = 'thinking'`,
     );
     expect(thinking.rows).toEqual([{ type: "text", nullable: "YES" }]);
-    // Migrations 5 and 6: the search indexes take entries directly (no pending list to scan);
-    // the messages' index holds each message's owner with its words.
-    const options = await db().query<{ name: string; options: string[] | null }>(
-      `SELECT relname AS name, reloptions AS options FROM pg_class
-        WHERE relname IN ('messages_content_fts', 'messages_search', 'conversations_title_fts') ORDER BY relname`,
+    // Migration 7: search reads each conversation's words; the GIN indexes of migrations 2 to 6
+    // that returned every matching message are gone.
+    const indexes = await db().query<{ name: string; definition: string }>(
+      `SELECT indexname AS name, indexdef AS definition FROM pg_indexes
+        WHERE tablename IN ('conversations', 'messages', 'conversation_terms') AND indexdef LIKE '%USING gin%'
+           OR indexname = 'conversation_terms_search'`,
     );
-    expect(options.rows).toEqual([
-      { name: "conversations_title_fts", options: ["fastupdate=off"] },
-      { name: "messages_search", options: ["fastupdate=off"] },
-    ]);
+    expect(indexes.rows.map((row) => row.name)).toEqual(["conversation_terms_search"]);
   });
 
   it("re-running is a no-op", async () => {
@@ -123,7 +130,7 @@ describe("migrations on the real server", () => {
       const versions = await client.query<{ version: number }>(
         "SELECT version FROM schema_migrations ORDER BY 1",
       );
-      expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 5, 6, 99]);
+      expect(versions.rows.map((row) => row.version)).toEqual([...MIGRATIONS.map((m) => m.version), 99]);
     } finally {
       await client.end();
     }
