@@ -90,7 +90,7 @@ export interface MessageWire {
 }
 
 export type ChatStreamEventWire =
-  | { type: "start"; user_message?: MessageWire; message: MessageWire }
+  | { type: "start"; user_message?: MessageWire; message: MessageWire; conversation?: ConversationWire }
   | { type: "delta"; content: string }
   | { type: "thinking"; content: string }
   | { type: "tool_calls"; tool_calls: NonNullable<MessageWire["tool_calls"]> }

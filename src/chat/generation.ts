@@ -17,11 +17,13 @@ import {
   type MessageStatus,
   type MessageToolCall,
 } from "../store/messages.js";
+import type { Conversation } from "../store/conversations.js";
 import type { Database } from "../store/types.js";
 
 /** What an attached stream receives (docs/web-app.md, "Streams"). */
 export type ChatEvent =
-  | { type: "start"; userMessage?: Message; message: Message }
+  /** `conversation`: the chat as the turn left it (its first message names it), on a new answer. */
+  | { type: "start"; userMessage?: Message; message: Message; conversation?: Conversation }
   | { type: "delta"; content: string }
   /** Reasoning of a thinking model as it is generated, apart from the answer's `delta`s. */
   | { type: "thinking"; content: string }
@@ -122,18 +124,20 @@ export class Generation {
   }
 
   /**
-   * Attaches a stream. Its first event is `start` (naming `userMessage` when given); a stream
+   * Attaches a stream. Its first event is `start` (naming `userMessage` and `conversation` when
+   * given: the turn's new rows, so the page needs no request to learn them); a stream
    * attached mid-answer then gets everything generated so far as one `thinking` (the reasoning)
    * and one `delta` (the answer), and live events after them; one attached after the end gets
    * `done` at once.
    */
-  attach(userMessage?: Message): ChatStream {
+  attach(userMessage?: Message, conversation?: Conversation): ChatStream {
     const queue = new AsyncQueue<ChatEvent>();
     const message = this.snapshot();
     queue.push({
       type: "start",
       ...(userMessage ? { userMessage } : {}),
       message: { ...message, content: "", thinking: null },
+      ...(conversation ? { conversation } : {}),
     });
     if (this.final) {
       queue.push({ type: "done", message: this.final });

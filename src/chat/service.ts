@@ -122,7 +122,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     });
     live.set(answer.id, generation);
     void generation.finished.then(() => live.delete(answer.id));
-    const stream = generation.attach(turn.userMessage);
+    const stream = generation.attach(turn.userMessage, turn.conversation);
     let events: AsyncIterator<InferenceEvent, void>;
     let first: IteratorResult<InferenceEvent, void>;
     try {

@@ -39,7 +39,7 @@ interface ConversationWire {
   options: Record<string, number>;
 }
 type StreamEvent =
-  | { type: "start"; user_message?: MessageWire; message: MessageWire }
+  | { type: "start"; user_message?: MessageWire; message: MessageWire; conversation?: ConversationWire }
   | { type: "delta"; content: string }
   | { type: "done"; message: MessageWire };
 
@@ -171,6 +171,8 @@ describeEachDatabase("web chat API", (db) => {
       status: "streaming",
       parent_id: start.user_message?.id,
     });
+    // The chat as the turn left it: titled by its first message, no request needed to learn it.
+    expect(start.conversation).toMatchObject({ id: chat.id, title: "Say hello to the world please" });
     expect(deltas(events)).toBe(HELLO_SCRIPT.join(""));
     const done = events.at(-1);
     expect(done).toMatchObject({ type: "done", message: { status: "done", content: HELLO_SCRIPT.join("") } });
@@ -191,6 +193,7 @@ describeEachDatabase("web chat API", (db) => {
       await (await api(alice, "GET", `/messages/${done.message.id}/stream`)).text(),
     );
     expect(again.map((e) => e.type)).toEqual(["start", "done"]);
+    expect(again[0]).not.toHaveProperty("conversation");
   });
 
   it("refuses an unknown model before storing anything", async () => {

@@ -71,7 +71,7 @@ export interface Message {
 
 /** One line of an answer's NDJSON stream. */
 export type StreamEvent =
-  | { type: "start"; user_message?: Message; message: Message }
+  | { type: "start"; user_message?: Message; message: Message; conversation?: Conversation }
   | { type: "delta"; content: string }
   | { type: "thinking"; content: string }
   | { type: "tool_calls"; tool_calls: ToolCall[] }

@@ -127,6 +127,8 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
       switch (event.type) {
         case "start":
           setPendingUser(null);
+          // The chat as this turn left it: its first message titles it, a message's model becomes its model.
+          if (event.conversation) setConversation(event.conversation);
           if (event.user_message) {
             upsert(event.user_message);
             messagesRef.current = [...messagesRef.current, event.user_message];
@@ -192,11 +194,7 @@ export function useChat(routeId: string | null, initialModel: string | null, eve
         setBusy(false);
         setStreamingId(null);
       }
-      if (currentId.current === owner && owner !== null) {
-        events.onChanged();
-        // The first answer names the chat: fetch the new title for the header.
-        reloadConversation();
-      }
+      if (currentId.current === owner && owner !== null) events.onChanged();
     }
   }
 

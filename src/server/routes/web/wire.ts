@@ -60,6 +60,7 @@ export function toStreamEventWire(event: ChatEvent): ChatStreamEventWire {
         type: "start",
         ...(event.userMessage ? { user_message: toMessageWire(event.userMessage) } : {}),
         message: toMessageWire(event.message),
+        ...(event.conversation ? { conversation: toConversationWire(event.conversation) } : {}),
       };
     case "delta":
     case "thinking":
