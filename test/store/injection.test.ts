@@ -17,6 +17,7 @@ import { lookupSession } from "../../src/store/sessions.js";
 import type { Database } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { describeEachDatabase } from "../support/databases.js";
+import { publicTables, SCHEMA_TABLES } from "../support/schema-tables.js";
 
 const LONG = `${"'; DROP TABLE messages; -- ".repeat(4000)}${"ü🦙\\$1".repeat(10_000)}`;
 
@@ -46,23 +47,8 @@ const PAYLOADS = [
   LONG,
 ];
 
-const TABLES = [
-  "api_keys",
-  "audit_log",
-  "conversation_terms",
-  "conversations",
-  "messages",
-  "schema_migrations",
-  "sessions",
-  "settings",
-  "users",
-];
-
 async function tablesIntact(db: Database): Promise<void> {
-  const result = await db.query<{ name: string }>(
-    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
-  );
-  expect(result.rows.map((row) => row.name)).toEqual(TABLES);
+  expect(await publicTables(db)).toEqual(SCHEMA_TABLES);
 }
 
 describeEachDatabase("SQL injection payloads", (db) => {

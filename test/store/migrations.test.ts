@@ -5,27 +5,9 @@ import { openDatabase } from "../../src/store/open.js";
 import { migrate, schemaVersion } from "../../src/store/migrate.js";
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from "../../src/store/migrations.js";
 import { openPostgres } from "../../src/store/postgres.js";
-import type { Database } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { createPostgresDatabase, describeEachDatabase } from "../support/databases.js";
-
-const TABLES = [
-  "api_keys",
-  "audit_log",
-  "conversation_terms",
-  "conversations",
-  "messages",
-  "sessions",
-  "settings",
-  "users",
-];
-
-async function tables(db: Database): Promise<string[]> {
-  const result = await db.query<{ name: string }>(
-    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
-  );
-  return result.rows.map((row) => row.name);
-}
+import { publicTables, SCHEMA_TABLES } from "../support/schema-tables.js";
 
 /** A next migration whose CREATE TABLE fails if it is ever applied twice. */
 const NEXT: Migration = {
@@ -38,7 +20,7 @@ describeEachDatabase("migrations", (db) => {
   it("brings a fresh database to the current version with every table", async () => {
     expect(SCHEMA_VERSION).toBe(7);
     expect(await schemaVersion(db())).toBe(SCHEMA_VERSION);
-    expect(await tables(db())).toEqual([...TABLES, "schema_migrations"].sort());
+    expect(await publicTables(db())).toEqual(SCHEMA_TABLES);
     // Migration 4: a thinking model's reasoning, null for every other message.
     const thinking = await db().query<{ type: string; nullable: string }>(
       `SELECT data_type AS type, is_nullable AS nullable FROM information_schema.columns
@@ -71,7 +53,7 @@ describeEachDatabase("migrations", (db) => {
       const error = await rejectedAppError(migrate(db(), [...MIGRATIONS, NEXT]));
       expect(error.code).toBe("schema_mismatch");
       expect(error.message).toContain("99");
-      expect(await tables(db())).not.toContain("migration_probe");
+      expect(await publicTables(db())).not.toContain("migration_probe");
       expect(await schemaVersion(db())).toBe(99);
     } finally {
       await db().query("DELETE FROM schema_migrations WHERE version = 99");
