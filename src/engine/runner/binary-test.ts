@@ -69,7 +69,7 @@ class PassingTest extends EventEmitter {
   }
 }
 
-/** True when `run` would skip the test: the stand-in knows this node-llama-cpp release. */
+/** True when withBinaryTestSkipped may be used: the stand-in knows this node-llama-cpp release. */
 export async function canSkipBinaryTest(): Promise<boolean> {
   return (await getModuleVersion()) === PROTOCOL_RELEASE;
 }
