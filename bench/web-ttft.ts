@@ -138,8 +138,12 @@ async function measureWith(label: string, gguf: string): Promise<string[]> {
     // Each round asks the same prompt both ways, in turn first: the second of a pair finds the
     // first's prompt in the runner's cache, so only the first of each pair is counted, and each
     // side goes first in every other round (both then evaluate the same new tokens). Rounds 0
-    // and 1 load the model and warm both paths; they are not counted.
-    for (let round = 0; round < ROUNDS + 2; round++) {
+    // and 1 load the model and warm both paths; they are not counted. The chat grows every
+    // round, and a longer history makes every first token slower: /api/chat is counted in rounds
+    // 2, 4, …, ROUNDS + 2 and the app in rounds 3, 5, …, ROUNDS + 1, so both sides' rounds are
+    // centred on the same round (counting rounds 2–ROUNDS + 1 would give the app one round more
+    // history on average).
+    for (let round = 0; round < ROUNDS + 3; round++) {
       const question = `Question ${round}`;
       const history = [...(await historyOf(page)), { role: "user", content: question }];
       if (round % 2 === 0) {

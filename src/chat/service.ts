@@ -79,6 +79,12 @@ function historyOf(conversation: Conversation, path: readonly Message[]): ChatMe
   return history;
 }
 
+/**
+ * Longest wait, ms, for the engine to hand a new answer's prompt to a runner before its turn is
+ * stored anyway (a queue or a model load can take seconds; the question must be saved at once).
+ */
+const STORE_WAIT_MS = 20;
+
 /** How an answer is asked for: the conversation's options, and whether its model is asked to think. */
 type Plan = ReturnType<typeof mapOllamaOptions> & { think: boolean };
 
@@ -100,17 +106,60 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   };
 
   /**
-   * Starts the answer of `turn`: pulls the first inference event now, so a failure before any
-   * output is thrown to the caller (a real HTTP error; the answer row is saved as `error`), then
-   * runs the rest in the background.
+   * Stores a turn and starts its answer. The model starts reading `history` (the branch the
+   * answer continues, read before the rows are written: a new child changes none of its
+   * ancestors) first, and the rows are written once the runner has the prompt: PGlite runs on
+   * this thread, so writing them first would delay the prompt by the writes, and writing them
+   * while the runner evaluates it costs the first token nothing. Output waits for the rows: no
+   * client sees (and nothing saves) a token before they are committed. When the engine is waiting
+   * for a slot or a model load, the rows are written after STORE_WAIT_MS anyway. If storing
+   * fails, the inference is aborted and the error thrown: nothing was stored. Then the first
+   * inference event is awaited, so a failure before any output is thrown to the caller (a real
+   * HTTP error; the answer row is saved as `error`), and the rest runs in the background.
    */
   const start = async (
     userId: string,
-    turn: Turn,
-    /** The branch the answer continues (read after the rows are stored). */
-    historyOf: () => Promise<ChatMessage[]>,
+    model: string,
+    history: ChatMessage[],
     plan: Plan,
+    store: () => Promise<Turn>,
   ): Promise<ChatStream> => {
+    const inferenceAbort = new AbortController();
+    let sent = (): void => undefined;
+    const handedOver = new Promise<void>((resolve) => (sent = resolve));
+    let events: AsyncIterator<InferenceEvent, void> | undefined;
+    const firstEvent = (async () => {
+      events = inference.chat({
+        onSent: sent,
+        model,
+        messages: history,
+        sampling: plan.sampling,
+        load: plan.load,
+        // The chat shows the reasoning, so it asks for it instead of relying on the engine's default.
+        ...(plan.think ? { think: true } : {}),
+        signal: inferenceAbort.signal,
+      });
+      return events.next();
+    })();
+    // Awaited below once the rows exist; a failure meanwhile must not count as unhandled.
+    const settled = firstEvent.then(
+      () => undefined,
+      () => undefined,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    let turn: Turn;
+    try {
+      await Promise.race([
+        handedOver,
+        settled,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, STORE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      turn = await store();
+    } catch (error) {
+      inferenceAbort.abort();
+      throw error;
+    }
     const { answer } = turn;
     const generation = new Generation({
       db,
@@ -120,23 +169,14 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       saveIntervalMs,
       ...(options.onStats ? { onStats: options.onStats } : {}),
     });
+    generation.signal.addEventListener("abort", () => inferenceAbort.abort(), { once: true });
     live.set(answer.id, generation);
     void generation.finished.then(() => live.delete(answer.id));
     const stream = generation.attach(turn.userMessage, turn.conversation);
-    let events: AsyncIterator<InferenceEvent, void>;
     let first: IteratorResult<InferenceEvent, void>;
     try {
       // From here on the answer row exists: any failure must end it (`error`), never leave it `streaming`.
-      events = inference.chat({
-        model: answer.model ?? "",
-        messages: await historyOf(),
-        sampling: plan.sampling,
-        load: plan.load,
-        // The chat shows the reasoning, so it asks for it instead of relying on the engine's default.
-        ...(plan.think ? { think: true } : {}),
-        signal: generation.signal,
-      });
-      first = await events.next();
+      first = await firstEvent;
     } catch (error) {
       if (generation.signal.aborted) {
         // Stopped (or the server closing) before any output: the stream ends with that.
@@ -148,7 +188,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       await generation.finish("error", { code: appError.code, message: appError.message });
       throw error;
     }
-    if (first.done) {
+    if (first.done || events === undefined) {
       void generation.finish(generation.signal.aborted ? "stopped" : "done", null);
     } else {
       generation.apply(first.value);
@@ -168,17 +208,11 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         });
       }
       const plan = await preflight(conversation, model);
-      const turn = await insertTurn(db, userId, conversationId, {
-        content: input.content,
-        parentId: input.parentId,
-        model,
-      });
-      const asked = turn.userMessage;
-      return start(
-        userId,
-        turn,
-        async () => historyOf(turn.conversation, await branchPath(db, userId, conversationId, asked.id)),
-        plan,
+      const path =
+        input.parentId === null ? [] : await branchPath(db, userId, conversationId, input.parentId);
+      const history = [...historyOf(conversation, path), { role: "user" as const, content: input.content }];
+      return start(userId, model, history, plan, () =>
+        insertTurn(db, userId, conversationId, { content: input.content, parentId: input.parentId, model }),
       );
     },
 
@@ -192,14 +226,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       const model = conversation.model ?? sibling.model;
       if (model === null) throw new AppError("invalid_request", "model is required", { param: "model" });
       const plan = await preflight(conversation, model);
-      const turn = await insertSiblingAnswer(db, userId, messageId, model);
-      const parentId = sibling.parentId;
-      return start(
-        userId,
-        turn,
-        async () =>
-          historyOf(turn.conversation, await branchPath(db, userId, sibling.conversationId, parentId)),
-        plan,
+      const path = await branchPath(db, userId, sibling.conversationId, sibling.parentId);
+      return start(userId, model, historyOf(conversation, path), plan, () =>
+        insertSiblingAnswer(db, userId, messageId, model),
       );
     },
 

@@ -125,6 +125,7 @@ export class Scheduler implements Engine {
           },
         },
       );
+      request.onSent?.();
       for (;;) {
         const event = await stream.next();
         if (!event) return;

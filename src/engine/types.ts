@@ -50,6 +50,11 @@ export interface GenerateRequest {
   keepAliveMs?: number;
   /** Aborting stops generation at once and frees the slot. */
   signal?: AbortSignal;
+  /**
+   * Called once the prompt has been handed to a runner: the caller may then use this thread (an
+   * in-process database, say) without delaying the prompt's evaluation.
+   */
+  onSent?: () => void;
 }
 
 export type DoneReason = "stop" | "length";

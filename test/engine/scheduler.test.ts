@@ -111,6 +111,25 @@ describe("one slot, a queue of one (one engine, tests in order)", () => {
     expect(engine.stats().activeRequests).toBe(0);
   });
 
+  it("tells a request when its prompt is with a runner: not while it waits in the queue", async () => {
+    const engine = single;
+    const controller = new AbortController();
+    const sent: string[] = [];
+    const first = await started(engine, {
+      ...longRequest(controller.signal),
+      onSent: () => sent.push("long"),
+    });
+    expect(sent).toEqual(["long"]);
+    const queued = collectStats(engine, { ...shortRequest(), onSent: () => sent.push("short") });
+    await until(() => engine.stats().queueDepth === 1, "the second request queued");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sent).toEqual(["long"]);
+    controller.abort();
+    await first.ended;
+    expect((await queued).evalTokens).toBe(5);
+    expect(sent).toEqual(["long", "short"]);
+  });
+
   it("rejects requests beyond max_queue with queue_full and a retryAfter", async () => {
     const engine = single;
     const controllers = [new AbortController(), new AbortController()];

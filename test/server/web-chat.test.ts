@@ -315,6 +315,32 @@ describeEachDatabase("web chat API", (db) => {
     }
   });
 
+  it("a message under an answer still being written is a 409 that stores nothing and stops the inference begun for it", async () => {
+    const chat = await newChat(alice, { model: "loop" });
+    const stream = await openStreamBody(await send(alice, chat.id, { content: "go", parent_id: null }));
+    const running = (JSON.parse(stream.head.split("\n")[0]!) as Extract<StreamEvent, { type: "start" }>)
+      .message;
+    const before = (await open(alice, chat.id)).messages;
+
+    // The model starts on the prompt while the rows are written; storing fails here (the parent
+    // is still streaming), so that inference must end with the refusal.
+    const refused = await send(alice, chat.id, { content: "too early", parent_id: running.id });
+    expect(await json(refused, 409)).toMatchObject({ error: { code: "conflict" } });
+    expect((await open(alice, chat.id)).messages).toEqual(before);
+
+    // Two slots, no queue: the loop model's second slot is free again, or this would be queue_full.
+    const other = await newChat(alice, { model: "loop" });
+    const second = await openStreamBody(await send(alice, other.id, { content: "go", parent_id: null }));
+    const secondId = (JSON.parse(second.head.split("\n")[0]!) as Extract<StreamEvent, { type: "start" }>)
+      .message.id;
+    for (const id of [running.id, secondId]) {
+      expect((await json<MessageWire>(await api(alice, "POST", `/messages/${id}/stop`))).status).toBe(
+        "stopped",
+      );
+    }
+    await Promise.all([stream.finish(), second.finish()]);
+  });
+
   it("another user's conversation and message ids answer 404 on every route", async () => {
     const chat = await newChat(alice, { model: "hello" });
     const events = ndjsonRecords<StreamEvent>(

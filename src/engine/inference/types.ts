@@ -48,6 +48,8 @@ interface InferenceCommon {
   /** ms; Infinity = forever; undefined = config default. */
   keepAliveMs?: number;
   signal?: AbortSignal;
+  /** See GenerateRequest.onSent: the prompt is with a runner. */
+  onSent?: () => void;
   /**
    * Reasoning of thinking models. Absent: on for models that think (Ollama's default). true or a
    * level on a model that does not think: `invalid_request`.
