@@ -30,29 +30,36 @@ export async function insertSession(
 }
 
 /**
- * The user of a live session (not expired, user active), refreshing its expiry when stale. One
- * statement: the check and the touch see the same row, and revocation is visible at once.
+ * The user of a live session (not expired, user active), refreshing its expiry when stale.
+ * Revocation is visible at once: the row is read on every request. The refresh is a second
+ * statement, run at most once a minute per session: folding it into the read (a data-modifying
+ * WITH) made every request's lookup twice as slow on PGlite (1.2 ms against 0.6).
  */
 export async function lookupSession(
   db: Queryable,
   idHash: string,
   ttlMs: number,
 ): Promise<SessionUser | undefined> {
-  const { rows } = await db.query<{ user_id: string; username: string; role: Role; touched: boolean }>(
-    `WITH live AS (
-       SELECT s.id_hash, u.id AS user_id, u.username, u.role, s.last_seen_at
+  const { rows } = await db.query<{ user_id: string; username: string; role: Role; stale: boolean }>(
+    `SELECT u.id AS user_id, u.username, u.role,
+            s.last_seen_at < now() - $2 * interval '1 second' AS stale
        FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.id_hash = $1 AND s.expires_at > now() AND u.status = 'active'
-     ), touch AS (
-       UPDATE sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 millisecond'
-       WHERE id_hash IN (SELECT id_hash FROM live WHERE last_seen_at < now() - $3 * interval '1 second')
-       RETURNING id_hash
-     )
-     SELECT user_id, username, role, EXISTS (SELECT 1 FROM touch) AS touched FROM live`,
-    [idHash, ttlMs, TOUCH_AFTER_SECONDS],
+      WHERE s.id_hash = $1 AND s.expires_at > now() AND u.status = 'active'`,
+    [idHash, TOUCH_AFTER_SECONDS],
   );
   const row = rows[0];
-  return row && { userId: row.user_id, username: row.username, role: row.role, touched: row.touched };
+  if (!row) return undefined;
+  let touched = false;
+  if (row.stale) {
+    // Not past its expiry: a session revoked or expired meanwhile is not brought back.
+    const touch = await db.query(
+      `UPDATE sessions SET last_seen_at = now(), expires_at = now() + $2 * interval '1 millisecond'
+        WHERE id_hash = $1 AND expires_at > now()`,
+      [idHash, ttlMs],
+    );
+    touched = touch.rowCount > 0;
+  }
+  return { userId: row.user_id, username: row.username, role: row.role, touched };
 }
 
 /** Deletes one session; returns its user id when it existed. */

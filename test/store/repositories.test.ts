@@ -8,6 +8,7 @@ import {
   renameConversation,
 } from "../../src/store/conversations.js";
 import { appendMessage, appendMessages, listMessages } from "../../src/store/messages.js";
+import { insertSession, lookupSession } from "../../src/store/sessions.js";
 import { deleteSetting, getSetting, setSetting } from "../../src/store/settings.js";
 import type { Queryable } from "../../src/store/types.js";
 import type { Conversation } from "../../src/store/conversations.js";
@@ -227,6 +228,45 @@ describeEachDatabase("repositories", (db, engine) => {
         );
         expect(left.rows).toHaveLength(0);
       });
+    });
+  });
+
+  describe("sessions", () => {
+    const DAY_MS = 86_400_000;
+    const expiryOf = async (idHash: string) =>
+      (
+        await db().query<{ expires: string }>(
+          "SELECT extract(epoch FROM expires_at)::float8 AS expires FROM sessions WHERE id_hash = $1",
+          [idHash],
+        )
+      ).rows[0]?.expires;
+    const age = (idHash: string, set: string) =>
+      db().query(`UPDATE sessions SET ${set} WHERE id_hash = $1`, [idHash]);
+
+    it("a session's expiry slides with use at most once a minute, never for an expired or disabled one", async () => {
+      const userId = await addUser(db(), "sessions-user");
+      await insertSession(db(), { idHash: "fresh", userId, ttlMs: DAY_MS });
+      const fresh = await expiryOf("fresh");
+      expect(await lookupSession(db(), "fresh", 2 * DAY_MS)).toMatchObject({ userId, touched: false });
+      expect(await expiryOf("fresh")).toBe(fresh);
+
+      // Seen two minutes ago: this request pushes the expiry to now + ttl.
+      await age("fresh", "last_seen_at = now() - interval '2 minutes'");
+      expect(await lookupSession(db(), "fresh", 2 * DAY_MS)).toMatchObject({ userId, touched: true });
+      const slid = Number(await expiryOf("fresh"));
+      expect(slid - Number(fresh)).toBeGreaterThan(DAY_MS / 1000 - 60);
+      expect(await lookupSession(db(), "fresh", 2 * DAY_MS)).toMatchObject({ touched: false });
+
+      await age(
+        "fresh",
+        "last_seen_at = now() - interval '2 minutes', expires_at = now() - interval '1 second'",
+      );
+      expect(await lookupSession(db(), "fresh", 2 * DAY_MS)).toBeUndefined();
+      expect(Number(await expiryOf("fresh"))).toBeLessThan(Date.now() / 1000);
+
+      await insertSession(db(), { idHash: "disabled", userId, ttlMs: DAY_MS });
+      await db().query("UPDATE users SET status = 'disabled' WHERE id = $1", [userId]);
+      expect(await lookupSession(db(), "disabled", DAY_MS)).toBeUndefined();
     });
   });
 
