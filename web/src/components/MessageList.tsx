@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { useCallback, useRef } from "preact/hooks";
 import type { Message } from "../api/types";
 import type { Chat } from "../hooks/use-chat";
 import { useAutoscroll } from "../hooks/use-autoscroll";
@@ -17,6 +18,16 @@ export function MessageList({ chat, empty }: MessageListProps) {
   const scroll = useAutoscroll<HTMLDivElement>([chat.shown, streamingText, chat.pendingUser, chat.notice]);
   const streamingMessage: Message | undefined = chat.shown.find((m) => m.id === chat.streamingId);
   const nothing = chat.shown.length === 0 && chat.pendingUser === null && !chat.loading;
+  // Handlers that never change, calling the latest chat: each streamed frame then re-renders the
+  // answer being written, not every message of the chat (MessageView is memoized).
+  const latest = useRef(chat);
+  latest.current = chat;
+  const onShowVersion = useCallback((m: Message) => latest.current.showVersion(m), []);
+  const onRegenerate = useCallback((m: Message) => void latest.current.regenerate(m), []);
+  const onEdit = useCallback(
+    (m: Message, content: string) => void latest.current.send(content, m.parent_id),
+    [],
+  );
 
   return (
     <div class="message-scroll" ref={scroll.ref}>
@@ -29,9 +40,9 @@ export function MessageList({ chat, empty }: MessageListProps) {
             versions={versionsOf(chat.messages, message)}
             streaming={message.id === chat.streamingId}
             busy={chat.busy}
-            onShowVersion={chat.showVersion}
-            onRegenerate={(m) => void chat.regenerate(m)}
-            onEdit={(m, content) => void chat.send(content, m.parent_id)}
+            onShowVersion={onShowVersion}
+            onRegenerate={onRegenerate}
+            onEdit={onEdit}
           />
         ))}
         {chat.pendingUser !== null && (

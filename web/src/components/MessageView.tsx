@@ -1,3 +1,4 @@
+import { Component } from "preact";
 import { useState } from "preact/hooks";
 import type { Message } from "../api/types";
 import { Icon } from "./icons";
@@ -62,8 +63,36 @@ function EditBox({
   );
 }
 
-/** One message of the shown path, with its version navigation and actions. */
-export function MessageView(props: MessageViewProps) {
+/** Same props, comparing `versions` by its messages (the list is rebuilt on every render). */
+function sameProps(a: MessageViewProps, b: MessageViewProps): boolean {
+  return (
+    a.message === b.message &&
+    a.streaming === b.streaming &&
+    a.busy === b.busy &&
+    a.onShowVersion === b.onShowVersion &&
+    a.onRegenerate === b.onRegenerate &&
+    a.onEdit === b.onEdit &&
+    a.versions.length === b.versions.length &&
+    a.versions.every((m, i) => m === b.versions[i])
+  );
+}
+
+/**
+ * One message of the shown path, with its version navigation and actions. Re-rendered only when
+ * its props change: a streamed frame changes one message, and re-rendering the others (their
+ * markdown, stats and actions) cost every frame more the longer the chat.
+ */
+export class MessageView extends Component<MessageViewProps> {
+  override shouldComponentUpdate(next: MessageViewProps): boolean {
+    return !sameProps(this.props, next);
+  }
+
+  override render() {
+    return <MessageContent {...this.props} />;
+  }
+}
+
+function MessageContent(props: MessageViewProps) {
   const { message, versions, streaming, busy } = props;
   const [editing, setEditing] = useState(false);
   const index = versions.findIndex((m) => m.id === message.id);
