@@ -204,10 +204,11 @@ export const configSchema = z.strictObject({
       // 64, not PGlite's 128: every MiB is touched (resident) from the moment the database
       // opens, and 128 cost ~0.25 s more per start and ~64 MB more idle memory than 64. Not 32:
       // a message search over 10,000 chats of 50 messages (npm run bench:web) took 91 ms at 32
-      // against 49 ms at 64 and at 128, its index pages no longer fitting.
+      // against 49 ms at 64 and at 128, its index pages no longer fitting. A smaller database
+      // opens with fewer (src/store/pglite-buffers.ts).
       pglite_buffers_mb: setting(integer(z.number().int().min(1).max(4096)).default(64), {
         description:
-          "shared buffers of the embedded PGlite database, MiB: memory it touches when it opens (~4 ms per MiB); one-shot CLI commands use at most 16",
+          "most shared buffers of the embedded PGlite database, MiB: memory it touches when it opens (~5 ms per MiB); a smaller database gets its size (at least 16), one-shot CLI commands at most 16",
       }),
       managed: setting(z.boolean().default(false), {
         description:

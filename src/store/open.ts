@@ -3,6 +3,7 @@ import { isLoopbackHost } from "../lib/addresses.js";
 import type { Config } from "../config/schema.js";
 import { AppError } from "../errors.js";
 import { migrate } from "./migrate.js";
+import { pgliteBuffersMb } from "./pglite-buffers.js";
 import { pgliteTemplateDir } from "./pglite-template.js";
 import type { Database } from "./types.js";
 
@@ -84,11 +85,15 @@ export async function openDatabase(
     });
   } else {
     const configured = config.database.pglite_buffers_mb;
+    const dataDir = databasePath(config);
     const { openPglite } = await import("./pglite.js");
     db = await openPglite({
-      dataDir: databasePath(config),
+      dataDir,
       template: pgliteTemplateDir(),
-      sharedBuffersMb: options.oneShot === true ? Math.min(configured, ONE_SHOT_BUFFERS_MB) : configured,
+      sharedBuffersMb:
+        options.oneShot === true
+          ? Math.min(configured, ONE_SHOT_BUFFERS_MB)
+          : await pgliteBuffersMb(dataDir, configured),
     });
   }
   if (options.migrate !== false) {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,7 +56,7 @@ describe("a PGlite data directory", () => {
     }
   });
 
-  it("gets the configured shared buffers, capped for a one-shot opener (a CLI command)", async () => {
+  it("gets shared buffers sized to its database up to the configured amount, capped for a one-shot opener (a CLI command)", async () => {
     const home = join(dir, "buffers");
     await copyPgliteTemplate(join(home, "db"));
     const buffers = async (mb: number, oneShot: boolean): Promise<string> => {
@@ -74,7 +74,20 @@ describe("a PGlite data directory", () => {
         await db.close();
       }
     };
+    // A fresh home's database (8 MiB) is not worth more than the floor's buffers.
+    expect(await buffers(24, false)).toBe("16MB");
+    expect(await buffers(8, false)).toBe("8MB");
+    // A grown one gets its size (here 8 MiB of tables and a 40 MiB file, rounded up to 8 MiB
+    // steps), never more than configured. PostgreSQL ignores a file no catalog names.
+    const base = join(home, "db", "base");
+    const sizes = await Promise.all(
+      (await readdir(base)).map(async (name) => ({ name, files: (await readdir(join(base, name))).length })),
+    );
+    const largest = sizes.sort((a, b) => b.files - a.files)[0]!.name;
+    await writeFile(join(base, largest, "999999"), "");
+    await truncate(join(base, largest, "999999"), 40 * 2 ** 20);
     expect(await buffers(24, false)).toBe("24MB");
+    expect(await buffers(128, false)).toBe("48MB");
     expect(await buffers(128, true)).toBe("16MB");
     expect(await buffers(8, true)).toBe("8MB");
   });

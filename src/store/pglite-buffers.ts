@@ -1,0 +1,54 @@
+/**
+ * How many shared buffers an embedded PGlite database opens with. PGlite zeroes all of them when
+ * it opens (about 5 ms per MiB here) and they stay resident, so a database much smaller than the
+ * configured amount would pay for buffers it can never fill: it gets its own size instead, at
+ * least MIN_BUFFERS_MB. A database as large as the configured amount or larger gets all of it.
+ * The size is read once, at open: a database that grows during a long run keeps its buffers
+ * until the next start (its pages beyond them are read from the file system's cache).
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { isNotFound } from "../lib/files.js";
+
+/** Never fewer buffers than this, MiB (unless fewer are configured): a fresh home's database. */
+const MIN_BUFFERS_MB = 16;
+
+/** Buffers are sized in steps of this many MiB (a few more rows do not change the start). */
+const STEP_MB = 8;
+
+/**
+ * Shared buffers, MiB, for the PGlite data directory `dataDir`: the size of its largest database
+ * (PostgreSQL keeps one directory per database under `base/`), rounded up to STEP_MB, between
+ * MIN_BUFFERS_MB and `configured`. A directory that does not exist yet (a first start) is small.
+ */
+export async function pgliteBuffersMb(dataDir: string, configured: number): Promise<number> {
+  const floor = Math.min(MIN_BUFFERS_MB, configured);
+  const largest = await largestDatabaseBytes(join(dataDir, "base"));
+  const needed = Math.ceil(largest / 2 ** 20 / STEP_MB) * STEP_MB;
+  return Math.max(floor, Math.min(configured, needed));
+}
+
+async function largestDatabaseBytes(base: string): Promise<number> {
+  let databases: string[];
+  try {
+    databases = await readdir(base);
+  } catch (error) {
+    if (isNotFound(error)) return 0;
+    throw error;
+  }
+  let largest = 0;
+  for (const database of databases) {
+    const dir = join(base, database);
+    const entry = await stat(dir);
+    if (!entry.isDirectory()) continue;
+    const files = await readdir(dir);
+    // A file may go between the listing and its stat only if another process writes the
+    // directory, which the data directory's lock rules out; sizes are read all at once.
+    const sizes = await Promise.all(files.map(async (file) => (await stat(join(dir, file))).size));
+    largest = Math.max(
+      largest,
+      sizes.reduce((sum, size) => sum + size, 0),
+    );
+  }
+  return largest;
+}
