@@ -13,7 +13,7 @@ import type { Engine, GenerateStats } from "../engine/types.js";
 import type { ModelStore } from "../models/types.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
 import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
-import { branchPath, getMessage, type Message } from "../store/messages.js";
+import { branchPath, getMessage, type BranchMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
 import type { ChatModels } from "./models.js";
@@ -60,7 +60,7 @@ export interface ChatService {
 }
 
 /** The inference history of a branch: the chat's system prompt, then the path's messages. */
-function historyOf(conversation: Conversation, path: readonly Message[]): ChatMessage[] {
+function historyOf(conversation: Conversation, path: readonly BranchMessage[]): ChatMessage[] {
   const history: ChatMessage[] = [];
   if (conversation.system !== null && conversation.system.trim() !== "") {
     history.push({ role: "system", content: conversation.system });
