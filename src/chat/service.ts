@@ -13,6 +13,7 @@ import type { Engine, GenerateStats } from "../engine/types.js";
 import type { ModelStore } from "../models/types.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
 import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
+import { checkText } from "../store/chat-fields.js";
 import { branchPath, getMessage, type BranchMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
@@ -207,6 +208,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
           param: "model",
         });
       }
+      // Checked here too (insertTurn does): a model must not start on a question that cannot be stored.
+      checkText(input.content, "content");
       const plan = await preflight(conversation, model);
       const path =
         input.parentId === null ? [] : await branchPath(db, userId, conversationId, input.parentId);

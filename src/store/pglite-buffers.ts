@@ -8,7 +8,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { isNotFound } from "../lib/files.js";
+import { isMissingPath, isNotFound } from "../lib/files.js";
 
 /** Never fewer buffers than this, MiB (unless fewer are configured): a fresh home's database. */
 const MIN_BUFFERS_MB = 16;
@@ -39,12 +39,27 @@ async function largestDatabaseBytes(base: string): Promise<number> {
   let largest = 0;
   for (const database of databases) {
     const dir = join(base, database);
-    const entry = await stat(dir);
-    if (!entry.isDirectory()) continue;
-    const files = await readdir(dir);
-    // A file may go between the listing and its stat only if another process writes the
-    // directory, which the data directory's lock rules out; sizes are read all at once.
-    const sizes = await Promise.all(files.map(async (file) => (await stat(join(dir, file))).size));
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (error) {
+      // Not a directory, or a database dropped meanwhile by a server running there.
+      if (isMissingPath(error)) continue;
+      throw error;
+    }
+    // Read before the data directory is locked: a server already running there may drop a file
+    // between the listing and its stat (the lock then refuses this open with its own message).
+    const sizes = await Promise.all(
+      files.map((file) =>
+        stat(join(dir, file)).then(
+          (s) => s.size,
+          (error: unknown) => {
+            if (isNotFound(error)) return 0;
+            throw error;
+          },
+        ),
+      ),
+    );
     largest = Math.max(
       largest,
       sizes.reduce((sum, size) => sum + size, 0),
