@@ -15,7 +15,7 @@ import { createUser } from "../src/auth/users.js";
 import { loadConfig } from "../src/config/load.js";
 import { silentLogger } from "../src/logger.js";
 import { startPlatform } from "../src/server/start.js";
-import type { Page } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import { launchBrowser } from "../test/support/browser.js";
 import { benchModel, installModel, scriptedModel } from "../test/support/test-models.js";
 import { median, ratio, table } from "./report.js";
@@ -143,9 +143,26 @@ async function measureWith(label: string, gguf: string): Promise<string[]> {
     // 2, 4, …, ROUNDS + 2 and the app in rounds 3, 5, …, ROUNDS + 1, so both sides' rounds are
     // centred on the same round (counting rounds 2–ROUNDS + 1 would give the app one round more
     // history on average).
+    // Each round starts once the page has no request in flight: after an answer the app refreshes
+    // the conversation list, and a question sent in the same millisecond would share the server
+    // with that refresh (a person reads the answer first).
+    const inFlight = new Set<Request>();
+    page.on("request", (request) => inFlight.add(request));
+    page.on("requestfinished", (request) => inFlight.delete(request));
+    page.on("requestfailed", (request) => inFlight.delete(request));
+    const quiet = async () => {
+      const deadline = Date.now() + 5000;
+      for (let idle = 0; idle < 5; idle = inFlight.size === 0 ? idle + 1 : 0) {
+        if (Date.now() > deadline) {
+          throw new Error(`requests still open: ${[...inFlight].map((r) => r.url()).join(", ")}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
     for (let round = 0; round < ROUNDS + 3; round++) {
       const question = `Question ${round}`;
       const history = [...(await historyOf(page)), { role: "user", content: question }];
+      await quiet();
       if (round % 2 === 0) {
         const apiMs = await page.evaluate<number>(apiRound(history));
         await appRound(question);
