@@ -86,15 +86,14 @@ export async function openDatabase(
   } else {
     const configured = config.database.pglite_buffers_mb;
     const dataDir = databasePath(config);
+    // Sized (a stat per file of the database, on the thread pool) while PGlite's module loads.
+    const buffers =
+      options.oneShot === true
+        ? Promise.resolve(Math.min(configured, ONE_SHOT_BUFFERS_MB))
+        : pgliteBuffersMb(dataDir, configured);
+    buffers.catch(() => undefined);
     const { openPglite } = await import("./pglite.js");
-    db = await openPglite({
-      dataDir,
-      template: pgliteTemplateDir(),
-      sharedBuffersMb:
-        options.oneShot === true
-          ? Math.min(configured, ONE_SHOT_BUFFERS_MB)
-          : await pgliteBuffersMb(dataDir, configured),
-    });
+    db = await openPglite({ dataDir, template: pgliteTemplateDir(), sharedBuffersMb: await buffers });
   }
   if (options.migrate !== false) {
     try {
