@@ -145,6 +145,22 @@ describe("the web chat in Chromium", () => {
     const answer = messages(page, "assistant").last();
     // Tokens arrive one by one: the answer is seen at several growing lengths before it is stopped.
     await expect.poll(() => page.evaluate("window.__lengths.length")).toBeGreaterThanOrEqual(5);
+    // The chat follows the answer down while it outgrows the window; scrolled up, it stays where
+    // the reader put it until "Latest" takes it back down.
+    const scroll = (expression: string) =>
+      page.evaluate<number>(
+        `(() => { const e = document.querySelector(".message-scroll"); return ${expression}; })()`,
+      );
+    const below = () => scroll("e.scrollHeight - e.scrollTop - e.clientHeight");
+    await expect.poll(() => scroll("e.scrollHeight - e.clientHeight")).toBeGreaterThan(200);
+    expect(await below()).toBeLessThan(48);
+    await scroll("(e.scrollTo(0, 0), 0)");
+    await page.getByTestId("jump-bottom").waitFor();
+    const grown = await scroll("e.scrollHeight");
+    await expect.poll(() => scroll("e.scrollHeight")).toBeGreaterThan(grown);
+    expect(await scroll("e.scrollTop")).toBe(0);
+    await page.getByTestId("jump-bottom").click();
+    await expect.poll(below).toBeLessThan(48);
     // Esc stops, wherever the focus is.
     await page.getByTestId("chat-title").click();
     await page.keyboard.press("Escape");
@@ -167,8 +183,15 @@ describe("the web chat in Chromium", () => {
     await page.getByTestId("composer").press("Enter");
     const second = messages(page, "assistant").nth(1);
     await expect.poll(async () => ((await second.textContent()) ?? "").length).toBeGreaterThan(0);
+    // While an answer is written, the earlier messages can be neither edited nor regenerated.
+    const firstEdit = messages(page, "user").first().getByTestId("edit-message");
+    const firstRegenerate = messages(page, "assistant").first().getByTestId("regenerate");
+    await expect.poll(() => firstEdit.isDisabled()).toBe(true);
+    await expect.poll(() => firstRegenerate.isDisabled()).toBe(true);
     await page.getByTestId("stop").click();
     await expect.poll(() => second.getAttribute("data-status")).toBe("stopped");
+    await expect.poll(() => firstEdit.isDisabled()).toBe(false);
+    await expect.poll(() => firstRegenerate.isDisabled()).toBe(false);
     expect(await messages(page, "user").nth(1).textContent()).toContain("again");
     expect(problems).toEqual([]);
   });

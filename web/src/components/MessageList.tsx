@@ -5,7 +5,7 @@ import type { Chat } from "../hooks/use-chat";
 import { useAutoscroll } from "../hooks/use-autoscroll";
 import { versionsOf } from "../message-tree";
 import { ChatNotice } from "./ChatNotice";
-import { MessageView } from "./MessageView";
+import { ChatBusy, MessageView } from "./MessageView";
 
 interface MessageListProps {
   chat: Chat;
@@ -32,27 +32,33 @@ export function MessageList({ chat, empty }: MessageListProps) {
   return (
     <div class="message-scroll" ref={scroll.ref}>
       <div class="message-list" data-testid="message-list" aria-busy={chat.loading}>
-        {nothing && empty}
-        {chat.shown.map((message) => (
-          <MessageView
-            key={message.id}
-            message={message}
-            versions={versionsOf(chat.messages, message)}
-            streaming={message.id === chat.streamingId}
-            busy={chat.busy}
-            onShowVersion={onShowVersion}
-            onRegenerate={onRegenerate}
-            onEdit={onEdit}
-          />
-        ))}
-        {chat.pendingUser !== null && (
-          <article class="message message-user" data-testid="message" data-role="user" data-status="pending">
-            <div class="message-body">
-              <div class="user-text">{chat.pendingUser}</div>
-            </div>
-          </article>
-        )}
-        {chat.notice && <ChatNotice notice={chat.notice} onDismiss={chat.dismissNotice} />}
+        <ChatBusy.Provider value={chat.busy}>
+          {nothing && empty}
+          {chat.shown.map((message) => (
+            <MessageView
+              key={message.id}
+              message={message}
+              versions={versionsOf(chat.messages, message)}
+              streaming={message.id === chat.streamingId}
+              onShowVersion={onShowVersion}
+              onRegenerate={onRegenerate}
+              onEdit={onEdit}
+            />
+          ))}
+          {chat.pendingUser !== null && (
+            <article
+              class="message message-user"
+              data-testid="message"
+              data-role="user"
+              data-status="pending"
+            >
+              <div class="message-body">
+                <div class="user-text">{chat.pendingUser}</div>
+              </div>
+            </article>
+          )}
+          {chat.notice && <ChatNotice notice={chat.notice} onDismiss={chat.dismissNotice} />}
+        </ChatBusy.Provider>
       </div>
       {/* Screen readers hear the answer as it streams, as plain text (the markdown above is re-rendered per frame). */}
       <div class="visually-hidden" aria-live="polite" data-testid="live-answer">

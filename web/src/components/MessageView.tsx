@@ -1,5 +1,6 @@
-import { Component } from "preact";
-import { useState } from "preact/hooks";
+import { Component, createContext } from "preact";
+import type { ComponentChildren } from "preact";
+import { useContext, useState } from "preact/hooks";
 import type { Message } from "../api/types";
 import { Icon } from "./icons";
 import { MessageBody } from "./MessageBody";
@@ -10,11 +11,40 @@ interface MessageViewProps {
   message: Message;
   versions: Message[];
   streaming: boolean;
-  /** Generation is running somewhere in this chat: no new edits or regenerations meanwhile. */
-  busy: boolean;
   onShowVersion: (message: Message) => void;
   onRegenerate: (message: Message) => void;
   onEdit: (message: Message, content: string) => void;
+}
+
+/**
+ * Generation is running somewhere in this chat: no new edits or regenerations meanwhile. A
+ * context, not a prop: it flips on every send and every finished answer, and only the buttons
+ * below read it, so the messages themselves (their markdown) are not rendered again for it.
+ */
+export const ChatBusy = createContext(false);
+
+/** A message action, disabled while the chat is busy. */
+function ActionButton(props: {
+  testId: string;
+  label: string;
+  title: string;
+  onClick: () => void;
+  children: ComponentChildren;
+}) {
+  const busy = useContext(ChatBusy);
+  return (
+    <button
+      type="button"
+      class="icon-button icon-button-small"
+      data-testid={props.testId}
+      aria-label={props.label}
+      title={props.title}
+      disabled={busy}
+      onClick={props.onClick}
+    >
+      {props.children}
+    </button>
+  );
 }
 
 function EditBox({
@@ -68,7 +98,6 @@ function sameProps(a: MessageViewProps, b: MessageViewProps): boolean {
   return (
     a.message === b.message &&
     a.streaming === b.streaming &&
-    a.busy === b.busy &&
     a.onShowVersion === b.onShowVersion &&
     a.onRegenerate === b.onRegenerate &&
     a.onEdit === b.onEdit &&
@@ -93,7 +122,7 @@ export class MessageView extends Component<MessageViewProps> {
 }
 
 function MessageContent(props: MessageViewProps) {
-  const { message, versions, streaming, busy } = props;
+  const { message, versions, streaming } = props;
   const [editing, setEditing] = useState(false);
   const index = versions.findIndex((m) => m.id === message.id);
   const isUser = message.role === "user";
@@ -141,30 +170,24 @@ function MessageContent(props: MessageViewProps) {
             />
           )}
           {isUser && (
-            <button
-              type="button"
-              class="icon-button icon-button-small"
-              data-testid="edit-message"
-              aria-label="Edit message"
+            <ActionButton
+              testId="edit-message"
+              label="Edit message"
               title="Edit"
-              disabled={busy}
               onClick={() => setEditing(true)}
             >
               <Icon name="edit" />
-            </button>
+            </ActionButton>
           )}
           {message.role === "assistant" && !streaming && (
-            <button
-              type="button"
-              class="icon-button icon-button-small"
-              data-testid="regenerate"
-              aria-label="Regenerate answer"
+            <ActionButton
+              testId="regenerate"
+              label="Regenerate answer"
               title="Regenerate"
-              disabled={busy}
               onClick={() => props.onRegenerate(message)}
             >
               <Icon name="refresh" />
-            </button>
+            </ActionButton>
           )}
           {message.stats && !streaming && <MessageStats stats={message.stats} />}
         </div>

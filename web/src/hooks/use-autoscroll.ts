@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 48;
@@ -24,7 +24,9 @@ export function useAutoscroll<T extends HTMLElement>(content: unknown) {
     return () => element.removeEventListener("scroll", onScroll);
   }, []);
 
-  useEffect(() => {
+  // Before the browser paints: a scroll after the paint (useEffect) costs a second frame each time
+  // the chat grows, at the moment a sent question's prompt is being read on the same cores.
+  useLayoutEffect(() => {
     const element = ref.current;
     if (element && pinnedRef.current) element.scrollTop = element.scrollHeight;
   }, [content]);

@@ -26,25 +26,31 @@ purify.addHook("afterSanitizeAttributes", (node) => {
   }
 });
 
+/**
+ * Set once on this app's own instance: DOMPurify parses a config passed to each `sanitize` call
+ * again on every call, and a streaming answer is sanitized again on every frame it changes.
+ */
+purify.setConfig({
+  // SVG and MathML: rarely wanted in an answer, and the namespaces where sanitizer bypasses live.
+  FORBID_TAGS: [
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "option",
+    "style",
+    "iframe",
+    "frame",
+    "svg",
+    "math",
+  ],
+  FORBID_ATTR: ["style", "formaction", "action"],
+  ADD_ATTR: ["target"],
+  SANITIZE_NAMED_PROPS: true,
+  ALLOW_UNKNOWN_PROTOCOLS: false,
+});
+
 export function sanitize(html: string): string {
-  return purify.sanitize(html, {
-    // SVG and MathML: rarely wanted in an answer, and the namespaces where sanitizer bypasses live.
-    FORBID_TAGS: [
-      "form",
-      "input",
-      "button",
-      "textarea",
-      "select",
-      "option",
-      "style",
-      "iframe",
-      "frame",
-      "svg",
-      "math",
-    ],
-    FORBID_ATTR: ["style", "formaction", "action"],
-    ADD_ATTR: ["target"],
-    SANITIZE_NAMED_PROPS: true,
-    ALLOW_UNKNOWN_PROTOCOLS: false,
-  });
+  return purify.sanitize(html);
 }
