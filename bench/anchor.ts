@@ -144,6 +144,14 @@ interface Completion {
   endAt: number;
 }
 
+/**
+ * The sampling aixcl applies where a request leaves it unset: Ollama's defaults (a repeat penalty
+ * of 1.1 over the last 64 tokens, src/engine/runner/generate.ts), which an OpenAI client of
+ * Ollama gets too. llama-server's default penalty is 1.0 (none): it is asked for the same, so
+ * both sides sample the same way and the same work is timed.
+ */
+const LLAMA_SERVER_SAMPLING = { repeat_penalty: 1.1, repeat_last_n: 64 };
+
 /** One streaming `/v1/completions`, greedy, as an OpenAI client sends it. */
 async function complete(server: Server, prompt: string, maxTokens: number): Promise<Completion> {
   const sentAt = performance.now();
@@ -157,6 +165,7 @@ async function complete(server: Server, prompt: string, maxTokens: number): Prom
       temperature: 0,
       stream: true,
       stream_options: { include_usage: true },
+      ...(server.name === "llama-server" ? LLAMA_SERVER_SAMPLING : {}),
     }),
   });
   if (!response.ok || !response.body)
