@@ -21,7 +21,7 @@ import path from "node:path";
  */
 export const LAYERS = {
   base: {
-    files: ["errors.ts", "logger.ts", "version.ts"],
+    files: ["errors.ts", "logger.ts", "package-paths.ts", "version.ts"],
     dirs: ["config", "lib"],
     may: [],
   },

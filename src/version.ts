@@ -1,13 +1,4 @@
-import { readFileSync } from "node:fs";
+import { PACKAGE_VERSION } from "./package-paths.js";
 
-/**
- * aixcl's version, read once from package.json. The file is one level up from both src/ (tsx)
- * and dist/ (built), so one relative URL serves both layouts.
- */
-function readPackageVersion(): string {
-  const text = readFileSync(new URL("../package.json", import.meta.url), "utf8");
-  const parsed = JSON.parse(text) as { version?: unknown };
-  return typeof parsed.version === "string" ? parsed.version : "0.0.0";
-}
-
-export const VERSION: string = readPackageVersion();
+/** aixcl's version, from package.json (found by src/package-paths.ts). */
+export const VERSION: string = PACKAGE_VERSION;

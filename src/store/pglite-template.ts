@@ -10,10 +10,10 @@
  */
 import { access, cp, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { builtPath } from "../package-paths.js";
 
-/** Where the build puts the template: beside this module (`dist/store/pglite-template`). */
-export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL("pglite-template", import.meta.url));
+/** Where the build puts the template: `dist/store/pglite-template`. */
+export const PGLITE_TEMPLATE_DIR = builtPath("store", "pglite-template");
 
 let firstStartTemplate = PGLITE_TEMPLATE_DIR;
 

@@ -11,6 +11,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { bundleEntries } from "../../scripts/bundle.js";
 import { build as viteBuild } from "vite";
 import { inject } from "vitest";
 import { RunnerPool } from "../../src/engine/runner/pool.js";
@@ -52,7 +53,9 @@ export async function compileSource(): Promise<CompiledSource & { remove: () => 
       target: "node20",
       logLevel: "error",
     });
-    // `"type": "module"` for the .js files, and the version src/version.ts reads one level up.
+    // The entry points the child processes start with, bundled as `npm run build` bundles them.
+    await bundleEntries(src, join(root, "dist"));
+    // `"type": "module"` for the .js files, and the package.json src/package-paths.ts finds.
     await copyFile(join(ROOT, "package.json"), join(root, "package.json"));
     // The browser app where the compiled server looks for it (<package>/dist/web, see
     // src/server/routes/web/static.ts), for the end-to-end tests' `aixcl serve`.

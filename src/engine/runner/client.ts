@@ -6,10 +6,10 @@
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { AppError } from "../../errors.js";
+import { entryPoint, FROM_SOURCE } from "../../package-paths.js";
 import type { Logger } from "../../logger.js";
 import { runnerEnvironment } from "./child-env.js";
 import type {
@@ -57,15 +57,15 @@ const STOP_GRACE_MS = 2_000;
 /** Time a runner has to free its model on `reset` before it is stopped instead. */
 const RESET_TIMEOUT_MS = 5_000;
 
-/** The runner entry next to this file: TypeScript under tsx (dev), JavaScript when built. */
+/** The runner entry: TypeScript under tsx (dev), JavaScript when built. */
 function runnerEntry(entry: string | undefined): { entry: string; execArgv: string[] } {
   if (entry !== undefined) return { entry, execArgv: [] };
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith(".ts")) {
+  const main = entryPoint("engine/runner/main");
+  if (FROM_SOURCE) {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-    return { entry: join(dirname(here), "main.ts"), execArgv: ["--import", tsx] };
+    return { entry: main, execArgv: ["--import", tsx] };
   }
-  return { entry: join(dirname(here), "main.js"), execArgv: [] };
+  return { entry: main, execArgv: [] };
 }
 
 /** What a runner is started with that a later owner cannot change: its entry and GPU mode. */

@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Config } from "../../../config/schema.js";
 import { composeFiles, ENV_FILE } from "../../../deploy/compose.js";
@@ -15,13 +14,11 @@ import type { DeployFile } from "../../../deploy/types.js";
 import { AppError } from "../../../errors.js";
 import { isNotFound } from "../../../lib/files.js";
 import { DURATION } from "../../../metrics/monitoring.js";
+import { PACKAGE_ROOT } from "../../../package-paths.js";
 import { VERSION } from "../../../version.js";
 import type { ExitCode, RunCommand } from "../../command.js";
 import { cliConfig } from "../../io.js";
 import { printErr, printOut } from "../../output.js";
-
-/** The package root: four levels up from both src/cli/commands/stack/ and dist/cli/commands/stack/. */
-const PACKAGE_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
 /** A secret for .env: 32 random bytes in hex, safe inside a URL and a shell-free env file. */
 const newSecret = (): string => randomBytes(32).toString("hex");

@@ -9,7 +9,6 @@ import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import type { HealthWire } from "../../../api/admin-wire.js";
 import { createJsonRequest } from "../../../api/admin-request.js";
 import { readLocalToken } from "../../../auth/local-token.js";
@@ -18,6 +17,7 @@ import { localTokenPath, serverRecordPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
 import { LOG_FILE } from "../../../logger.js";
+import { entryPoint } from "../../../package-paths.js";
 import type { ExitCode } from "../../command.js";
 import { findLocalServer } from "../../admin-session.js";
 import { clientUrl } from "../../connection.js";
@@ -36,9 +36,7 @@ import {
 } from "./run-files.js";
 
 /** `dist/cli/main.js` (or `src/cli/main.ts` under tsx): what the detached server runs. */
-const CLI_MAIN = fileURLToPath(
-  new URL(`../../main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
-);
+const CLI_MAIN = entryPoint("cli/main");
 
 export interface StartOptions {
   profile: Config["profile"];

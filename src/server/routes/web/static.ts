@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { dirname, extname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { extname, join, resolve, sep } from "node:path";
 import type { Context, MiddlewareHandler } from "hono";
+import { builtPath } from "../../../package-paths.js";
 import type { AppEnv } from "../../app-env.js";
 
 /** The CSP of every HTML answer (docs/web-app.md): no inline script or style, nothing off-site. */
@@ -41,14 +41,9 @@ function isAppRoute(path: string): boolean {
   );
 }
 
-/**
- * Where `npm run build` puts the app: `<package>/dist/web`. This file is
- * `<package>/src/server/routes/web/static.ts` under tsx/vitest and
- * `<package>/dist/server/routes/web/static.js` once compiled: four levels up is the package either way.
- */
+/** Where `npm run build` puts the app: `<package>/dist/web`. */
 function defaultWebRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, "..", "..", "..", "..", "dist", "web");
+  return builtPath("web");
 }
 
 async function readOrUndefined(path: string): Promise<Buffer | undefined> {

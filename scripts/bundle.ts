@@ -1,0 +1,60 @@
+/**
+ * `npm run build` (after tsc) and the test run's build (test/support/build.ts): bundles the two
+ * entry points a process starts with, the `aixcl` command (which also runs the server) and a
+ * llama.cpp runner. Node 20's ESM loader resolves, reads and links every module one by one:
+ * a `serve` start loaded ~350 of them (aixcl's own and its pure-JS dependencies: zod alone is 95),
+ * ~150 ms of its start-up and of every command's. Code the CLI imports lazily (one command's)
+ * stays in chunks of its own, loaded only when used.
+ *
+ * External (loaded from node_modules as before): packages with native code, WASM or files they
+ * find beside their own modules, and those that load parts of themselves by name at run time.
+ * Code in the bundle finds the package's files through src/package-paths.ts, never beside its
+ * own module.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+/** The entry points, relative to src/ without extension. */
+export const BUNDLED_ENTRIES = ["cli/main", "engine/runner/main"];
+
+const EXTERNAL = [
+  "node-llama-cpp",
+  "@electric-sql/pglite",
+  "@electric-sql/pglite-socket",
+  "@node-rs/argon2",
+  "pg",
+  "pino",
+  "pino-pretty",
+];
+
+/**
+ * Writes `<outDir>/cli/main.js`, `<outDir>/engine/runner/main.js` and their shared chunks
+ * (`<outDir>/chunks/`) from the TypeScript in `srcDir`.
+ */
+export async function bundleEntries(srcDir: string, outDir: string): Promise<void> {
+  await build({
+    entryPoints: BUNDLED_ENTRIES.map((entry) => join(srcDir, `${entry}.ts`)),
+    outdir: outDir,
+    outbase: srcDir,
+    chunkNames: "chunks/[name]-[hash]",
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external: EXTERNAL,
+    // CommonJS dependencies in the bundle (commander, yaml, prom-client) call `require`.
+    banner: {
+      js: "import { createRequire as __aixclCreateRequire } from 'node:module'; const require = __aixclCreateRequire(import.meta.url);",
+    },
+    sourcemap: true,
+    allowOverwrite: true,
+    logLevel: "error",
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  await bundleEntries(join(root, "src"), join(root, "dist"));
+}
