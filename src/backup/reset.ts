@@ -19,6 +19,7 @@ function withinTransaction(db: Database, tx: Queryable): Database {
     async exec(sql) {
       await tx.query(sql);
     },
+    sizeBytes: () => db.sizeBytes(),
     close: async () => undefined,
   };
 }

@@ -118,6 +118,7 @@ export function closingAlso(db: Database, after: () => Promise<void>): Database 
     query: db.query,
     transaction: (fn) => db.transaction(fn),
     exec: (sql) => db.exec(sql),
+    sizeBytes: () => db.sizeBytes(),
     close() {
       closed ??= db.close().finally(after);
       return closed;

@@ -6,9 +6,10 @@
  * The size is read once, at open: a database that grows during a long run keeps its buffers
  * until the next start (its pages beyond them are read from the file system's cache).
  */
-import { readdir, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { isMissingPath, isNotFound } from "../lib/files.js";
+import { isNotFound } from "../lib/files.js";
+import { directoryBytes } from "./database-size.js";
 
 /** Never fewer buffers than this, MiB (unless fewer are configured): a fresh home's database. */
 const MIN_BUFFERS_MB = 16;
@@ -36,34 +37,8 @@ async function largestDatabaseBytes(base: string): Promise<number> {
     if (isNotFound(error)) return 0;
     throw error;
   }
-  let largest = 0;
-  for (const database of databases) {
-    const dir = join(base, database);
-    let files: string[];
-    try {
-      files = await readdir(dir);
-    } catch (error) {
-      // Not a directory, or a database dropped meanwhile by a server running there.
-      if (isMissingPath(error)) continue;
-      throw error;
-    }
-    // Read before the data directory is locked: a server already running there may drop a file
-    // between the listing and its stat (the lock then refuses this open with its own message).
-    const sizes = await Promise.all(
-      files.map((file) =>
-        stat(join(dir, file)).then(
-          (s) => s.size,
-          (error: unknown) => {
-            if (isNotFound(error)) return 0;
-            throw error;
-          },
-        ),
-      ),
-    );
-    largest = Math.max(
-      largest,
-      sizes.reduce((sum, size) => sum + size, 0),
-    );
-  }
-  return largest;
+  // Read before the data directory is locked: a server already running there may drop a file or
+  // a database between the listing and its stat (the lock then refuses this open with its own message).
+  const sizes = await Promise.all(databases.map((database) => directoryBytes(join(base, database))));
+  return Math.max(0, ...sizes);
 }

@@ -1,6 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { AppError, isAppError } from "../errors.js";
+import { directoryBytes, queriedSizeBytes } from "./database-size.js";
 import { seedFromTemplate } from "./pglite-template.js";
 import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
@@ -135,9 +137,20 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
   }
   const base = wrap(pg, pg);
   let closed: Promise<void> | undefined;
+  let oid: string | undefined;
   return {
     engine: "pglite",
     query: base.query,
+    async sizeBytes() {
+      const dataDir = options.dataDir;
+      if (dataDir === undefined) return queriedSizeBytes(base);
+      oid ??= (
+        await base.query<{ oid: string }>(
+          "SELECT oid::text AS oid FROM pg_database WHERE datname = current_database()",
+        )
+      ).rows[0]?.oid;
+      return oid === undefined ? queriedSizeBytes(base) : directoryBytes(join(dataDir, "base", oid));
+    },
     async transaction(fn) {
       try {
         return await pg.transaction((tx) => fn(wrap(pg, tx)));

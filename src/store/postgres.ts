@@ -1,5 +1,6 @@
 import pg from "pg";
 import { AppError } from "../errors.js";
+import { queriedSizeBytes } from "./database-size.js";
 import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
 
@@ -134,6 +135,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   return {
     engine: "postgres",
     query: (sql, params) => once((session) => session.query(sql, params)),
+    sizeBytes: () => once((session) => queriedSizeBytes(session)),
     transaction: (fn) =>
       once(async (session) => {
         await session.query("BEGIN");

@@ -26,6 +26,8 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs a script of several statements without parameters (migrations, restores). */
   exec(sql: string): Promise<void>;
+  /** The database's size on disk, bytes (src/store/database-size.ts). */
+  sizeBytes(): Promise<number>;
   /** Closes the pool / PGlite instance. Idempotent. */
   close(): Promise<void>;
 }

@@ -43,6 +43,7 @@ function counting(db: Database): { db: Database; count: () => number } {
         statements++;
         return db.exec(sql);
       },
+      sizeBytes: () => db.sizeBytes(),
       close: () => db.close(),
     },
     count: () => statements,
@@ -73,6 +74,7 @@ describeEachDatabase("chat store", (db) => {
           exec: async (sql) => {
             await tx.query(sql);
           },
+          sizeBytes: () => db().sizeBytes(),
           close: async () => undefined,
         };
         await migrate(inTx, MIGRATIONS.slice(0, 1));

@@ -34,6 +34,21 @@ describe("a PGlite data directory", () => {
       expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
       expect((await readFile(pgliteLockPath(dataDir), "utf8")).trim()).toBe(String(process.pid));
       await first.exec("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')");
+      // Its size is read from its directory (not through PGlite's file system): the same sum.
+      const sized = async () => {
+        const { rows } = await first.query<{ size: string }>(
+          "SELECT pg_database_size(current_database())::text AS size",
+        );
+        return { files: await first.sizeBytes(), sql: Number(rows[0]?.size) };
+      };
+      const before = await sized();
+      expect(before.files).toBe(before.sql);
+      await first.exec(
+        "CREATE TABLE bulk AS SELECT repeat('x', 500) AS v FROM generate_series(1, 5000); CHECKPOINT",
+      );
+      const after = await sized();
+      expect(after.files).toBe(after.sql);
+      expect(after.files).toBeGreaterThan(before.files + 2_000_000);
 
       const second = await rejectedAppError(openPglite({ dataDir }));
       expect(second.code).toBe("database_error");

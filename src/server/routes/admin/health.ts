@@ -27,15 +27,14 @@ export interface ServerVitals {
 
 async function databaseHealth(db: Database): Promise<NonNullable<HealthWire["components"]["database"]>> {
   try {
-    // pg_database_size and pg_stat_activity answer on PGlite too (one connection there).
-    const { rows } = await db.query<{ size: number | string; connections: number | string }>(
-      `SELECT pg_database_size(current_database()) AS size,
-              (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())::int AS connections`,
+    // pg_stat_activity answers on PGlite too (one connection there).
+    const { rows } = await db.query<{ connections: number | string }>(
+      "SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database()",
     );
     return {
       status: "ok",
       engine: db.engine,
-      size_bytes: Number(rows[0]?.size ?? 0),
+      size_bytes: await db.sizeBytes(),
       migration: await schemaVersion(db),
       connections: Number(rows[0]?.connections ?? 0),
     };
