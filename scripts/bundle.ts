@@ -3,8 +3,9 @@
  * entry points a process starts with, the `aixcl` command (which also runs the server) and a
  * llama.cpp runner. Node 20's ESM loader resolves, reads and links every module one by one:
  * a `serve` start loaded ~350 of them (aixcl's own and its pure-JS dependencies: zod alone is 95),
- * ~150 ms of its start-up and of every command's. Code the CLI imports lazily (one command's)
- * stays in chunks of its own, loaded only when used.
+ * about 250 ms of a `serve --profile core` start (docs/architecture.md, What `npm run build`
+ * makes). Code the CLI imports lazily (one command's) stays in chunks of its own, loaded only
+ * when used.
  *
  * External (loaded from node_modules as before): packages with native code, WASM or files they
  * find beside their own modules, and those that load parts of themselves by name at run time.
@@ -16,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 /** The entry points, relative to src/ without extension. */
-export const BUNDLED_ENTRIES = ["cli/main", "engine/runner/main"];
+const BUNDLED_ENTRIES = ["cli/main", "engine/runner/main"];
 
 const EXTERNAL = [
   "node-llama-cpp",

@@ -60,12 +60,8 @@ const RESET_TIMEOUT_MS = 5_000;
 /** The runner entry: TypeScript under tsx (dev), JavaScript when built. */
 function runnerEntry(entry: string | undefined): { entry: string; execArgv: string[] } {
   if (entry !== undefined) return { entry, execArgv: [] };
-  const main = entryPoint("engine/runner/main");
-  if (FROM_SOURCE) {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-    return { entry: main, execArgv: ["--import", tsx] };
-  }
-  return { entry: main, execArgv: [] };
+  const tsx = () => pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  return { entry: entryPoint("engine/runner/main"), execArgv: FROM_SOURCE ? ["--import", tsx()] : [] };
 }
 
 /** What a runner is started with that a later owner cannot change: its entry and GPU mode. */
