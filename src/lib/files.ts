@@ -7,7 +7,8 @@
  * - temp files are named `.<name>.<random>.tmp`, so a directory scan can tell them from entries.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, stat, statfs, unlink } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** True for "no such file or directory" (ENOENT). */
@@ -19,6 +20,16 @@ export function isNotFound(error: unknown): boolean {
 export function isMissingPath(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** The entries of directory `dir`; none when the path is missing (isMissingPath). */
+export async function dirEntries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isMissingPath(error)) return [];
+    throw error;
+  }
 }
 
 /** Makes a rename or removal in `dir` durable: the directory entry needs its own fsync. */

@@ -3,24 +3,15 @@
  * compares names with EqualFold) while the on-disk spelling is kept, so `TINY` finds `tiny:latest`
  * on a case-sensitive file system too.
  */
-import { readdir, rmdir } from "node:fs/promises";
+import { rmdir } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { isMissingPath } from "../lib/files.js";
+import { dirEntries } from "../lib/files.js";
 import { manifestDigests, readManifestFile } from "./manifest.js";
 import { manifestPath } from "./names.js";
 import type { ModelName } from "./types.js";
 
 function manifestsDir(root: string): string {
   return join(resolve(root), "manifests");
-}
-
-async function entries(dir: string) {
-  try {
-    return await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (isMissingPath(error)) return [];
-    throw error;
-  }
 }
 
 export interface ResolvedManifest {
@@ -37,7 +28,7 @@ export async function resolveManifest(root: string, name: ModelName): Promise<Re
   for (let level = 0; level < wanted.length; level++) {
     const part = wanted[level] as string;
     const last = level === wanted.length - 1;
-    const list = (await entries(dir)).filter((e) => (last ? e.isFile() : e.isDirectory()));
+    const list = (await dirEntries(dir)).filter((e) => (last ? e.isFile() : e.isDirectory()));
     const match =
       list.find((e) => e.name === part) ?? list.find((e) => e.name.toLowerCase() === part.toLowerCase());
     if (!match) return undefined;
@@ -60,7 +51,7 @@ export interface ManifestEntry {
 export async function walkManifests(root: string): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   const visit = async (dir: string, parts: string[]): Promise<void> => {
-    const list = await entries(dir);
+    const list = await dirEntries(dir);
     await Promise.all(
       list.map(async (entry) => {
         const path = join(dir, entry.name);

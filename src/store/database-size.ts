@@ -4,9 +4,9 @@
  * thread (20–50 ms with the ~1,000 files of a small database, on every admin health check). For
  * PGlite the same sum is read from the file system here, its stat calls on the thread pool.
  */
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { isMissingPath, isNotFound } from "../lib/files.js";
+import { dirEntries, isNotFound } from "../lib/files.js";
 import type { Queryable } from "./types.js";
 
 /**
@@ -14,16 +14,9 @@ import type { Queryable } from "./types.js";
  * subdirectories); a file removed while they are read counts 0, a missing `dir` is 0.
  */
 export async function directoryBytes(dir: string): Promise<number> {
-  let files: string[];
-  try {
-    files = await readdir(dir);
-  } catch (error) {
-    if (isMissingPath(error)) return 0;
-    throw error;
-  }
   const sizes = await Promise.all(
-    files.map((file) =>
-      stat(join(dir, file)).then(
+    (await dirEntries(dir)).map((entry) =>
+      stat(join(dir, entry.name)).then(
         (s) => (s.isFile() ? s.size : 0),
         (error: unknown) => {
           if (isNotFound(error)) return 0;

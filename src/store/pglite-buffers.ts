@@ -6,9 +6,8 @@
  * The size is read once, at open: a database that grows during a long run keeps its buffers
  * until the next start (its pages beyond them are read from the file system's cache).
  */
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { isNotFound } from "../lib/files.js";
+import { dirEntries } from "../lib/files.js";
 import { directoryBytes } from "./database-size.js";
 
 /** Never fewer buffers than this, MiB (unless fewer are configured): a fresh home's database. */
@@ -30,15 +29,9 @@ export async function pgliteBuffersMb(dataDir: string, configured: number): Prom
 }
 
 async function largestDatabaseBytes(base: string): Promise<number> {
-  let databases: string[];
-  try {
-    databases = await readdir(base);
-  } catch (error) {
-    if (isNotFound(error)) return 0;
-    throw error;
-  }
   // Read before the data directory is locked: a server already running there may drop a file or
   // a database between the listing and its stat (the lock then refuses this open with its own message).
-  const sizes = await Promise.all(databases.map((database) => directoryBytes(join(base, database))));
+  const databases = await dirEntries(base);
+  const sizes = await Promise.all(databases.map((database) => directoryBytes(join(base, database.name))));
   return Math.max(0, ...sizes);
 }

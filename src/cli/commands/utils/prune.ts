@@ -16,7 +16,7 @@ import { Command } from "commander";
 import { processAlive, readServerRecord } from "../../../auth/server-record.js";
 import { databasePath, modelsPath, serverRecordPath, vaultPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
-import { isMissingPath, isTempName } from "../../../lib/files.js";
+import { dirEntries, isMissingPath, isTempName } from "../../../lib/files.js";
 import { findLocalServer } from "../../admin-session.js";
 import type { RunCommand } from "../../command.js";
 import { cliConfig, cliIo } from "../../io.js";
@@ -65,15 +65,8 @@ async function sizeOf(path: string): Promise<number> {
 
 /** Regular files in `dir` (not links, not directories) with their lstat. */
 async function filesIn(dir: string) {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (isMissingPath(error)) return [];
-    throw error;
-  }
   const out = [];
-  for (const entry of entries) {
+  for (const entry of await dirEntries(dir)) {
     if (!entry.isFile()) continue;
     const path = join(dir, entry.name);
     out.push({ name: entry.name, path, info: await lstat(path) });
@@ -174,14 +167,7 @@ async function planPrune(config: Readonly<Config>, home: string, now: number): P
   // Temp files anywhere in the home, except inside the database (PGlite's own files).
   const walk = async (dir: string): Promise<void> => {
     if (dbDir !== undefined && dir === dbDir) return;
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      if (isMissingPath(error)) return;
-      throw error;
-    }
-    for (const entry of entries) {
+    for (const entry of await dirEntries(dir)) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walk(path);
       else if (entry.isFile() && isTempName(entry.name)) {
