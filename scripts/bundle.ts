@@ -12,15 +12,22 @@
  * Code in the bundle finds the package's files through src/package-paths.ts, never beside its
  * own module.
  */
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 /** The entry points, relative to src/ without extension. */
 const BUNDLED_ENTRIES = ["cli/main", "engine/runner/main"];
 
 const EXTERNAL = [
-  "node-llama-cpp",
+  // node-llama-cpp's prebuilt binaries and native helpers, found by name at run time.
+  "@node-llama-cpp/*",
+  "@reflink/*",
+  "*.node",
+  // What node-llama-cpp imports only under Electron or in its model-inspection command.
+  "electron",
+  "typescript",
   "@electric-sql/pglite",
   "@electric-sql/pglite-socket",
   "@node-rs/argon2",
@@ -28,6 +35,39 @@ const EXTERNAL = [
   "pino",
   "pino-pretty",
 ];
+
+/** A module of the installed node-llama-cpp: group 1 is its path inside the package. */
+const NODE_LLAMA_CPP_MODULE = /[\\/]node_modules[\\/]node-llama-cpp[\\/](dist[\\/].+\.js)$/;
+const URL_HELPER = "aixcl:node-llama-cpp-url";
+
+/**
+ * node-llama-cpp is bundled too (importing it unbundled costs a runner ~0.5 s of CPU: ~200
+ * modules), but its modules find their files beside themselves (`import.meta.url`): in its
+ * modules that becomes the URL the module has in the installed package
+ * (scripts/bundled-node-llama-cpp-url.ts).
+ */
+const nodeLlamaCppLocations: Plugin = {
+  name: "node-llama-cpp-locations",
+  setup(builder) {
+    builder.onResolve({ filter: new RegExp(`^${URL_HELPER}$`) }, () => ({
+      path: fileURLToPath(new URL("bundled-node-llama-cpp-url.ts", import.meta.url)),
+    }));
+    builder.onLoad({ filter: NODE_LLAMA_CPP_MODULE }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      if (!source.includes("import.meta.url")) return undefined;
+      const file =
+        NODE_LLAMA_CPP_MODULE.exec(args.path)?.[1]?.split(sep).join("/") ?? relative(".", args.path);
+      const contents = source.replaceAll(
+        "import.meta.url",
+        `__aixclNodeLlamaCppUrl(${JSON.stringify(file)})`,
+      );
+      return {
+        contents: `import { nodeLlamaCppUrl as __aixclNodeLlamaCppUrl } from "${URL_HELPER}";\n${contents}`,
+        loader: "js",
+      };
+    });
+  },
+};
 
 /**
  * Writes `<outDir>/cli/main.js`, `<outDir>/engine/runner/main.js` and their shared chunks
@@ -45,6 +85,7 @@ export async function bundleEntries(srcDir: string, outDir: string): Promise<voi
     platform: "node",
     target: "node20",
     external: EXTERNAL,
+    plugins: [nodeLlamaCppLocations],
     // CommonJS dependencies in the bundle (commander, yaml, prom-client) call `require`.
     banner: {
       js: "import { createRequire as __aixclCreateRequire } from 'node:module'; const require = __aixclCreateRequire(import.meta.url);",
