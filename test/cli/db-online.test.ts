@@ -34,9 +34,11 @@ describe("aixcl db backup while a server runs on the embedded database", () => {
   let userKey: string;
 
   beforeAll(async () => {
+    // The home's own PGlite on disk, as `aixcl serve` has it: what an online backup copies.
     platform = await startTestPlatform({
       flags: { "engine.threads": 1 },
       models: [{ name: "long", gguf: await longModel() }],
+      homeDatabase: true,
     });
     db = platform.deps.db!;
     env = cliEnv(platform.home, { AIXCL_PORT: String(platform.port) });

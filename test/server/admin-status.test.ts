@@ -18,7 +18,12 @@ let platform: TestPlatform;
 let admin: Record<string, string>;
 
 beforeAll(async () => {
-  platform = await startTestPlatform({ models: [{ name: MODEL, gguf: await tinyModel() }], logTail: tail });
+  // The home's own PGlite, as `aixcl serve` has it: its size is read from its files.
+  platform = await startTestPlatform({
+    models: [{ name: MODEL, gguf: await tinyModel() }],
+    logTail: tail,
+    homeDatabase: true,
+  });
   admin = bearer(await localAdminToken(platform.config));
 });
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { closingAlso, openDatabase } from "../../src/store/open.js";
 import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
+import { takePooledPglite } from "./pglite-pool.js";
 import { pgliteTemplateDump } from "./pglite-template.js";
 import type { PostgresAdmin } from "./postgres.js";
 
@@ -160,7 +161,8 @@ export function describeEachDatabase(
     describe(`${name} [${engine}]`, () => {
       let current: Database | undefined;
       beforeAll(async () => {
-        current = await openTestDatabase(engine);
+        // PGlite from the worker's pool: a file's suites need an empty database, not a new open.
+        current = engine === "pglite" ? await takePooledPglite() : await openTestDatabase(engine);
       });
       afterAll(async () => {
         await current?.close();

@@ -14,6 +14,7 @@ import type { ServerDeps } from "../../src/server/context.js";
 import { startPlatform, type Platform } from "../../src/server/start.js";
 import type { Database } from "../../src/store/types.js";
 import { testEngineOptions } from "./build.js";
+import { takePooledPglite } from "./pglite-pool.js";
 import { copyPgliteTemplate } from "./pglite-template.js";
 import { installModel } from "./test-models.js";
 
@@ -34,6 +35,12 @@ export interface TestPlatformOptions {
    * and sessions, instead of PGlite in the temp home; the caller closes it.
    */
   database?: Database;
+  /**
+   * Open PGlite in the temp home (a copy of the run's template), as `aixcl serve` does, for tests
+   * of what is on disk or shared with a CLI on the same home. Default: a database from the
+   * worker's pool (test/support/pglite-pool.ts), which costs no open.
+   */
+  homeDatabase?: boolean;
   /** Keep the engine's idle spare runner (see createEngine). Default false: only its own tests need it. */
   spareRunner?: boolean;
   /** The built web app to serve (index.html, assets/). Default: the package's dist/web. */
@@ -71,13 +78,14 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       env: {},
       readFile: false,
     });
+    const needsDatabase = !options.database && config.profile !== "core" && config.database.url === undefined;
     // The home's PGlite starts as a copy of the run's migrated template (test/support/pglite-template.ts).
-    if (!options.database && config.profile !== "core" && config.database.url === undefined) {
-      await copyPgliteTemplate(databasePath(config));
-    }
+    if (needsDatabase && options.homeDatabase) await copyPgliteTemplate(databasePath(config));
     for (const model of options.models ?? []) {
       await installModel(modelsPath(config), model.name, model.gguf, model.layers);
     }
+    const pooled = needsDatabase && !options.homeDatabase ? await takePooledPglite() : undefined;
+    const database = options.database ?? pooled;
     const platform = await startPlatform({
       config,
       logger: options.logTail
@@ -89,7 +97,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
         ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
       },
       engine: testEngineOptions(options.spareRunner),
-      ...(options.database ? { database: options.database } : {}),
+      ...(database ? { database } : {}),
+    }).catch(async (error: unknown) => {
+      await pooled?.close();
+      throw error;
     });
     let closed: Promise<void> | undefined;
     return {
@@ -104,6 +115,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
           try {
             await platform.close();
           } finally {
+            await pooled?.close();
             await rm(home, { recursive: true, force: true });
           }
         })()),
