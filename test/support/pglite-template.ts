@@ -9,14 +9,12 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { promisify } from "node:util";
 import { inject } from "vitest";
-import { createPgliteTemplate } from "../../src/store/open.js";
-import { openPglite } from "../../src/store/pglite.js";
+import { buildTemplateInChild, type PgliteTemplate } from "./pglite-template-build.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -24,34 +22,12 @@ declare module "vitest" {
   }
 }
 
-export interface PgliteTemplate {
-  /** A migrated data directory, never opened by tests: they copy it. */
-  dataDir: string;
-  /** The same cluster before any migration, for the tests of migrating from zero. */
-  blankDataDir: string;
-  /** The same database as a `dumpDataDir()` tarball, for in-memory databases. */
-  dump: string;
-}
-
-/** Creates and migrates the template; the result's `remove` deletes it. */
+/** Creates and migrates the template (in a child process); the result's `remove` deletes it. */
 export async function createTestPgliteTemplate(): Promise<PgliteTemplate & { remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "aixcl-pglite-template-"));
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
-    const dataDir = join(dir, "db");
-    const blankDataDir = join(dir, "blank");
-    await (await openPglite({ dataDir: blankDataDir })).close();
-    await run("cp", ["-R", blankDataDir, dataDir]);
-    // The same template `npm run build` ships for a home's first start (src/store/pglite-template.ts).
-    await createPgliteTemplate(dataDir);
-    const pg = await PGlite.create(dataDir);
-    try {
-      const dump = join(dir, "db.tar");
-      await writeFile(dump, Buffer.from(await (await pg.dumpDataDir("none")).arrayBuffer()));
-      return { dataDir, blankDataDir, dump, remove };
-    } finally {
-      await pg.close();
-    }
+    return { ...(await buildTemplateInChild(dir)), remove };
   } catch (error) {
     await remove();
     throw error;
