@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,13 @@ import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { helloModel } from "../support/scripted-models.js";
 import { installModel } from "../support/test-models.js";
 import { cliArgs, cliEnv, ROOT, runCliProcess } from "./run-cli.js";
+
+/** Whether process `pid` has `path` open (Linux: its /proc/<pid>/fd links). */
+async function holdsOpen(pid: number, path: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
+  return targets.includes(path);
+}
 
 /** `aixcl <args>` as its own process of the compiled build. */
 const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
@@ -242,8 +249,8 @@ describe("aixcl stack", () => {
       // Room for one rotation in the 20 lines (~2 KB after the ≤ 1 KB there): -f reads the old
       // file to its end, then the new one.
       const more = createRotatingFile({ path, maxBytes: 2500, files: 3 });
-      // Written once the follower reads: its first look at the file sets where it starts.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Written once the follower holds the file open: the offset it follows from was read before.
+      await expect.poll(() => holdsOpen(follower.pid ?? 0, path)).toBe(true);
       for (let i = 100; i < 120; i++) more.write(line(i));
       more.close();
       await expect.poll(() => out.includes("line 119")).toBe(true);
