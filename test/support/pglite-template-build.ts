@@ -28,12 +28,21 @@ export interface PgliteTemplate {
 
 const run = promisify(execFile);
 
+/**
+ * Copies the directory `from` to `to` (which must not exist) with coreutils' `cp`: a PGlite data
+ * directory is ~1,000 files, which `cp` copies for ~0.1 s of CPU where Node's recursive `fs.cp`
+ * takes ~0.5–0.8 s.
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await run("cp", ["-R", from, to]);
+}
+
 /** Creates and migrates the template in `dir` (empty). */
 async function buildTemplate(dir: string): Promise<PgliteTemplate> {
   const dataDir = join(dir, "db");
   const blankDataDir = join(dir, "blank");
   await (await openPglite({ dataDir: blankDataDir })).close();
-  await run("cp", ["-R", blankDataDir, dataDir]);
+  await copyTree(blankDataDir, dataDir);
   // The same template `npm run build` ships for a home's first start (src/store/pglite-template.ts).
   await createPgliteTemplate(dataDir);
   const pg = await PGlite.create(dataDir);
