@@ -13,7 +13,7 @@
  * own module.
  */
 import { readFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 
@@ -53,10 +53,9 @@ const nodeLlamaCppLocations: Plugin = {
       path: fileURLToPath(new URL("bundled-node-llama-cpp-url.ts", import.meta.url)),
     }));
     builder.onLoad({ filter: NODE_LLAMA_CPP_MODULE }, async (args) => {
+      const file = NODE_LLAMA_CPP_MODULE.exec(args.path)?.[1]?.split(sep).join("/");
       const source = await readFile(args.path, "utf8");
-      if (!source.includes("import.meta.url")) return undefined;
-      const file =
-        NODE_LLAMA_CPP_MODULE.exec(args.path)?.[1]?.split(sep).join("/") ?? relative(".", args.path);
+      if (file === undefined || !source.includes("import.meta.url")) return undefined;
       const contents = source.replaceAll(
         "import.meta.url",
         `__aixclNodeLlamaCppUrl(${JSON.stringify(file)})`,

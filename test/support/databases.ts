@@ -9,11 +9,9 @@ import { afterAll, beforeAll, describe, inject } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { migrate } from "../../src/store/migrate.js";
 import { closingAlso, openDatabase } from "../../src/store/open.js";
-import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database, DatabaseEngine } from "../../src/store/types.js";
-import { takePooledPglite } from "./pglite-pool.js";
-import { pgliteTemplateDump } from "./pglite-template.js";
+import { openTemplatePglite, takePooledPglite } from "./pglite-pool.js";
 import type { PostgresAdmin } from "./postgres.js";
 
 const DATABASE_ENGINES: readonly DatabaseEngine[] = ["pglite", "postgres"];
@@ -125,28 +123,23 @@ export async function withConfiguredDatabase<T>(
  * (postgres). PGlite starts from the run's migrated template (test/support/pglite-template.ts).
  */
 export async function openTestDatabase(engine: DatabaseEngine): Promise<Database> {
+  if (engine === "pglite") return openTemplatePglite();
+  const created = await createPostgresDatabase();
   let db: Database;
-  let drop = (): Promise<void> => Promise.resolve();
-  if (engine === "pglite") {
-    db = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
-  } else {
-    const created = await createPostgresDatabase();
-    drop = created.drop;
-    try {
-      db = await openPostgres({ url: created.url, poolSize: 10 });
-    } catch (error) {
-      await drop();
-      throw error;
-    }
+  try {
+    db = await openPostgres({ url: created.url, poolSize: 10 });
+  } catch (error) {
+    await created.drop();
+    throw error;
   }
   try {
     await migrate(db);
   } catch (error) {
     await db.close();
-    await drop();
+    await created.drop();
     throw error;
   }
-  return closingAlso(db, drop);
+  return closingAlso(db, created.drop);
 }
 
 /**

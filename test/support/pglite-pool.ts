@@ -30,10 +30,21 @@ async function shape(db: Database): Promise<string> {
   return JSON.stringify([tables.rows.map((row) => row.name), versions.rows.map((row) => row.version)]);
 }
 
-async function openFresh(): Promise<Database> {
+/** A new in-memory PGlite database loaded from the run's migrated template (its dump). */
+export async function openTemplatePglite(): Promise<Database> {
   const db = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
   try {
     await migrate(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}
+
+async function openFresh(): Promise<Database> {
+  const db = await openTemplatePglite();
+  try {
     pool.template ??= shape(db);
     await pool.template;
   } catch (error) {
