@@ -7,7 +7,6 @@
  * tables or migrations no longer match the template's (a test changed the schema) is closed
  * instead. Tests of PGlite itself (its files, locks, closing under a platform) open their own.
  */
-import { migrate } from "../../src/store/migrate.js";
 import { openPglite } from "../../src/store/pglite.js";
 import type { Database } from "../../src/store/types.js";
 import { pgliteTemplateDump } from "./pglite-template.js";
@@ -30,16 +29,12 @@ async function shape(db: Database): Promise<string> {
   return JSON.stringify([tables.rows.map((row) => row.name), versions.rows.map((row) => row.version)]);
 }
 
-/** A new in-memory PGlite database loaded from the run's migrated template (its dump). */
-export async function openTemplatePglite(): Promise<Database> {
-  const db = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
-  try {
-    await migrate(db);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-  return db;
+/**
+ * A new in-memory PGlite database loaded from the run's template (its dump), which this run's
+ * migrations made: nothing is left to migrate.
+ */
+export function openTemplatePglite(): Promise<Database> {
+  return pgliteTemplateDump().then((dump) => openPglite({ loadDataDir: dump, sharedBuffersMb: 16 }));
 }
 
 async function openFresh(): Promise<Database> {
