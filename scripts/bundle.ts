@@ -8,9 +8,10 @@
  * when used.
  *
  * External (loaded from node_modules as before): packages with native code, WASM or files they
- * find beside their own modules, and those that load parts of themselves by name at run time.
- * Code in the bundle finds the package's files through src/package-paths.ts, never beside its
- * own module.
+ * find beside their own modules, and those that load parts of themselves by name at run time,
+ * except node-llama-cpp, bundled with its modules' own locations kept (nodeLlamaCppLocations
+ * below). aixcl's code in the bundle finds the package's files through src/package-paths.ts,
+ * never beside its own module.
  */
 import { readFile } from "node:fs/promises";
 import { join, sep } from "node:path";
