@@ -87,13 +87,3 @@ export async function readServerRecord(path: string): Promise<ServerRecordRead> 
     return { state: "invalid" };
   }
 }
-
-/** Whether a process with this id exists (EPERM: it does, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

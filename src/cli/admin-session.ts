@@ -70,7 +70,8 @@ export async function checkServerIdentity(baseUrl: string, token: string): Promi
 
 /** Finds this home's running server (see the module comment); never sends the token unverified. */
 export async function findLocalServer(config: Readonly<Config>): Promise<LocalServerLookup> {
-  const { readServerRecord, processAlive } = await import("../auth/server-record.js");
+  const { readServerRecord } = await import("../auth/server-record.js");
+  const { processAlive } = await import("../lib/processes.js");
   const [token, read] = await Promise.all([readCliToken(config), readServerRecord(serverRecordPath(config))]);
   const record = read.state === "found" ? read.record : undefined;
   if (token === undefined) {

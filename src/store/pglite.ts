@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { PGlite } from "@electric-sql/pglite";
 import { AppError, isAppError } from "../errors.js";
+import { processAlive } from "../lib/processes.js";
 import { directoryBytes, queriedSizeBytes } from "./database-size.js";
 import { seedFromTemplate } from "./pglite-template.js";
 import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
@@ -73,16 +74,6 @@ function wrap(pg: PGlite, target: Pick<PGlite, "query">): Queryable {
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The lock file of a data directory: beside it, so the directory itself stays PGlite's alone. */
 export function pgliteLockPath(dataDir: string): string {
   return `${dataDir.replace(/\/+$/, "")}.lock`;
@@ -105,7 +96,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 2) throw error;
     }
     const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
-    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
       throw new AppError(
         "database_error",
         `the database in ${dataDir} is in use by another process (pid ${holder}${holder === process.pid ? ", this one" : ""}, ` +

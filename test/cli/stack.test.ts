@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackStatus } from "../../src/cli/commands/stack/status.js";
+import { processAlive } from "../../src/lib/processes.js";
 import { createRotatingFile } from "../../src/lib/rotating-file.js";
 import { runInProcess } from "../support/cli-in-process.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
@@ -30,15 +31,6 @@ async function holdsOpen(pid: number, path: string): Promise<boolean> {
 
 /** `aixcl <args>` as its own process of the compiled build. */
 const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A pid that no process has any more: one that ran and exited. */
 async function deadPid(): Promise<number> {
@@ -158,9 +150,9 @@ describe("aixcl stack", () => {
       .map(Number);
     expect(runnerPids.length).toBeGreaterThan(0);
     process.kill(pid, "SIGKILL");
-    await expect.poll(() => alive(pid)).toBe(false);
+    await expect.poll(() => processAlive(pid)).toBe(false);
     // Its runner notices and exits by itself.
-    for (const runner of runnerPids) await expect.poll(() => alive(runner)).toBe(false);
+    for (const runner of runnerPids) await expect.poll(() => processAlive(runner)).toBe(false);
     // A `stack` command killed while it held the lock.
     await writeFile(join(home, "run", "stack.lock"), `${await deadPid()}\n`);
     expect(await status(env)).toMatchObject({ code: 1, status: { running: false } });
@@ -181,7 +173,7 @@ describe("aixcl stack", () => {
     const restarted = after.status.pid ?? 0;
     started.push(restarted);
     expect(restarted).not.toBe(recovered.status.pid);
-    expect(alive(recovered.status.pid ?? 0)).toBe(false);
+    expect(processAlive(recovered.status.pid ?? 0)).toBe(false);
     expect(after).toMatchObject({ code: 0, status: { running: true, profile: "bld" } });
 
     const stop = await aixclProcess(["stack", "stop", "--timeout", "10"], env);
@@ -189,7 +181,7 @@ describe("aixcl stack", () => {
     expect(stop.stdout).toContain(`stopped (pid ${restarted})`);
     expect(stop.stderr).not.toContain("killing");
     expect(stop.ms).toBeLessThan(10_000);
-    expect(alive(restarted)).toBe(false);
+    expect(processAlive(restarted)).toBe(false);
     expect((await readdir(join(home, "run"))).sort()).toEqual([]);
     expect(await status(env)).toMatchObject({ code: 1, status: { running: false } });
     const again = await aixclProcess(["stack", "stop"], env);

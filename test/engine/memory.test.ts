@@ -17,7 +17,8 @@ import { silentLogger } from "../../src/logger.js";
 import type { ModelRecord } from "../../src/models/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { compiled, testEngineOptions } from "../support/build.js";
-import { isAlive, started, text, until } from "../support/engine-streams.js";
+import { processAlive } from "../../src/lib/processes.js";
+import { started, text, until } from "../support/engine-streams.js";
 import { testRecord } from "../support/model-record.js";
 import { scriptedModel, tinyModel } from "../support/test-models.js";
 
@@ -111,10 +112,10 @@ describe("memory-aware scheduling", () => {
     const [loaded] = engine.loaded();
     expect(loaded?.sizeBytes).toBe(a);
     const pid = loaded?.pid ?? 0;
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
 
     expect((await text(engine, tinyRequest())).length).toBeGreaterThan(0);
-    expect(isAlive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(engine.loaded().map((m) => [m.model.name, m.sizeBytes])).toEqual([["tiny:latest", b]]);
   }, 60_000);
 
@@ -133,14 +134,14 @@ describe("memory-aware scheduling", () => {
     waiting.catch(() => undefined);
     await until(() => engine.stats().queueDepth === 1, "the hello request waits");
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(isAlive(tinyPid)).toBe(true);
+    expect(processAlive(tinyPid)).toBe(true);
     expect(engine.loaded().map((m) => [m.model.name, m.activeRequests])).toEqual([["tiny:latest", 1]]);
     expect(engine.stats().queueDepth).toBe(1);
 
     controller.abort();
     expect((await busy.ended)?.code).toBe("client_closed");
     expect(await waiting).toBe("Hello world!");
-    expect(isAlive(tinyPid)).toBe(false);
+    expect(processAlive(tinyPid)).toBe(false);
     expect(engine.loaded().map((m) => m.model.name)).toEqual(["hello:latest"]);
   }, 60_000);
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import { createEngine } from "../../src/engine/create-engine.js";
+import { processAlive } from "../../src/lib/processes.js";
 import { RunnerPool } from "../../src/engine/runner/pool.js";
 import type { Engine, GenerateRequest } from "../../src/engine/types.js";
 import { silentLogger } from "../../src/logger.js";
@@ -64,15 +65,6 @@ async function text(e: Engine, model: ModelRecord): Promise<string> {
 const pidOf = (e: Engine, model: ModelRecord): number | undefined =>
   e.loaded().find((m) => m.model.name === model.name)?.pid;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 it("reuses an unloaded model's runner for the next model, in another engine too", async () => {
   const first = engine();
   expect(await text(first, hello)).toBe("Hello world");
@@ -81,7 +73,7 @@ it("reuses an unloaded model's runner for the next model, in another engine too"
 
   await first.unload(hello.name);
   expect(first.loaded()).toEqual([]);
-  expect(alive(pid ?? 0)).toBe(true);
+  expect(processAlive(pid ?? 0)).toBe(true);
 
   // The same process now serves another model, with that model's output.
   expect(await text(first, bye)).toBe("Goodbye");
@@ -89,7 +81,7 @@ it("reuses an unloaded model's runner for the next model, in another engine too"
 
   // Closing the engine pools its runner; a second engine picks it up.
   await first.close();
-  expect(alive(pid ?? 0)).toBe(true);
+  expect(processAlive(pid ?? 0)).toBe(true);
   const second = engine();
   expect(await text(second, hello)).toBe("Hello world");
   expect(pidOf(second, hello)).toBe(pid);
@@ -99,7 +91,7 @@ it("reuses an unloaded model's runner for the next model, in another engine too"
   const other = pidOf(second, bye) ?? 0;
   expect(other).not.toBe(pid);
   await second.close();
-  await expect.poll(() => [alive(pid ?? 0), alive(other)].filter(Boolean).length).toBe(1);
+  await expect.poll(() => [processAlive(pid ?? 0), processAlive(other)].filter(Boolean).length).toBe(1);
 });
 
 it("never pools a runner that crashed", async () => {

@@ -19,7 +19,8 @@ import { scriptedModel, tinyModel } from "../support/test-models.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { testRecord } from "../support/model-record.js";
 import { compiled, testEngineOptions } from "../support/build.js";
-import { isAlive, started, text, until } from "../support/engine-streams.js";
+import { processAlive } from "../../src/lib/processes.js";
+import { started, text, until } from "../support/engine-streams.js";
 
 let dir: string;
 let hello: ModelRecord;
@@ -156,11 +157,11 @@ describe("one slot, a queue of one (one engine, tests in order)", () => {
     const stream = await started(engine, longRequest(controller.signal));
     const pid = engine.loaded()[0]?.pid ?? 0;
     await engine.unload(tiny.name);
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     expect(engine.loaded()).toHaveLength(1);
     controller.abort();
     expect((await stream.ended)?.code).toBe("client_closed");
-    await until(() => !isAlive(pid), "the runner exited");
+    await until(() => !processAlive(pid), "the runner exited");
     expect(engine.loaded()).toEqual([]);
   });
 
@@ -173,7 +174,7 @@ describe("one slot, a queue of one (one engine, tests in order)", () => {
 
     expect(await text(engine, helloRequest({ keepAliveMs: 0 }))).toBe("Hello world!");
     expect(engine.loaded()).toEqual([]);
-    await until(() => !isAlive(pid), "the runner exited");
+    await until(() => !processAlive(pid), "the runner exited");
   });
 });
 
@@ -183,7 +184,7 @@ describe("scheduler", () => {
     const stream = await started(engine, longRequest());
     const [loaded] = engine.loaded();
     const pid = loaded?.pid ?? 0;
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     process.kill(pid, "SIGKILL");
 
     const error = await stream.ended;
@@ -207,7 +208,7 @@ describe("scheduler", () => {
     const embedded = await engine.embed({ model: tiny, input: ["x"], truncate: true, load: {} });
     expect(embedded.loadNs).toBeGreaterThan(0);
     expect(engine.loaded().map((m) => m.model.name)).toEqual([tiny.name]);
-    await until(() => !isAlive(helloPid), "the evicted runner exited");
+    await until(() => !processAlive(helloPid), "the evicted runner exited");
 
     // No idle runner to evict: a request for another model waits until the busy one is done.
     const controller = new AbortController();
@@ -257,7 +258,7 @@ describe("scheduler", () => {
     expect(pids).toHaveLength(2);
     await engine.close();
     expect((await stream.ended)?.code).toBe("shutting_down");
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
     expect((await rejectedAppError(text(engine, helloRequest()))).code).toBe("shutting_down");
   });
 });

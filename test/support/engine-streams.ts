@@ -46,15 +46,6 @@ export async function started(
   return { ended };
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (condition()) return;

@@ -12,7 +12,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { HealthWire } from "../../../api/admin-wire.js";
 import { createJsonRequest } from "../../../api/admin-request.js";
 import { readLocalToken } from "../../../auth/local-token.js";
-import { processAlive, readServerRecord } from "../../../auth/server-record.js";
+import { readServerRecord } from "../../../auth/server-record.js";
+import { processAlive, processGroupAlive, processStartTime } from "../../../lib/processes.js";
 import { localTokenPath, serverRecordPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
@@ -26,7 +27,6 @@ import { printErr, printOut } from "../../output.js";
 import {
   acquireStackLock,
   isRecordedServer,
-  processStartTime,
   readStackRecord,
   removeRunFiles,
   removeStaleRunFiles,
@@ -46,16 +46,6 @@ export interface StartOptions {
   timeoutS: number;
 }
 
-/** Whether `pid`'s process group has any process left. */
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -67,7 +57,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 /** Waits until the group of `pid` is empty; false when `ms` ran out first. */
 async function waitForGroupExit(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (groupAlive(pid)) {
+  while (processGroupAlive(pid)) {
     if (Date.now() >= deadline) return false;
     await sleep(50);
   }

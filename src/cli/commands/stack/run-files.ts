@@ -4,13 +4,13 @@
  * profile), and `stack.lock`, held by one `stack start|stop|restart` at a time (created O_EXCL
  * with the holder's pid; a lock whose holder is gone is taken over).
  */
-import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { writeRunFile } from "../../../auth/local-token.js";
-import { processAlive, readServerRecord } from "../../../auth/server-record.js";
+import { readServerRecord } from "../../../auth/server-record.js";
+import { processAlive, processStartTime } from "../../../lib/processes.js";
 import { localTokenPath, serverRecordPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { AppError } from "../../../errors.js";
@@ -31,18 +31,6 @@ const stackRecordPath = (config: Readonly<Config>): string => join(config.home, 
 const lockPath = (config: Readonly<Config>): string => join(config.home, "run", "stack.lock");
 /** The detached server's stdout and stderr: what it prints before its logger exists (and its last words). */
 export const serveOutputPath = (config: Readonly<Config>): string => join(config.home, "logs", "serve.out");
-
-/** When the kernel started `pid` (clock ticks since boot), or null where /proc is not there. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) is in parentheses and may hold spaces: count after its end.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 export async function readStackRecord(config: Readonly<Config>): Promise<StackRecord | undefined> {
   try {

@@ -13,7 +13,8 @@
 import { lstat, readdir, readFile, realpath, rm } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { Command } from "commander";
-import { processAlive, readServerRecord } from "../../../auth/server-record.js";
+import { readServerRecord } from "../../../auth/server-record.js";
+import { processAlive } from "../../../lib/processes.js";
 import { databasePath, modelsPath, serverRecordPath, vaultPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { dirEntries, isMissingPath, isTempName } from "../../../lib/files.js";
