@@ -14,7 +14,7 @@
  * never beside its own module.
  */
 import { readFile } from "node:fs/promises";
-import { join, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 
@@ -69,6 +69,25 @@ const nodeLlamaCppLocations: Plugin = {
   },
 };
 
+/** zod's module of every locale, and the one locale aixcl's messages use. */
+const ZOD_LOCALES = /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/;
+
+/**
+ * zod's namespace (`z`) re-exports all ~60 of its locales, which a bundle cannot drop while the
+ * namespace is used as an object: 366 KB of the 751 KB of zod that every command and the server
+ * parse at start-up (~35 ms). aixcl uses none but English, the default, so the bundle's
+ * `z.locales` holds that one.
+ */
+const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(builder) {
+    builder.onLoad({ filter: ZOD_LOCALES }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), "en.js"))};\n`,
+      loader: "js",
+    }));
+  },
+};
+
 /**
  * Writes `<outDir>/cli/main.js`, `<outDir>/engine/runner/main.js` and their shared chunks
  * (`<outDir>/chunks/`) from the TypeScript in `srcDir`.
@@ -85,7 +104,7 @@ export async function bundleEntries(srcDir: string, outDir: string): Promise<voi
     platform: "node",
     target: "node20",
     external: EXTERNAL,
-    plugins: [nodeLlamaCppLocations],
+    plugins: [nodeLlamaCppLocations, zodEnglishOnly],
     // CommonJS dependencies in the bundle (commander, yaml, prom-client) call `require`.
     banner: {
       js: "import { createRequire as __aixclCreateRequire } from 'node:module'; const require = __aixclCreateRequire(import.meta.url);",

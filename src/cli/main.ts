@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8 settings every process of aixcl runs with (see the module).
+import "../lib/wasm-tiering.js";
 import { runAixcl } from "./program.js";
 
 // The only place that exits: commands return their status to runAixcl (src/cli/program.ts).

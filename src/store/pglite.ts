@@ -1,26 +1,14 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
 import { PGlite } from "@electric-sql/pglite";
 import { AppError, isAppError } from "../errors.js";
 import { processAlive } from "../lib/processes.js";
+// Before PGlite compiles its WebAssembly: the tiering budget that keeps its start quick.
+import "../lib/wasm-tiering.js";
 import { directoryBytes, queriedSizeBytes } from "./database-size.js";
 import { seedFromTemplate } from "./pglite-template.js";
 import { databaseUnavailable, isSystemError, isUnavailableState, sqlState } from "./errors.js";
 import type { Database, Queryable, QueryResult } from "./types.js";
-
-/**
- * V8 runs PGlite's WebAssembly on its baseline compiler first and recompiles each function with
- * its optimizing compiler once the function has run enough (dynamic tiering, a budget of ~1.8 MB
- * of code executed per function by default). A database's start runs hundreds of functions just
- * past that budget, and waiting on their optimizing compiles stalled a server's start by
- * 0.2–0.3 s. With a budget ~550 times larger only code that keeps running, such as a long query's
- * inner loops, is recompiled. Interleaved runs of `aixcl serve` (sys, existing home) listened
- * after 1.24–1.53 s instead of 1.52–1.98 s. Small queries cost the same; an aggregate over 200k
- * rows costs 10–30 % more until its loops tier up. Set before PGlite's module is compiled (at the
- * first PGlite.create of the process); it applies to WebAssembly compiled after it.
- */
-setFlagsFromString("--wasm-tiering-budget=1000000000");
 
 export interface PgliteOptions {
   /** Data directory (created 0700 when missing); undefined keeps the database in memory (tests). */
