@@ -12,6 +12,7 @@
 import { ServerUnreachableError } from "../api/http.js";
 import { localTokenPath, serverRecordPath } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { processAlive } from "../lib/processes.js";
 import type { Database } from "../store/types.js";
 import { clientUrl, serverUrl } from "./connection.js";
 import { printErr } from "./output.js";
@@ -71,7 +72,6 @@ export async function checkServerIdentity(baseUrl: string, token: string): Promi
 /** Finds this home's running server (see the module comment); never sends the token unverified. */
 export async function findLocalServer(config: Readonly<Config>): Promise<LocalServerLookup> {
   const { readServerRecord } = await import("../auth/server-record.js");
-  const { processAlive } = await import("../lib/processes.js");
   const [token, read] = await Promise.all([readCliToken(config), readServerRecord(serverRecordPath(config))]);
   const record = read.state === "found" ? read.record : undefined;
   if (token === undefined) {

@@ -2,7 +2,7 @@
  * Whether a process (or a process group) is still running. `kill(pid, 0)` alone also answers yes
  * for a zombie: a process that has exited but whose parent has not reaped it yet. An orphan (a
  * server started detached, a runner whose server was killed) is reaped by PID 1, which may take
- * a while (~1.5 s measured on the CI machines) or never happen (a container whose PID 1 is not an
+ * a while (~1.5 s on the VMs this project's CI runs on) or never happen (a container whose PID 1 is not an
  * init). A zombie holds no port, lock or memory, so here it counts as gone; on Linux its state
  * is read from /proc, elsewhere `kill` decides alone.
  */

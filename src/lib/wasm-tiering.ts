@@ -1,6 +1,7 @@
 /**
- * Imported for its effect, first thing in every process of aixcl (src/cli/main.ts) and by the
- * PGlite module (src/store/pglite.ts, for processes that start elsewhere, such as tests).
+ * Imported for its effect, first thing in every `aixcl` command and server (src/cli/main.ts), and
+ * by the PGlite module (src/store/pglite.ts, for processes that start elsewhere, such as tests).
+ * Runners run no WebAssembly.
  *
  * V8 runs WebAssembly on its baseline compiler first and recompiles each function with its
  * optimizing compiler once the function has run enough (dynamic tiering, a budget of ~1.8 MB of
