@@ -21,6 +21,7 @@ import { openPglite } from "../../src/store/pglite.js";
 import type { Queryable } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { describeEachDatabase } from "../support/databases.js";
+import { TEST_PGLITE_BUFFERS_MB } from "../support/pglite-template-build.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
 
 const KEY_SHAPE = /^aixcl_[0-9A-Za-z]{8}_[0-9A-Za-z]{43}$/;
@@ -235,7 +236,7 @@ describe("api keys in a PGlite data directory", () => {
     const dir = await mkdtemp(join(tmpdir(), "aixcl-keys-pgdata-"));
     try {
       await copyPgliteTemplate(join(dir, "db"));
-      const db = await openPglite({ dataDir: join(dir, "db"), sharedBuffersMb: 16 });
+      const db = await openPglite({ dataDir: join(dir, "db"), sharedBuffersMb: TEST_PGLITE_BUFFERS_MB });
       let key: string;
       try {
         const user = await insertUser(db);

@@ -10,7 +10,9 @@ import type { Database } from "../../src/store/types.js";
 import { silentLogger } from "../../src/logger.js";
 import { DATABASE_PASSWORD } from "../../src/platform/database-password.js";
 import { createVault } from "../../src/vault/vault.js";
-import { copyPgliteTemplate, pgliteTemplateDump } from "../support/pglite-template.js";
+import { openTemplatePglite } from "../support/pglite-pool.js";
+import { TEST_PGLITE_BUFFERS_MB } from "../support/pglite-template-build.js";
+import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { files, run, SECRETS, seedDatabase, seedVault, snapshot, wipe } from "../backup/backup-support.js";
@@ -33,7 +35,7 @@ let server: PostgresDatabase | undefined;
 const ENGINES: Engine[] = [
   {
     name: "pglite",
-    open: (home) => openPglite({ dataDir: join(home, "db"), sharedBuffersMb: 16 }),
+    open: (home) => openPglite({ dataDir: join(home, "db"), sharedBuffersMb: TEST_PGLITE_BUFFERS_MB }),
     env: (home) => cliEnv(home),
     setUp: async () => undefined,
     tearDown: async () => undefined,
@@ -175,7 +177,7 @@ describe("aixcl db with a server running on the embedded database", () => {
   it("restore and shell refuse: stop the server first; so does backup --include-key", async () => {
     // A valid backup (of another database) to offer restore.
     const valid = join(platform.home, "valid.tar");
-    const other = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
+    const other = await openTemplatePglite();
     try {
       await createBackup({
         db: other,
@@ -246,7 +248,7 @@ describe("aixcl db on an embedded database another process holds", () => {
     const home = await mkdtemp(join(tmpdir(), "aixcl-cli-held-"));
     // A copy of the run's migrated template (test/support/pglite-template.ts): this is about the lock.
     await copyPgliteTemplate(join(home, "db"));
-    const held = await openPglite({ dataDir: join(home, "db"), sharedBuffersMb: 16 });
+    const held = await openPglite({ dataDir: join(home, "db"), sharedBuffersMb: TEST_PGLITE_BUFFERS_MB });
     try {
       for (const args of [
         ["db", "backup", join(home, "never.tar")],

@@ -7,7 +7,6 @@
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
-import { openPglite } from "../../src/store/pglite.js";
 import { openPostgres } from "../../src/store/postgres.js";
 import type { Database } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
@@ -17,7 +16,7 @@ import {
   withPostgresAdmin,
   type PostgresDatabase,
 } from "../support/databases.js";
-import { pgliteTemplateDump } from "../support/pglite-template.js";
+import { openTemplatePglite } from "../support/pglite-pool.js";
 
 /** Runs `fn` and returns what it threw (anything, not only AppError). */
 async function thrown(fn: () => Promise<unknown>): Promise<unknown> {
@@ -60,7 +59,7 @@ describeEachDatabase("SQL errors", (db) => {
 describe("PGlite closed under the store", () => {
   it("answers database_error for queries, transactions and scripts", async () => {
     // The run's migrated template (an empty cluster costs seconds of initdb): any database will do.
-    const db = await openPglite({ loadDataDir: await pgliteTemplateDump(), sharedBuffersMb: 16 });
+    const db = await openTemplatePglite();
     await db.query("SELECT 1");
     await db.close();
     expectUnavailable(await rejectedAppError(db.query("SELECT 1")));

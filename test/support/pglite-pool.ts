@@ -9,6 +9,7 @@
  */
 import { openPglite } from "../../src/store/pglite.js";
 import type { Database } from "../../src/store/types.js";
+import { TEST_PGLITE_BUFFERS_MB } from "./pglite-template-build.js";
 import { pgliteTemplateDump } from "./pglite-template.js";
 
 interface Pool {
@@ -34,7 +35,9 @@ async function shape(db: Database): Promise<string> {
  * migrations made: nothing is left to migrate.
  */
 export function openTemplatePglite(): Promise<Database> {
-  return pgliteTemplateDump().then((dump) => openPglite({ loadDataDir: dump, sharedBuffersMb: 16 }));
+  return pgliteTemplateDump().then((dump) =>
+    openPglite({ loadDataDir: dump, sharedBuffersMb: TEST_PGLITE_BUFFERS_MB }),
+  );
 }
 
 async function openFresh(): Promise<Database> {

@@ -30,8 +30,8 @@ export interface PgliteTemplate {
 
 const run = promisify(execFile);
 
-/** MiB of shared buffers for the build's opens (as test databases use). */
-const BUFFERS_MB = 16;
+/** MiB of shared buffers for the tests' PGlite opens and the template build's: each is short-lived. */
+export const TEST_PGLITE_BUFFERS_MB = 16;
 
 /**
  * Copies the directory `from` to `to` (which must not exist) with coreutils' `cp`: a PGlite data
@@ -46,7 +46,7 @@ export async function copyTree(from: string, to: string): Promise<void> {
 async function buildTemplate(dir: string): Promise<PgliteTemplate> {
   const dataDir = join(dir, "db");
   const blankDataDir = join(dir, "blank");
-  await (await openPglite({ dataDir: blankDataDir, sharedBuffersMb: BUFFERS_MB })).close();
+  await (await openPglite({ dataDir: blankDataDir, sharedBuffersMb: TEST_PGLITE_BUFFERS_MB })).close();
   await copyTree(blankDataDir, dataDir);
   // The same template `npm run build` ships for a home's first start (src/store/pglite-template.ts).
   await createPgliteTemplate(dataDir);
