@@ -23,6 +23,12 @@ async function shell(script: string): Promise<{ parent: number; printed: number 
   return { parent: child.pid ?? 0, printed: Number(line.trim()) };
 }
 
+/**
+ * A shell command that returns once its parent shell has become `sleep 30`: a child that exited
+ * earlier could be reaped by the shell itself before its `exec` (seen once in CI).
+ */
+const UNTIL_PARENT_SLEEPS = `while [ "$(cat /proc/$PPID/comm)" != sleep ]; do sleep 0.01; done`;
+
 const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[0];
 
 const signalable = (target: number) => {
@@ -35,7 +41,7 @@ const signalable = (target: number) => {
 };
 
 it("a zombie is not alive, though kill(pid, 0) still finds it; its parent is", async () => {
-  const { parent, printed: zombie } = await shell("sleep 0 & echo $!");
+  const { parent, printed: zombie } = await shell(`sh -c '${UNTIL_PARENT_SLEEPS}' & echo $!`);
   await expect.poll(() => state(zombie)).toBe("Z");
   expect(signalable(zombie)).toBe(true);
   expect(processAlive(zombie)).toBe(false);
@@ -46,7 +52,7 @@ it("a zombie is not alive, though kill(pid, 0) still finds it; its parent is", a
 it("a process group whose only member is a zombie is not alive; one with a running member is", async () => {
   // The child leaves the shell's group for one of its own (setsid), prints its pid (= the group's
   // id) and exits, unreaped.
-  const { parent, printed: group } = await shell(`setsid sh -c 'echo $$' & true`);
+  const { parent, printed: group } = await shell(`setsid sh -c 'echo $$; ${UNTIL_PARENT_SLEEPS}' & true`);
   await expect.poll(() => state(group)).toBe("Z");
   expect(signalable(-group)).toBe(true);
   expect(processGroupAlive(group)).toBe(false);
