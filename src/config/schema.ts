@@ -325,6 +325,26 @@ export const configSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      sample_interval: setting(
+        duration
+          .pipe(
+            z
+              .number()
+              .min(1000, "sample_interval must be at least 1s")
+              .max(60_000, "sample_interval must be at most 60s"),
+          )
+          .default(5000),
+        {
+          description:
+            "how often the built-in dashboards sample the server's metrics (1s to 60s); the admin's live pages refresh as often",
+          env: "AIXCL_METRICS_SAMPLE_INTERVAL",
+          duration: true,
+        },
+      ),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: setting(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), {

@@ -1,7 +1,8 @@
 /**
- * The dashboards' memory (docs/admin-console.md): every `intervalMs` (5 s) the sampler reads the
- * registry's counters (Metrics.snapshot(), the numbers `/metrics` renders) and keeps the
- * difference from the previous reading as one point, in a ring of the last hour (720 points);
+ * The dashboards' memory (docs/admin-console.md): every `intervalMs` (5 s unless
+ * `metrics.sample_interval` says otherwise) the sampler reads the registry's counters
+ * (Metrics.snapshot(), the numbers `/metrics` renders) and keeps the difference from the previous
+ * reading as one point, in a ring of the last hour (720 points at 5 s, 3600 at 1 s);
  * every minute's points fold into one point of a ring of the last 24 h (1440). Both are fixed
  * rings, and per-model data holds only the `model` label values the registry's limiter admits,
  * so memory does not grow with uptime.
@@ -12,7 +13,7 @@ import { createRing } from "./ring.js";
 import { buildSeries, type SeriesData, type SeriesRange } from "./series.js";
 import type { MetricsSnapshot } from "./snapshot.js";
 
-const FINE_POINTS = 720;
+const HOUR_MS = 3_600_000;
 const MINUTE_POINTS = 1440;
 
 export interface SamplerOptions {
@@ -31,7 +32,7 @@ interface SamplerStatus {
   /** Points taken since start (not bounded by the rings). */
   samples: number;
   interval_s: number;
-  /** Points held: at most 720 and 1440. */
+  /** Points held: at most an hour's worth (720 at 5 s) and 1440. */
   points: { fine: number; minute: number };
 }
 
@@ -56,7 +57,7 @@ export function createMetricsSampler(options: SamplerOptions): MetricsSampler {
   const intervalMs = options.intervalMs ?? 5000;
   const now = options.now ?? Date.now;
   const readProcess = options.readProcess ?? readProcessDefault;
-  const fine = createRing<Point>(FINE_POINTS);
+  const fine = createRing<Point>(Math.ceil(HOUR_MS / intervalMs));
   const minutes = createRing<Point>(MINUTE_POINTS);
   let minute: { index: number; point: Point } | undefined;
   let previous: { snapshot: MetricsSnapshot; process: ProcessReading; at: number } | undefined;
@@ -106,7 +107,7 @@ export function createMetricsSampler(options: SamplerOptions): MetricsSampler {
     sampleNow,
     series(range, model) {
       const last = (ms: number) => fine.items(Math.ceil(ms / intervalMs));
-      const points = range === "24h" ? minutes.items() : last(range === "15m" ? 15 * 60_000 : 60 * 60_000);
+      const points = range === "24h" ? minutes.items() : last(range === "15m" ? HOUR_MS / 4 : HOUR_MS);
       return buildSeries(points, {
         range,
         intervalS: range === "24h" ? 60 : intervalMs / 1000,

@@ -36,8 +36,6 @@ export interface PlatformOptions {
   engine?: Pick<CreateEngineOptions, "spareRunner" | "runnerEntry" | "runnerPool">;
   /** The logger's in-memory tail (createLogger's `tail`), served by `/api/admin/logs`. */
   logTail?: LogTail;
-  /** Milliseconds between the dashboards' metric samples. Default 5000. */
-  metricsIntervalMs?: number;
 }
 
 export interface Platform {
@@ -132,7 +130,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     // Every profile has the admin API, so every profile keeps the dashboards' samples.
     const sampler = createMetricsSampler({
       metrics,
-      ...(options.metricsIntervalMs !== undefined ? { intervalMs: options.metricsIntervalMs } : {}),
+      intervalMs: config.metrics.sample_interval,
       onError: (error) => logger.warn({ err: error }, "metrics sample failed"),
     });
     await sampler.start();

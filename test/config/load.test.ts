@@ -193,10 +193,13 @@ describe("loadConfig", () => {
       expect(config.auth.api_key).toBeUndefined();
     });
 
-    it("a session ttl or login window that is forever or under a second", () => {
+    it("a session ttl or login window that is forever or under a second; a sample interval outside 1s-60s", () => {
       for (const [setting, value] of [
         ["auth.session_ttl", "-1"],
         ["auth.login_window", "10ms"],
+        ["metrics.sample_interval", "500ms"],
+        ["metrics.sample_interval", "2m"],
+        ["metrics.sample_interval", "-1"],
       ] as const) {
         const error = invalid(() => loadConfig({ env: { AIXCL_HOME: home() }, flags: { [setting]: value } }));
         expect(error.param).toBe(setting);

@@ -76,6 +76,25 @@ describe("metrics sampler", () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
   });
 
+  it("keeps an hour of points at a one-second interval (metrics.sample_interval)", async () => {
+    const metrics = createMetrics({ engine: idleEngine, processMetrics: false });
+    let clock = Date.UTC(2026, 0, 1);
+    const sampler = createMetricsSampler({ metrics, intervalMs: 1000, now: () => clock });
+    await sampler.start();
+    sampler.close();
+    for (let i = 0; i < 4000; i++) {
+      metrics.observeRequest("/api/chat", "POST", 200, 0.1);
+      clock += 1000;
+      await sampler.sampleNow(clock);
+    }
+    expect(sampler.status()).toMatchObject({ interval_s: 1, points: { fine: 3600 } });
+    const hour = sampler.series("1h");
+    expect(hour).toMatchObject({ interval_s: 1 });
+    expect(hour.t).toHaveLength(3600);
+    expect(sampler.series("15m").t).toHaveLength(900);
+    expect(sum(hour.series.requests_per_s)).toBeCloseTo(3600, 6);
+  });
+
   it("filters token and first-token series by model, and reports null where nothing finished", async () => {
     const metrics = createMetrics({ engine: idleEngine, processMetrics: false });
     let clock = 1_000_000;

@@ -4,24 +4,28 @@ import type { MetricsRange } from "../api/admin-types";
 import type { ThemeChoice } from "../preferences";
 import { Chart } from "./Chart";
 import { CHARTS } from "./charts";
-import { useLoad } from "./use-load";
+import { formatDuration } from "./format";
+import { useLiveLoad } from "./use-load";
 import { ErrorNotice } from "./ui/ErrorNotice";
 import { PageHeader } from "./ui/PageHeader";
 
 const RANGES: MetricsRange[] = ["15m", "1h", "24h"];
-const EVERY_MS = 5000;
-
-/** The built-in dashboards: uPlot charts of the server's own metrics, live every 5 s. */
+/** The built-in dashboards: uPlot charts of the server's own metrics, live at its sample interval. */
 export function DashboardsPage({ theme }: { theme: ThemeChoice }) {
   const [range, setRange] = useState<MetricsRange>("15m");
   const [model, setModel] = useState<string | null>(null);
-  const metrics = useLoad(() => getMetrics(range, model), [range, model], EVERY_MS);
+  // The 24 h range's points are a minute apart; its last one is still the sampler's latest fold.
+  const metrics = useLiveLoad(
+    () => getMetrics(range, model),
+    [range, model],
+    (series) => (series.range === "24h" ? undefined : series.interval_s),
+  );
   const data = metrics.data;
   return (
     <div class="admin-page" data-testid="dashboards-page">
       <PageHeader
         title="Dashboards"
-        intro="Traffic, tokens, latency and resources of this server, live every 5 s."
+        intro={`Traffic, tokens, latency and resources of this server, live every ${formatDuration(metrics.everyMs / 1000)}.`}
       >
         <div class="segmented" role="radiogroup" aria-label="Time range" data-testid="range-picker">
           {RANGES.map((r) => (

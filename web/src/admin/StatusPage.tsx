@@ -2,12 +2,10 @@ import { useState } from "preact/hooks";
 import * as api from "../api/admin-api";
 import type { HealthComponent } from "../api/admin-types";
 import { formatBytes, formatDuration, formatRelative } from "./format";
-import { useActions, useLoad } from "./use-load";
+import { useActions, useLiveLoad } from "./use-load";
 import { Badge, toneOf } from "./ui/Badge";
 import { ErrorNotice } from "./ui/ErrorNotice";
 import { PageHeader } from "./ui/PageHeader";
-
-const EVERY_MS = 5000;
 
 /** Figures whose names say they are bytes are printed as sizes. */
 const show = (key: string, value: unknown): string => {
@@ -29,7 +27,10 @@ const TITLES: Record<string, string> = {
 
 /** `/api/admin/health`: the server and each component; the vault's unseal form when sealed. */
 export function StatusPage() {
-  const health = useLoad(api.getHealth, [], EVERY_MS);
+  // While sealed the answer has no components: the last known interval stays.
+  const health = useLiveLoad(api.getHealth, [], (answer) =>
+    "health" in answer ? (answer.health.components.metrics?.interval_s as number | undefined) : undefined,
+  );
   const data = health.data && "health" in health.data ? health.data.health : undefined;
   // Sealed, the server checks no session: the vault's open status is all there is to show.
   const sealedVault = health.data && "sealed" in health.data ? health.data.sealed : undefined;
@@ -38,7 +39,7 @@ export function StatusPage() {
     <div class="admin-page" data-testid="status-page">
       <PageHeader
         title="Status"
-        intro="Health of the server and its components, refreshed every 5 seconds."
+        intro={`Health of the server and its components, refreshed every ${formatDuration(health.everyMs / 1000)}.`}
       />
       <ErrorNotice error={health.error} />
       {health.data === undefined && health.error === null && (

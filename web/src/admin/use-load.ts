@@ -46,6 +46,28 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
   return { data, error, loading, reload };
 }
 
+/** How often a live page refreshes until the server says how often it samples. */
+const LIVE_EVERY_MS = 5000;
+
+/**
+ * useLoad on a timer that follows the server: `intervalOf` reads, from an answer, the seconds
+ * between the server's metric samples (`metrics.sample_interval`), and the page refreshes that
+ * often (a faster refresh would show the same figures again).
+ */
+export function useLiveLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  intervalOf: (data: T) => number | undefined,
+): Loaded<T> & { everyMs: number } {
+  const [everyMs, setEveryMs] = useState(LIVE_EVERY_MS);
+  const loaded = useLoad(load, deps, everyMs);
+  const seconds = loaded.data === undefined ? undefined : intervalOf(loaded.data);
+  useEffect(() => {
+    if (typeof seconds === "number" && seconds > 0) setEveryMs(seconds * 1000);
+  }, [seconds]);
+  return { ...loaded, everyMs };
+}
+
 export interface Actions {
   busy: boolean;
   error: unknown;
