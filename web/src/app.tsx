@@ -43,8 +43,9 @@
  *                vault-unseal-form, vault-passphrase, vault-unseal-submit
  *   dashboards   range-picker with range-15m|1h|24h, model-filter, charts (data-points),
  *                chart-<id> (data-last: latest non-null of its first line; ids requests, status,
- *                tokens, ttft, queue, models, memory, cpu), series-<key> (data-last; key with "."
- *                as "-", e.g. series-generated_tokens_per_s, series-requests_by_status-2xx)
+ *                tokens, ttft, queue, models, memory, cpu), series-<key> (data-last, data-max
+ *                over the range; key with "." as "-", e.g. series-generated_tokens_per_s,
+ *                series-requests_by_status-2xx)
  *   logs         logs-level, logs-filter, logs-state (data-live), log-lines, log-line
  *                (data-level), log-req-id (filters by that request)
  *   audit        audit-action, audit-filter, audit-row (data-action), audit-more

@@ -3,7 +3,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { MetricsSeries } from "../api/admin-types";
 import type { ThemeChoice } from "../preferences";
-import { lastValue, seriesId, seriesOf, type ChartSpec } from "./charts";
+import { lastValue, maxValue, seriesId, seriesOf, type ChartSpec } from "./charts";
 
 const HEIGHT = 180;
 
@@ -52,7 +52,8 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
 
 /**
  * One uPlot chart of the dashboard. Its latest values are on the page as data, not pixels:
- * the figure's `data-last` (first line) and each legend item's `data-last`.
+ * the figure's `data-last` (first line) and each legend item's `data-last` and `data-max` (the
+ * largest in the range: at a 1 s sample interval a burst is gone from `data-last` a second later).
  */
 export function Chart({
   spec,
@@ -96,7 +97,12 @@ export function Chart({
       <div ref={box} class="chart-canvas" role="img" aria-label={`${spec.title} over time`} />
       <ul class="chart-legend">
         {spec.lines.map((line, i) => (
-          <li key={line.key} data-testid={`series-${seriesId(line.key)}`} data-last={lasts[i] ?? ""}>
+          <li
+            key={line.key}
+            data-testid={`series-${seriesId(line.key)}`}
+            data-last={lasts[i] ?? ""}
+            data-max={maxValue(seriesOf(metrics, line.key)) ?? ""}
+          >
             <span class={`swatch swatch-${i + 1}`} aria-hidden="true" />
             {line.label}: <strong>{show(lasts[i] ?? null)}</strong>
           </li>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MetricsSeries } from "../api/admin-types";
-import { CHARTS, lastValue, seriesId, seriesOf } from "./charts";
+import { CHARTS, lastValue, maxValue, seriesId, seriesOf } from "./charts";
 import { formatBytes, formatDuration } from "./format";
 import { generatePassword } from "./password";
 
@@ -24,6 +24,13 @@ describe("the dashboard's series", () => {
     expect(lastValue([1, 2, null])).toBe(2);
     expect(lastValue([null, null])).toBeNull();
     expect(lastValue([0])).toBe(0);
+  });
+
+  it("takes the largest value that is not null for data-max", () => {
+    expect(maxValue([0, 3, null, 2])).toBe(3);
+    expect(maxValue([null, -1, -2])).toBe(-1);
+    expect(maxValue([null])).toBeNull();
+    expect(maxValue([])).toBeNull();
   });
 
   it("charts every series of the contract once, with distinct test ids", () => {

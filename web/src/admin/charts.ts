@@ -105,5 +105,13 @@ export function lastValue(series: Series): number | null {
   return null;
 }
 
+/** The largest value of the range shown (what `data-max` holds), or null when all are null. */
+export function maxValue(series: Series): number | null {
+  let max: number | null = null;
+  for (const value of series)
+    if (value !== null && value !== undefined && (max === null || value > max)) max = value;
+  return max;
+}
+
 /** A test id fragment of a series key (`requests_by_status.2xx` → `requests_by_status-2xx`). */
 export const seriesId = (key: string) => key.replace(/\./g, "-");
