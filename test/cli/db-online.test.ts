@@ -21,6 +21,7 @@ import { ndjsonRecords, openStreamBody } from "../support/streams.js";
 import { HOSTILE, run, seedDatabase, snapshot } from "../backup/backup-support.js";
 import { cliEnv, runCli } from "./run-cli.js";
 import { SCHEMA_VERSION } from "../../src/store/migrations.js";
+import { TEST_PGLITE_BUFFERS_MB } from "../support/pglite-template-build.js";
 
 const SECRET_NAME = "app.online-token";
 const SECRET_VALUE = "Online-Secret-4c1d9e2b-77aa-4f0e";
@@ -150,7 +151,7 @@ describe("aixcl db backup while a server runs on the embedded database", () => {
     expect(restored.code).toBe(0);
     expect(restored.stderr).toContain("the key already in place was kept");
 
-    const after = await openPglite({ dataDir: join(home, "db") });
+    const after = await openPglite({ dataDir: join(home, "db"), sharedBuffersMb: TEST_PGLITE_BUFFERS_MB });
     try {
       expect(await snapshot(after)).toEqual(rows);
     } finally {

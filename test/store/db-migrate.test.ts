@@ -11,6 +11,7 @@ import { createVault } from "../../src/vault/vault.js";
 import { cliEnv, runCli } from "../cli/run-cli.js";
 import { createPostgresDatabase, setRolePassword, type PostgresDatabase } from "../support/databases.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
+import { TEST_PGLITE_BUFFERS_MB } from "../support/pglite-template-build.js";
 
 const APPLIED_ALL = `schema version ${SCHEMA_VERSION} (applied: ${MIGRATIONS.map((m) => `${m.version} ${m.name}`).join("; ")})`;
 const UP_TO_DATE = `schema version ${SCHEMA_VERSION} (applied: none, already up to date)`;
@@ -58,7 +59,7 @@ describe("aixcl db migrate on the embedded database", () => {
 
   it("refuses clearly while another process holds the database, and a schema newer than the code", async () => {
     const dataDir = join(home, "db");
-    const held = await openPglite({ dataDir });
+    const held = await openPglite({ dataDir, sharedBuffersMb: TEST_PGLITE_BUFFERS_MB });
     try {
       const locked = await runCli(["db", "migrate"], cliEnv(home));
       expect(locked.code).toBe(1);
@@ -74,7 +75,7 @@ describe("aixcl db migrate on the embedded database", () => {
     const newer = await runCli(["db", "migrate"], cliEnv(home));
     expect(newer.code).toBe(1);
     expect(newer.stderr).toContain(`database schema version 99 is newer than this aixcl (${SCHEMA_VERSION})`);
-    const check = await openPglite({ dataDir });
+    const check = await openPglite({ dataDir, sharedBuffersMb: TEST_PGLITE_BUFFERS_MB });
     try {
       const rows = await check.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY 1");
       expect(rows.rows.map((row) => row.version)).toEqual([...MIGRATIONS.map((m) => m.version), 99]);

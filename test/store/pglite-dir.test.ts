@@ -9,6 +9,7 @@ import { openPglite, pgliteLockPath } from "../../src/store/pglite.js";
 import { pgliteTemplateDir } from "../../src/store/pglite-template.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
+import { TEST_PGLITE_BUFFERS_MB } from "../support/pglite-template-build.js";
 
 /** The pid of a process that has exited (so nothing holds it). */
 function deadPid(): number {
@@ -29,7 +30,11 @@ describe("a PGlite data directory", () => {
 
   it("is created 0700 from the template, opened by one holder at a time, and keeps its rows across opens", async () => {
     const dataDir = join(dir, "db");
-    const first = await openPglite({ dataDir, template: pgliteTemplateDir() });
+    const first = await openPglite({
+      dataDir,
+      template: pgliteTemplateDir(),
+      sharedBuffersMb: TEST_PGLITE_BUFFERS_MB,
+    });
     try {
       expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
       expect((await readFile(pgliteLockPath(dataDir), "utf8")).trim()).toBe(String(process.pid));
@@ -63,7 +68,7 @@ describe("a PGlite data directory", () => {
 
     // A lock left by a process that died (kill -9, crash) does not keep the database closed.
     await writeFile(pgliteLockPath(dataDir), `${deadPid()}\n`);
-    const again = await openPglite({ dataDir });
+    const again = await openPglite({ dataDir, sharedBuffersMb: TEST_PGLITE_BUFFERS_MB });
     try {
       expect((await again.query<{ v: string }>("SELECT v FROM kept")).rows).toEqual([{ v: "still here" }]);
     } finally {
