@@ -25,7 +25,7 @@ const MODEL = "ttft:latest";
 /** Every answer is cut at this many tokens: the rounds measure first tokens, not long answers. */
 const ANSWER_TOKENS = 4;
 
-/** In the page: ms from a keydown of Enter in the composer to the last answer's first text. */
+/** In the page: ms from a keydown of Enter in the composer to the last answer's first text in its body. */
 const APP_ROUND = `new Promise((resolve) => {
   const list = document.querySelector('[data-testid="message-list"]') ?? document.body;
   let start = 0;
@@ -35,7 +35,9 @@ const APP_ROUND = `new Promise((resolve) => {
   const observer = new MutationObserver(() => {
     const answers = document.querySelectorAll('[data-testid="message"][data-role="assistant"]');
     const last = answers[answers.length - 1];
-    if (answers.length > before && last && last.textContent.trim().length > 0 && start > 0) {
+    // The answer's text, not the whole message: its header names the model from the first event.
+    const body = last && last.querySelector(".message-body");
+    if (answers.length > before && body && body.textContent.trim().length > 0 && start > 0) {
       observer.disconnect();
       resolve(performance.now() - start);
     }

@@ -38,6 +38,8 @@ export interface RotateOptions {
   logger: Logger;
   /** Who asked, for the audit log. Default `system`. */
   actor?: { id?: string; name: string; address?: string };
+  /** Told the new session secret the moment the vault holds it (a server's cache of it). */
+  onSessionSecret?: (secret: string) => void;
 }
 
 export async function rotateSecrets(options: RotateOptions): Promise<RotationReport> {
@@ -46,7 +48,9 @@ export async function rotateSecrets(options: RotateOptions): Promise<RotationRep
   if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
 
   // Sessions first: the count then includes the admin's, which a new password would end anyway.
-  await vault.set(SESSION_SECRET, newSessionSecret());
+  const sessionSecret = newSessionSecret();
+  await vault.set(SESSION_SECRET, sessionSecret);
+  options.onSessionSecret?.(sessionSecret);
   const sessionsEnded = await revokeAllSessions(db);
 
   const username = (await vault.get(ADMIN_USERNAME)) ?? FIRST_ADMIN;

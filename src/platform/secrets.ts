@@ -38,6 +38,38 @@ export function newAdminPassword(): string {
 
 const CREDENTIALS_HINT = "run `aixcl vault credentials`";
 
+/** The session secret as a server reads it (./secrets.ts, sessionSecretCache). */
+export interface SessionSecretCache {
+  /** The vault's session secret; throws `vault_sealed` while the vault is sealed. */
+  read(): Promise<string | undefined>;
+  /** The vault now holds `secret` (a rotation): read returns it from now on. */
+  replace(secret: string): void;
+}
+
+/**
+ * The session secret, read from the vault once and then kept in memory: every request of a
+ * signed-in page hashes its session id with it, and a vault read is a file read on libuv's thread
+ * pool (~1 ms, tens of ms while the pool is busy with a model's files) in the way of each of
+ * them. While the vault is sealed it answers as the vault does (`vault_sealed`) and forgets the
+ * value; a rotation hands the new one over through `replace` as soon as the vault has it.
+ */
+export function sessionSecretCache(vault: Vault): SessionSecretCache {
+  let cached: string | undefined;
+  return {
+    async read() {
+      if (vault.sealed) {
+        cached = undefined;
+        return vault.get(SESSION_SECRET);
+      }
+      cached ??= await vault.get(SESSION_SECRET);
+      return cached;
+    },
+    replace(secret) {
+      cached = secret;
+    },
+  };
+}
+
 /**
  * Makes sure an unsealed vault holds what the platform needs: the session secret and, with a
  * database that has no user at all, the first admin (its password stored before the account is

@@ -28,6 +28,8 @@ export interface AuthContext {
    * vault. Throws `vault_sealed` while the vault is sealed.
    */
   sessionSecret(): Promise<string | undefined>;
+  /** The vault now holds `secret` as the session secret (a rotation through this server). */
+  sessionSecretReplaced(secret: string): void;
   /** The local CLI token of this server (run/admin.token); absent when none was written. */
   localToken?: LocalToken;
 }

@@ -17,7 +17,7 @@ import { stopStreamingAnswers } from "../store/answers.js";
 import { startAutoAnalyze } from "../store/pglite-analyze.js";
 import { purgeExpiredSessions } from "../store/sessions.js";
 import type { Database } from "../store/types.js";
-import { openPlatformSecrets, SESSION_SECRET } from "../platform/secrets.js";
+import { openPlatformSecrets, sessionSecretCache } from "../platform/secrets.js";
 import { VERSION } from "../version.js";
 import type { AuthContext, ServerDeps } from "./context.js";
 import { createServer, type AixclServer, type CreateServerOptions } from "./create-server.js";
@@ -102,6 +102,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     }
     const localToken: LocalToken = await createLocalToken(localTokenPath(config));
     steps.push(["local token", () => localToken.close()]);
+    const sessionSecret = secrets ? sessionSecretCache(secrets.vault) : undefined;
     const auth: AuthContext = {
       hub,
       revokeRequests: (match) => hub.revokeRequests(match),
@@ -111,7 +112,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         windowMs: config.auth.login_window,
       }),
       sessionTtlMs: config.auth.session_ttl,
-      sessionSecret: async () => (secrets ? await secrets.vault.get(SESSION_SECRET) : undefined),
+      sessionSecret: async () => sessionSecret?.read(),
+      sessionSecretReplaced: (secret) => sessionSecret?.replace(secret),
       localToken,
     };
 

@@ -186,6 +186,10 @@ export function createVault(options: CreateVaultOptions): Vault {
   const vault: Vault = {
     dir,
 
+    get sealed() {
+      return key === undefined;
+    },
+
     status(): VaultStatus {
       let mode: VaultMode | undefined;
       let initialized: boolean;

@@ -4,6 +4,7 @@
  * `/api/vault` seals, unseals and rotates; a sealed vault answers 503; a passphrase vault starts
  * sealed and refuses wrong passphrases; no secret value ends up in files, logs or /metrics.
  */
+import { createHmac } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { Agent, request } from "node:http";
@@ -227,7 +228,16 @@ describe("vault on a running platform, key file mode", () => {
     expect(await meStatus(platform.url, adminCookie)).toBe(401);
     expect(await meStatus(platform.url, bobCookie)).toBe(401);
     expect((await postLogin(platform.url, "admin", oldPassword)).status).toBe(401);
-    expect((await postLogin(platform.url, "admin", newPassword)).status).toBe(200);
+    const fresh = await postLogin(platform.url, "admin", newPassword);
+    expect(fresh.status).toBe(200);
+    // The new session is keyed by the new secret: the server's copy of it was replaced, not kept.
+    const newSecret = (await readEntry(config, SESSION_SECRET)) ?? "";
+    const id = fresh.cookie?.split("=")[1] ?? "";
+    const keyed = await platform.deps.db?.query("SELECT 1 FROM sessions WHERE id_hash = $1", [
+      createHmac("sha256", newSecret).update(id, "utf8").digest("hex"),
+    ]);
+    expect(keyed?.rows).toHaveLength(1);
+    expect(await meStatus(platform.url, fresh.cookie ?? "")).toBe(200);
   });
 
   it("no secret value appears in the vault dir, the logs, the data dir or /metrics", async () => {

@@ -111,6 +111,7 @@ export function vaultRoutes(deps: ServerDeps & { vault: Vault }): Hono<AppEnv> {
       vault,
       db: deps.db,
       logger,
+      onSessionSecret: (secret) => deps.auth?.sessionSecretReplaced(secret),
       actor: {
         ...(principal?.userId !== undefined ? { id: principal.userId } : {}),
         name: principal?.username ?? principal?.via ?? "anonymous",

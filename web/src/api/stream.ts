@@ -11,7 +11,10 @@ export async function readStream<T = StreamEvent>(
 ): Promise<void> {
   const body = response.body;
   if (!body) return;
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  // Decoded here rather than through a TextDecoderStream: a pipe adds a hop per chunk between
+  // the network and the page, and the first chunk holds the answer's first token.
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffered = "";
   const emit = (line: string) => {
     if (line.trim() === "") return;
@@ -24,7 +27,7 @@ export async function readStream<T = StreamEvent>(
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffered += value;
+    buffered += decoder.decode(value, { stream: true });
     let newline = buffered.indexOf("\n");
     while (newline >= 0) {
       emit(buffered.slice(0, newline));
@@ -32,5 +35,5 @@ export async function readStream<T = StreamEvent>(
       newline = buffered.indexOf("\n");
     }
   }
-  emit(buffered);
+  emit(buffered + decoder.decode());
 }
