@@ -16,7 +16,7 @@ export interface MetricsOptions {
   /** Also export Node's process metrics (`process_*`, `nodejs_*`). Default true. */
   processMetrics?: boolean;
   /** The platform's vault (profiles bld, sys): exports `aixcl_vault_sealed`. */
-  vault?: { status(): { sealed: boolean } };
+  vault?: { readonly sealed: boolean };
   /** The model store's directory: exports `aixcl_models_disk_free_bytes` for its file system. */
   modelsPath?: string;
 }
@@ -93,7 +93,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     this.inc(Math.max(0, engine.stats().runnerRestarts));
   });
   const { vault, modelsPath } = options;
-  if (vault) readGauge("aixcl_vault_sealed", () => (vault.status().sealed ? 1 : 0));
+  if (vault) readGauge("aixcl_vault_sealed", () => (vault.sealed ? 1 : 0));
   if (modelsPath !== undefined) {
     gauge("aixcl_models_disk_free_bytes", async function () {
       // NaN rather than 0 when the path cannot be read: 0 would fire the disk-full alert.

@@ -93,7 +93,7 @@ export function createManagedPassword(options: ManagedPasswordOptions): ManagedP
   const current = async (): Promise<string> => {
     // Sealed (passphrase mode before unseal): the URL's password is all there is. It works until
     // the first rotation; after one, connections wait for `aixcl vault unseal`.
-    if (vault.status().sealed) return urlPassword;
+    if (vault.sealed) return urlPassword;
     return (await vault.get(DATABASE_PASSWORD)) ?? urlPassword;
   };
 
@@ -104,7 +104,7 @@ export function createManagedPassword(options: ManagedPasswordOptions): ManagedP
     },
 
     async prepare() {
-      if (vault.status().sealed) return;
+      if (vault.sealed) return;
       const next = await vault.get(DATABASE_PASSWORD_NEXT);
       if (next !== undefined) {
         if (await tryPassword(next)) {

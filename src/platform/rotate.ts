@@ -45,7 +45,7 @@ export interface RotateOptions {
 export async function rotateSecrets(options: RotateOptions): Promise<RotationReport> {
   const { vault, db, logger } = options;
   // Checked first so that a sealed vault changes nothing rather than half of it.
-  if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
+  if (vault.sealed) throw new AppError("vault_sealed", "vault sealed");
 
   // Sessions first: the count then includes the admin's, which a new password would end anyway.
   const sessionSecret = newSessionSecret();
@@ -95,7 +95,7 @@ export async function rotateOnDatabase(
   options: Omit<RotateOptions, "db"> & { config: Readonly<Config> },
 ): Promise<RotationReport> {
   const { config, vault, logger } = options;
-  if (vault.status().sealed) throw new AppError("vault_sealed", "vault sealed");
+  if (vault.sealed) throw new AppError("vault_sealed", "vault sealed");
   const url = config.database.url;
   const managed =
     config.database.managed && url !== undefined ? createManagedPassword({ vault, url, logger }) : undefined;

@@ -81,7 +81,7 @@ export async function ensurePlatformSecrets(
   db: Database | undefined,
   logger: Logger,
 ): Promise<void> {
-  if (vault.status().sealed) return;
+  if (vault.sealed) return;
   if ((await vault.get(SESSION_SECRET)) === undefined) await vault.set(SESSION_SECRET, newSessionSecret());
   if (!db) return;
   await managedPasswordOf(db)?.prepare();
@@ -126,7 +126,7 @@ export async function openPlatformSecrets(options: OpenPlatformSecretsOptions): 
   if (!vault.status().initialized) {
     await vault.init({ mode: "keyfile" });
     logger.info(`vault initialized, ${CREDENTIALS_HINT}`);
-  } else if (vault.status().sealed) {
+  } else if (vault.sealed) {
     logger.warn("vault sealed: run `aixcl vault unseal`");
   }
   const url = config.database.url;

@@ -33,7 +33,7 @@ export interface Vault {
   /** Where the vault lives (0700). */
   readonly dir: string;
   status(): VaultStatus;
-  /** Whether the master key is absent from memory: status().sealed without its file reads. */
+  /** Whether the master key is absent from memory (status().sealed without its file reads). */
   readonly sealed: boolean;
   /**
    * Creates the master key and the metadata, and leaves the vault unsealed. Throws `conflict`

@@ -67,12 +67,12 @@ export function vaultRoutes(deps: ServerDeps & { vault: Vault }): Hono<AppEnv> {
       throw new AppError("forbidden", "forbidden: the vault is unsealed from this machine only");
     }
     const { passphrase } = parseWire(unsealRequestSchema, await readJsonBody(c));
-    if (!vault.status().sealed) return c.json(statusWire(vault));
+    if (!vault.sealed) return c.json(statusWire(vault));
     const caller = callerKey(c);
     // Waited out before joining the queue: a throttled caller slows itself, not the next one.
     await sleep(throttle.delayMs(caller));
     const attempt = unsealing.then(async () => {
-      if (!vault.status().sealed) return;
+      if (!vault.sealed) return;
       // Never refused before the check: the right passphrase must unseal even from a caller
       // that is throttled. The check itself is the KDF plus AES-GCM's authentication of the
       // wrapped key (src/vault/vault.ts), whose tag comparison is constant time.

@@ -66,7 +66,8 @@ export function Chart({
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const data: uPlot.AlignedData = [metrics.t, ...spec.lines.map((line) => seriesOf(metrics, line.key))];
+  const values = spec.lines.map((line) => seriesOf(metrics, line.key));
+  const data: uPlot.AlignedData = [metrics.t, ...values];
 
   // Created again when the theme changes: uPlot draws on a canvas with the colours it was given.
   useEffect(() => {
@@ -89,7 +90,7 @@ export function Chart({
     plot.current?.setData(data);
   }, [metrics]);
 
-  const lasts = spec.lines.map((line) => lastValue(seriesOf(metrics, line.key)));
+  const lasts = values.map(lastValue);
   const show = (value: number | null) => (value === null ? "—" : (spec.format ?? String)(value));
   return (
     <figure class="chart" data-testid={`chart-${spec.id}`} data-last={lasts[0] ?? ""}>
@@ -101,7 +102,7 @@ export function Chart({
             key={line.key}
             data-testid={`series-${seriesId(line.key)}`}
             data-last={lasts[i] ?? ""}
-            data-max={maxValue(seriesOf(metrics, line.key)) ?? ""}
+            data-max={maxValue(values[i] ?? []) ?? ""}
           >
             <span class={`swatch swatch-${i + 1}`} aria-hidden="true" />
             {line.label}: <strong>{show(lasts[i] ?? null)}</strong>

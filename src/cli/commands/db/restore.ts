@@ -55,8 +55,8 @@ async function keepManagedPassword(config: Readonly<Config>, password: string): 
   ]);
   const vault = createVault({ dir: vaultPath(config), logger: silentLogger() });
   try {
-    if (vault.status().sealed && vault.status().mode === "keyfile") await vault.unseal();
-    if (vault.status().sealed) {
+    if (vault.sealed && vault.status().mode === "keyfile") await vault.unseal();
+    if (vault.sealed) {
       await printErr(
         "aixcl: warning: the restored vault is sealed (passphrase): it holds the database password of the backup's time; if the role's password was rotated since, set it back on the server",
       );
