@@ -104,6 +104,9 @@ async function openSection(page: Page, section: (typeof SECTIONS)[number] | "set
   if (section === "settings") await page.getByTestId("settings-link").click();
   else await page.locator(`[data-testid="admin-nav-link"][data-section="${section}"]`).click();
   await page.getByTestId(`${section}-page`).waitFor();
+  // Loaded, not just shown: a load still in flight would answer after what the test does next
+  // (a demotion ending this session turned a late users-page load into a sign-out before the click).
+  await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
 }
 
 /** What the browser reported besides the failed requests `allowed` expects (by status). */
