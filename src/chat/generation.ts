@@ -94,6 +94,8 @@ export class Generation {
   private saving: Promise<void> = Promise.resolve();
   private final: Message | undefined;
   private abortReason: AbortReason | undefined;
+  /** Whether finish() saved the final row (not when its conversation is gone or the save failed). */
+  saved = false;
   /** Resolves with the final row once the generation has ended and been saved. */
   readonly finished: Promise<Message>;
   private resolveFinished!: (message: Message) => void;
@@ -258,7 +260,10 @@ export class Generation {
           toolCalls: this.toolCalls,
           stats: this.stats,
         });
-        if (saved) Object.assign(final, saved);
+        if (saved) {
+          Object.assign(final, saved);
+          this.saved = true;
+        }
       } catch (thrown) {
         this.options.logger.error({ err: thrown, message: this.id }, "saving a chat answer failed");
       }

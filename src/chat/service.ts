@@ -7,16 +7,17 @@
 import { AppError, toAppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { mapOllamaOptions } from "../engine/inference/options.js";
-import { newToolCallId } from "../engine/inference/tool-calls.js";
 import type { ChatMessage, Inference, InferenceEvent } from "../engine/inference/types.js";
 import type { Engine, GenerateStats } from "../engine/types.js";
-import type { ModelStore } from "../models/types.js";
+import type { ModelRecord, ModelStore } from "../models/types.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
 import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
 import { checkText } from "../store/chat-fields.js";
 import { branchPath, getMessage, type BranchMessage, type Message } from "../store/messages.js";
 import type { Database } from "../store/types.js";
 import { Generation, settledStream, type ChatStream } from "./generation.js";
+import { historyOf, questionAfter, sameSettings } from "./history.js";
+import { RecentTurns } from "./recent-turns.js";
 import type { ChatModels } from "./models.js";
 
 export type { ChatEvent, ChatStream } from "./generation.js";
@@ -56,28 +57,19 @@ export interface ChatService {
   stop(userId: string, messageId: string): Promise<Message>;
   /** Aborts, without saving, the answers of a conversation that was deleted. */
   abandonConversation(conversationId: string): void;
+  /**
+   * Forgets what was remembered of a conversation whose settings changed: its next prompt is
+   * built from the database (recent-turns.ts).
+   */
+  forget(conversationId: string): void;
   /** Stops every running answer (saved `stopped`) and refuses new ones. Idempotent. */
   close(): Promise<void>;
 }
 
-/** The inference history of a branch: the chat's system prompt, then the path's messages. */
-function historyOf(conversation: Conversation, path: readonly BranchMessage[]): ChatMessage[] {
-  const history: ChatMessage[] = [];
-  if (conversation.system !== null && conversation.system.trim() !== "") {
-    history.push({ role: "system", content: conversation.system });
-  }
-  for (const message of path) {
-    // A failed answer with no text says nothing the model should continue from.
-    if (message.status === "error" && message.content === "") continue;
-    const out: ChatMessage = { role: message.role, content: message.content };
-    // The template decides whether past reasoning is shown again (most drop it), as for Ollama's clients.
-    if (message.thinking) out.thinking = message.thinking;
-    if (message.toolCalls?.length) {
-      out.toolCalls = message.toolCalls.map((call) => ({ id: newToolCallId(), ...call }));
-    }
-    history.push(out);
-  }
-  return history;
+/** The value of a settled promise, or its reason thrown. */
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
 }
 
 /**
@@ -89,10 +81,22 @@ const STORE_WAIT_MS = 20;
 /** How an answer is asked for: the conversation's options, and whether its model is asked to think. */
 type Plan = ReturnType<typeof mapOllamaOptions> & { think: boolean };
 
+/** A prompt being read (see launch() in createChatService). */
+interface Launched {
+  abort: AbortController;
+  events: AsyncGenerator<InferenceEvent, void, undefined>;
+  firstEvent: Promise<IteratorResult<InferenceEvent, void>>;
+  /** Resolves when a runner has the prompt. */
+  handedOver: Promise<void>;
+  /** Resolves (never rejects) when the first event has settled. */
+  settled: Promise<void>;
+}
+
 export function createChatService(options: ChatServiceOptions): ChatService {
   const { db, inference, logger } = options;
   const saveIntervalMs = options.saveIntervalMs ?? 1000;
   const live = new Map<string, Generation>();
+  const recent = new RecentTurns();
   let closing = false;
 
   const checkOpen = () => {
@@ -100,10 +104,37 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   };
 
   /** Fails like inference would, before anything is stored: unknown model, full queue, bad options. */
-  const preflight = async (conversation: Conversation, model: string): Promise<Plan> => {
-    const record = await options.models.get(model);
+  const preflight = async (conversation: Conversation, model: string | ModelRecord): Promise<Plan> => {
+    const record = typeof model === "string" ? await options.models.get(model) : model;
     options.engine.admit(record.name);
     return { ...mapOllamaOptions(conversation.options), think: await options.thinking.thinks(record) };
+  };
+
+  /**
+   * Starts reading a prompt: the inference, its first event (a failure before any output arrives
+   * there) and the moment the runner has the prompt.
+   */
+  const launch = (model: string, history: ChatMessage[], plan: Plan): Launched => {
+    const abort = new AbortController();
+    let sent = (): void => undefined;
+    const handedOver = new Promise<void>((resolve) => (sent = resolve));
+    const events = inference.chat({
+      onSent: sent,
+      model,
+      messages: history,
+      sampling: plan.sampling,
+      load: plan.load,
+      // The chat shows the reasoning, so it asks for it instead of relying on the engine's default.
+      ...(plan.think ? { think: true } : {}),
+      signal: abort.signal,
+    });
+    const firstEvent = events.next();
+    // Awaited once the rows exist; a failure meanwhile (or of a prompt started over) is not unhandled.
+    const settled = firstEvent.then(
+      () => undefined,
+      () => undefined,
+    );
+    return { abort, events, firstEvent, handedOver, settled };
   };
 
   /**
@@ -114,52 +145,45 @@ export function createChatService(options: ChatServiceOptions): ChatService {
    * while the runner evaluates it costs the first token nothing. Output waits for the rows: no
    * client sees (and nothing saves) a token before they are committed. When the engine is waiting
    * for a slot or a model load, the rows are written after STORE_WAIT_MS anyway. If storing
-   * fails, the inference is aborted and the error thrown: nothing was stored. Then the first
+   * fails, the inference is aborted and the error thrown: nothing was stored. `recheck` looks at
+   * the stored turn (the conversation as its insert locked it): when it returns a prompt, the
+   * one being read was built from a stale conversation and is started over. Then the first
    * inference event is awaited, so a failure before any output is thrown to the caller (a real
    * HTTP error; the answer row is saved as `error`), and the rest runs in the background.
    */
   const start = async (
     userId: string,
     model: string,
-    history: ChatMessage[],
-    plan: Plan,
+    prompt: { history: ChatMessage[]; plan: Plan; path: readonly BranchMessage[] },
     store: () => Promise<Turn>,
+    recheck?: (turn: Turn) => { history: ChatMessage[]; plan: Plan } | undefined,
   ): Promise<ChatStream> => {
-    const inferenceAbort = new AbortController();
-    let sent = (): void => undefined;
-    const handedOver = new Promise<void>((resolve) => (sent = resolve));
-    let events: AsyncIterator<InferenceEvent, void> | undefined;
-    const firstEvent = (async () => {
-      events = inference.chat({
-        onSent: sent,
-        model,
-        messages: history,
-        sampling: plan.sampling,
-        load: plan.load,
-        // The chat shows the reasoning, so it asks for it instead of relying on the engine's default.
-        ...(plan.think ? { think: true } : {}),
-        signal: inferenceAbort.signal,
-      });
-      return events.next();
-    })();
-    // Awaited below once the rows exist; a failure meanwhile must not count as unhandled.
-    const settled = firstEvent.then(
-      () => undefined,
-      () => undefined,
-    );
+    let run = launch(model, prompt.history, prompt.plan);
     let timer: NodeJS.Timeout | undefined;
     let turn: Turn;
     try {
       await Promise.race([
-        handedOver,
-        settled,
+        run.handedOver,
+        run.settled,
         new Promise<void>((resolve) => (timer = setTimeout(resolve, STORE_WAIT_MS))),
       ]);
       clearTimeout(timer);
       turn = await store();
     } catch (error) {
-      inferenceAbort.abort();
+      run.abort.abort();
       throw error;
+    }
+    // A failure here comes after the rows exist: it ends the answer like an inference failure.
+    let recheckFailure: Error | undefined;
+    try {
+      const redo = recheck?.(turn);
+      if (redo) {
+        run.abort.abort();
+        run = launch(model, redo.history, redo.plan);
+      }
+    } catch (error) {
+      run.abort.abort();
+      recheckFailure = toAppError(error);
     }
     const { answer } = turn;
     const generation = new Generation({
@@ -170,14 +194,26 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       saveIntervalMs,
       ...(options.onStats ? { onStats: options.onStats } : {}),
     });
-    generation.signal.addEventListener("abort", () => inferenceAbort.abort(), { once: true });
+    const current = run;
+    generation.signal.addEventListener("abort", () => current.abort.abort(), { once: true });
     live.set(answer.id, generation);
-    void generation.finished.then(() => live.delete(answer.id));
+    void generation.finished.then((final) => {
+      live.delete(answer.id);
+      // Remembered as saved: what the next turn's prompt reads back is exactly what is stored.
+      if (!generation.saved) return;
+      const asked = turn.userMessage ? [turn.userMessage] : [];
+      recent.remember({
+        answerId: final.id,
+        conversation: turn.conversation,
+        path: [...prompt.path, ...asked, final],
+      });
+    });
     const stream = generation.attach(turn.userMessage, turn.conversation);
     let first: IteratorResult<InferenceEvent, void>;
     try {
       // From here on the answer row exists: any failure must end it (`error`), never leave it `streaming`.
-      first = await firstEvent;
+      if (recheckFailure !== undefined) throw recheckFailure;
+      first = await current.firstEvent;
     } catch (error) {
       if (generation.signal.aborted) {
         // Stopped (or the server closing) before any output: the stream ends with that.
@@ -189,19 +225,62 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       await generation.finish("error", { code: appError.code, message: appError.message });
       throw error;
     }
-    if (first.done || events === undefined) {
+    if (first.done) {
       void generation.finish(generation.signal.aborted ? "stopped" : "done", null);
     } else {
       generation.apply(first.value);
-      void generation.run(events);
+      void generation.run(current.events);
     }
     return stream;
   };
 
+  /** The prompt of an answer to `content` after `path` in `conversation`. */
+  const promptOf = async (
+    conversation: Conversation,
+    model: string | ModelRecord,
+    path: readonly BranchMessage[],
+    content: string,
+  ) => ({
+    history: questionAfter(conversation, path, content),
+    plan: await preflight(conversation, model),
+    path,
+  });
+
   return {
     async send(userId, conversationId, input) {
       checkOpen();
-      const conversation = await getConversation(db, userId, conversationId);
+      const store = (model: string) => () =>
+        insertTurn(db, userId, conversationId, { content: input.content, parentId: input.parentId, model });
+      // A follow-up to the answer this server finished last in the chat: its prompt is built from
+      // what was remembered of that turn, and checked once the insert has locked the conversation.
+      const recalled =
+        input.parentId === null || input.model === undefined
+          ? undefined
+          : recent.recall(userId, conversationId, input.parentId);
+      if (recalled && input.model !== undefined) {
+        checkText(input.content, "content");
+        const model = input.model;
+        const prompt = await promptOf(recalled.conversation, model, recalled.path, input.content);
+        // The model and its admission were checked above: only the chat's settings can differ.
+        return start(userId, model, prompt, store(model), ({ conversation }) =>
+          sameSettings(conversation, recalled.conversation)
+            ? undefined
+            : {
+                history: questionAfter(conversation, recalled.path, input.content),
+                plan: { ...mapOllamaOptions(conversation.options), think: prompt.plan.think },
+              },
+        );
+      }
+      // The conversation, the branch and (named by the request, as the web app does) the model's
+      // record are read at once: PGlite answers on this thread while the model store reads files
+      // on libuv's. Failures are reported in this order whichever settles first: the
+      // conversation, the model, the branch.
+      const [conversationRead, recordRead, pathRead] = await Promise.allSettled([
+        getConversation(db, userId, conversationId),
+        input.model === undefined ? undefined : options.models.get(input.model),
+        input.parentId === null ? [] : branchPath(db, userId, conversationId, input.parentId),
+      ]);
+      const conversation = settledValue(conversationRead);
       const model = input.model ?? conversation.model;
       if (model === null || model === "") {
         throw new AppError("invalid_request", "model is required: the conversation has none", {
@@ -210,13 +289,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       }
       // Checked here too (insertTurn does): a model must not start on a question that cannot be stored.
       checkText(input.content, "content");
-      const plan = await preflight(conversation, model);
-      const path =
-        input.parentId === null ? [] : await branchPath(db, userId, conversationId, input.parentId);
-      const history = [...historyOf(conversation, path), { role: "user" as const, content: input.content }];
-      return start(userId, model, history, plan, () =>
-        insertTurn(db, userId, conversationId, { content: input.content, parentId: input.parentId, model }),
-      );
+      const record = settledValue(recordRead);
+      const prompt = await promptOf(conversation, record ?? model, settledValue(pathRead), input.content);
+      return start(userId, model, prompt, store(model));
     },
 
     async regenerate(userId, messageId) {
@@ -225,14 +300,21 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       if (sibling.role !== "assistant" || sibling.parentId === null) {
         throw new AppError("invalid_request", "only an answer can be regenerated");
       }
-      const conversation = await getConversation(db, userId, sibling.conversationId);
+      // Read at once, as in send().
+      const [conversationRead, pathRead] = await Promise.allSettled([
+        getConversation(db, userId, sibling.conversationId),
+        branchPath(db, userId, sibling.conversationId, sibling.parentId),
+      ]);
+      const conversation = settledValue(conversationRead);
       const model = conversation.model ?? sibling.model;
       if (model === null) throw new AppError("invalid_request", "model is required", { param: "model" });
-      const plan = await preflight(conversation, model);
-      const path = await branchPath(db, userId, sibling.conversationId, sibling.parentId);
-      return start(userId, model, historyOf(conversation, path), plan, () =>
-        insertSiblingAnswer(db, userId, messageId, model),
-      );
+      const path = settledValue(pathRead);
+      const prompt = {
+        history: historyOf(conversation, path),
+        plan: await preflight(conversation, model),
+        path,
+      };
+      return start(userId, model, prompt, () => insertSiblingAnswer(db, userId, messageId, model));
     },
 
     async attach(userId, messageId) {
@@ -252,7 +334,12 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       return stopOrphanAnswer(db, userId, messageId);
     },
 
+    forget(conversationId) {
+      recent.forget(conversationId);
+    },
+
     abandonConversation(conversationId) {
+      recent.forget(conversationId);
       for (const generation of live.values()) {
         if (generation.conversationId === conversationId) generation.abort("gone");
       }

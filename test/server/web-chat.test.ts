@@ -11,7 +11,8 @@ import { getMessage } from "../../src/store/messages.js";
 import { jsonFetch, loginCookie } from "../support/auth-http.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
-import { HELLO_SCRIPT, helloModel } from "../support/scripted-models.js";
+import { recordingDatabase } from "../support/recording-database.js";
+import { HELLO_SCRIPT, helloModel, systemLastModel } from "../support/scripted-models.js";
 import { ndjsonRecords, openStreamBody } from "../support/streams.js";
 import { scriptedModel } from "../support/test-models.js";
 
@@ -48,6 +49,8 @@ describeEachDatabase("web chat API", (db) => {
   let alice: string;
   let aliceId: string;
   let bob: string;
+  /** Every statement the platform runs (its database is wrapped). */
+  let statements: string[];
 
   const api = (cookie: string, method: string, path: string, body?: unknown) =>
     jsonFetch(platform.url, method, `/api/aixcl${path}`, body, { Cookie: cookie });
@@ -70,14 +73,17 @@ describeEachDatabase("web chat API", (db) => {
     events.flatMap((e) => (e.type === "delta" ? [e.content] : [])).join("");
 
   beforeAll(async () => {
-    const [hello, loop] = await Promise.all([helloModel(), loopModel()]);
+    const [hello, loop, systemLast] = await Promise.all([helloModel(), loopModel(), systemLastModel()]);
+    const recorded = recordingDatabase(db());
+    statements = recorded.statements;
     platform = await startTestPlatform({
-      database: db(),
+      database: recorded.db,
       // No queue: a third answer while two run is refused at once (queue_full).
       flags: { "engine.num_parallel": 2, "engine.max_queue": 0, "engine.context_length": 8192 },
       models: [
         { name: "hello", gguf: hello },
         { name: "loop", gguf: loop },
+        { name: "sys", gguf: systemLast },
       ],
     });
     aliceId = (await createUser(db(), { username: "alice", password: "alice-password-1", role: "user" })).id;
@@ -96,7 +102,7 @@ describeEachDatabase("web chat API", (db) => {
       error: { code: "unauthorized", message: ANY_STRING },
     });
     const { models } = await json<{ models: Record<string, string>[] }>(await api(alice, "GET", "/models"));
-    expect(models.map((m) => m.name)).toEqual(["hello:latest", "loop:latest"]);
+    expect(models.map((m) => m.name)).toEqual(["hello:latest", "loop:latest", "sys:latest"]);
     expect(models[0]).toMatchObject({
       parameter_size: ANY_STRING,
       quantization: "F32",
@@ -194,6 +200,48 @@ describeEachDatabase("web chat API", (db) => {
     );
     expect(again.map((e) => e.type)).toEqual(["start", "done"]);
     expect(again[0]).not.toHaveProperty("conversation");
+  });
+
+  it("a follow-up to the answer just finished starts without reading the chat or its branch, and still honours a system prompt changed meanwhile", async () => {
+    // The model answers " Beta Gamma" when its prompt holds the system prompt "@", else "@ Beta Gamma".
+    const chat = await newChat(alice, { model: "sys", system: "@" });
+    const answer = async (content: string, parentId: string | null) => {
+      const events = ndjsonRecords<StreamEvent>(
+        await (await send(alice, chat.id, { content, parent_id: parentId, model: "sys" })).text(),
+      );
+      const done = events.at(-1);
+      if (done?.type !== "done") throw new Error("no done");
+      return done.message;
+    };
+    const reads = () =>
+      statements.filter((sql) => /FROM conversations WHERE id|FROM messages m JOIN conversations/.test(sql));
+    const first = await answer("one", null);
+    expect(first.content).toBe(" Beta Gamma");
+
+    statements.length = 0;
+    const second = await answer("two", first.id);
+    expect(second.content).toBe(" Beta Gamma");
+    // Built from what the server kept of the first turn: neither the chat nor the branch was read.
+    expect(reads()).toEqual([]);
+    expect((await open(alice, chat.id)).messages.map((m) => m.content)).toEqual([
+      "one",
+      " Beta Gamma",
+      "two",
+      " Beta Gamma",
+    ]);
+
+    // Another server on the same database drops the system prompt: the kept turn is stale, and
+    // the prompt begun from it is started again from the row the insert locked.
+    await db().query("UPDATE conversations SET system = NULL WHERE id = $1", [chat.id]);
+    const third = await answer("three", second.id);
+    expect(third.content).toBe("@ Beta Gamma");
+
+    // Changed through this server: forgotten at once, so the next prompt reads the chat first.
+    await json(await api(alice, "PATCH", `/conversations/${chat.id}`, { system: "@" }));
+    statements.length = 0;
+    const fourth = await answer("four", third.id);
+    expect(fourth.content).toBe(" Beta Gamma");
+    expect(reads().length).toBeGreaterThan(0);
   });
 
   it("refuses an unknown model before storing anything", async () => {

@@ -21,33 +21,12 @@ import { appendMessages, branchPath, openConversation } from "../../src/store/me
 import type { Database, Queryable } from "../../src/store/types.js";
 import { rejectedAppError } from "../support/app-error.js";
 import { describeEachDatabase } from "../support/databases.js";
+import { recordingDatabase } from "../support/recording-database.js";
 
 /** `db` with every statement counted (transactions count their BEGIN and COMMIT too). */
 function counting(db: Database): { db: Database; count: () => number } {
-  let statements = 0;
-  const counted = (q: Queryable): Queryable => ({
-    query: (sql, params) => {
-      statements++;
-      return q.query(sql, params);
-    },
-  });
-  return {
-    db: {
-      engine: db.engine,
-      ...counted(db),
-      transaction: (fn) => {
-        statements += 2;
-        return db.transaction((tx) => fn(counted(tx)));
-      },
-      exec: (sql) => {
-        statements++;
-        return db.exec(sql);
-      },
-      sizeBytes: () => db.sizeBytes(),
-      close: () => db.close(),
-    },
-    count: () => statements,
-  };
+  const recorded = recordingDatabase(db);
+  return { db: recorded.db, count: () => recorded.statements.length };
 }
 
 class Rollback extends Error {}

@@ -55,7 +55,9 @@ export function conversationRoutes(deps: ServerDeps & { db: Database }, chat: Ch
   app.patch("/:id", async (c) => {
     const userId = webUserId(c);
     const body = parseWire(patchConversationRequestSchema, await readJsonBody(c));
-    return c.json(toConversationWire(await patchConversation(db, userId, c.req.param("id"), body)));
+    const conversation = await patchConversation(db, userId, c.req.param("id"), body);
+    chat.forget(conversation.id);
+    return c.json(toConversationWire(conversation));
   });
 
   app.delete("/:id", async (c) => {
