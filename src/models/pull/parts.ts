@@ -15,6 +15,11 @@ export interface PartSizing {
 /** Parts a blob aims at, as Ollama sizes them: size / 16, clamped to the sizing's bounds. */
 const TARGET_PARTS = 16;
 
+const MIB = 1024 * 1024;
+
+/** Ollama's bounds: a 1 GiB blob is 16 parts of 64 MiB, a 10 GiB one 40 of 256 MiB. */
+export const DEFAULT_PART_SIZING: PartSizing = { minPartSize: 64 * MIB, maxPartSize: 256 * MIB };
+
 export interface Part {
   index: number;
   /** First byte of the part in the blob. */

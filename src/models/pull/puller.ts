@@ -12,6 +12,7 @@ import { displayName, nameKey, parseModelName, qualifiedName } from "../names.js
 import type { LocalModelStore } from "../store.js";
 import type { ModelName, ProgressStatus } from "../types.js";
 import { downloadBlob, type PartOptions } from "./download.js";
+import { DEFAULT_PART_SIZING } from "./parts.js";
 import { createHostPolicy } from "./policy.js";
 import { createProxySelector } from "./proxy.js";
 import { createRegistryClient, type RegistrySession } from "./registry.js";
@@ -44,10 +45,8 @@ export interface PullerOptions {
   connections?: { max?: number; timeoutMs?: number };
 }
 
-const MIB = 1024 * 1024;
 const DEFAULT_PARTS: PartOptions = {
-  minPartSize: 64 * MIB,
-  maxPartSize: 256 * MIB,
+  ...DEFAULT_PART_SIZING,
   concurrency: 4,
   attempts: 6,
   backoffMs: 1000,
