@@ -24,12 +24,30 @@ export interface RecentTurn {
  */
 const MAX_CONVERSATIONS = 64;
 
+/** Forgets tracked at most before they are summed up in one floor (see `forgottenAt`). */
+const MAX_FORGETS = 4096;
+
 export class RecentTurns {
   /** By conversation id, in order of use (a Map keeps insertion order: first = least recent). */
   private readonly turns = new Map<string, RecentTurn>();
+  /**
+   * When each conversation was last forgotten, on a counter: a turn that began before then
+   * carries settings from before the change and is not kept. Past MAX_FORGETS entries they are
+   * dropped and `floor` stands for all of them (turns begun before it are not kept).
+   */
+  private readonly forgottenAt = new Map<string, number>();
+  private clock = 0;
+  private floor = 0;
 
-  remember(turn: RecentTurn): void {
+  /** A mark to hand back to remember(): taken when a turn starts, before its conversation is read. */
+  begin(): number {
+    return this.clock;
+  }
+
+  /** Keeps `turn`, unless its conversation was forgotten after `since` (begin()'s mark). */
+  remember(turn: RecentTurn, since: number): void {
     const id = turn.conversation.id;
+    if (since < this.floor || (this.forgottenAt.get(id) ?? 0) > since) return;
     this.turns.delete(id);
     this.turns.set(id, turn);
     if (this.turns.size > MAX_CONVERSATIONS) {
@@ -45,7 +63,14 @@ export class RecentTurns {
     return turn;
   }
 
+  /** Drops the conversation's turn, and any turn of it that began before now and ends later. */
   forget(conversationId: string): void {
     this.turns.delete(conversationId);
+    this.clock++;
+    if (this.forgottenAt.size >= MAX_FORGETS) {
+      this.forgottenAt.clear();
+      this.floor = this.clock;
+    }
+    this.forgottenAt.set(conversationId, this.clock);
   }
 }

@@ -154,7 +154,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   const start = async (
     userId: string,
     model: string,
-    prompt: { history: ChatMessage[]; plan: Plan; path: readonly BranchMessage[] },
+    /** The branch the prompt was built from, and recent.begin()'s mark taken before it was read. */
+    prompt: { history: ChatMessage[]; plan: Plan; path: readonly BranchMessage[]; since: number },
     store: () => Promise<Turn>,
     recheck?: (turn: Turn) => { history: ChatMessage[]; plan: Plan } | undefined,
   ): Promise<ChatStream> => {
@@ -202,11 +203,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       // Remembered as saved: what the next turn's prompt reads back is exactly what is stored.
       if (!generation.saved) return;
       const asked = turn.userMessage ? [turn.userMessage] : [];
-      recent.remember({
-        answerId: final.id,
-        conversation: turn.conversation,
-        path: [...prompt.path, ...asked, final],
-      });
+      recent.remember(
+        { answerId: final.id, conversation: turn.conversation, path: [...prompt.path, ...asked, final] },
+        prompt.since,
+      );
     });
     const stream = generation.attach(turn.userMessage, turn.conversation);
     let first: IteratorResult<InferenceEvent, void>;
@@ -240,15 +240,18 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     model: string | ModelRecord,
     path: readonly BranchMessage[],
     content: string,
+    since: number,
   ) => ({
     history: questionAfter(conversation, path, content),
     plan: await preflight(conversation, model),
     path,
+    since,
   });
 
   return {
     async send(userId, conversationId, input) {
       checkOpen();
+      const since = recent.begin();
       const store = (model: string) => () =>
         insertTurn(db, userId, conversationId, { content: input.content, parentId: input.parentId, model });
       // A follow-up to the answer this server finished last in the chat: its prompt is built from
@@ -260,7 +263,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       if (recalled && input.model !== undefined) {
         checkText(input.content, "content");
         const model = input.model;
-        const prompt = await promptOf(recalled.conversation, model, recalled.path, input.content);
+        const prompt = await promptOf(recalled.conversation, model, recalled.path, input.content, since);
         // The model and its admission were checked above: only the chat's settings can differ.
         return start(userId, model, prompt, store(model), ({ conversation }) =>
           sameSettings(conversation, recalled.conversation)
@@ -290,12 +293,19 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       // Checked here too (insertTurn does): a model must not start on a question that cannot be stored.
       checkText(input.content, "content");
       const record = settledValue(recordRead);
-      const prompt = await promptOf(conversation, record ?? model, settledValue(pathRead), input.content);
+      const prompt = await promptOf(
+        conversation,
+        record ?? model,
+        settledValue(pathRead),
+        input.content,
+        since,
+      );
       return start(userId, model, prompt, store(model));
     },
 
     async regenerate(userId, messageId) {
       checkOpen();
+      const since = recent.begin();
       const sibling = await getMessage(db, userId, messageId);
       if (sibling.role !== "assistant" || sibling.parentId === null) {
         throw new AppError("invalid_request", "only an answer can be regenerated");
@@ -313,6 +323,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         history: historyOf(conversation, path),
         plan: await preflight(conversation, model),
         path,
+        since,
       };
       return start(userId, model, prompt, () => insertSiblingAnswer(db, userId, messageId, model));
     },

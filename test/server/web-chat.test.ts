@@ -242,6 +242,13 @@ describeEachDatabase("web chat API", (db) => {
     const fourth = await answer("four", third.id);
     expect(fourth.content).toBe(" Beta Gamma");
     expect(reads().length).toBeGreaterThan(0);
+
+    // A rename or a pin changes nothing a prompt is built from: the kept turn stays.
+    await json(await api(alice, "PATCH", `/conversations/${chat.id}`, { title: "renamed", pinned: true }));
+    statements.length = 0;
+    const fifth = await answer("five", fourth.id);
+    expect(fifth.content).toBe(" Beta Gamma");
+    expect(reads()).toEqual([]);
   });
 
   it("refuses an unknown model before storing anything", async () => {

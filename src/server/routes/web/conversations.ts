@@ -56,7 +56,8 @@ export function conversationRoutes(deps: ServerDeps & { db: Database }, chat: Ch
     const userId = webUserId(c);
     const body = parseWire(patchConversationRequestSchema, await readJsonBody(c));
     const conversation = await patchConversation(db, userId, c.req.param("id"), body);
-    chat.forget(conversation.id);
+    // What a prompt is built from changed (a title or a pin changes none of it).
+    if (body.system !== undefined || body.options !== undefined) chat.forget(conversation.id);
     return c.json(toConversationWire(conversation));
   });
 
