@@ -32,6 +32,11 @@ export interface PlatformOptions {
    * per file). The caller keeps ownership: close() does not close it. Ignored in profile core.
    */
   database?: Database;
+  /**
+   * The configured database, already being opened (openDatabaseEarly): used instead of opening
+   * it here, and owned like one opened here (closed by close(), and when the start fails).
+   */
+  opening?: Promise<Database>;
   /** Engine tuning: the spare runner (default on) and the runners' entry module (see createEngine). */
   engine?: Pick<CreateEngineOptions, "spareRunner" | "runnerEntry" | "runnerPool">;
   /** The logger's in-memory tail (createLogger's `tail`), served by `/api/admin/logs`. */
@@ -72,6 +77,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return closed;
   };
 
+  // A database opening early is closed whatever happens to the start before it is awaited.
+  let opening = options.opening;
+  const closeOpening = async () => {
+    const pending = opening;
+    opening = undefined;
+    await (await pending?.catch(() => undefined))?.close();
+  };
   try {
     let db: Database | undefined;
     // The vault first: a managed database role authenticates with the password it holds.
@@ -80,6 +92,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     if (config.profile !== "core") {
       if (options.database) {
         db = options.database;
+      } else if (opening) {
+        const opened = await opening;
+        opening = undefined;
+        db = opened;
+        steps.push(["database", () => opened.close()]);
       } else {
         const password = secrets?.databasePassword;
         const opened = await openDatabase(config, password ? { password } : {});
@@ -166,6 +183,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return { url: address.url, port: address.port, deps, app: server.app, close };
   } catch (error) {
     await close();
+    await closeOpening();
     throw error;
   }
 }

@@ -67,6 +67,26 @@ export function checkDatabaseUrl(raw: string): URL {
   return url;
 }
 
+/**
+ * Starts opening and migrating the configured database now when that needs nothing from the
+ * vault (PGlite: no role password), so it runs while the server's own modules load: PGlite's
+ * WASM compiles on V8's background threads, and its files are read on the thread pool. Resolves
+ * once PGlite's module is loaded (the open then under way). Undefined
+ * when there is nothing to open early (profile core, or PostgreSQL). The caller owns the result.
+ */
+export async function openDatabaseEarly(
+  config: Readonly<Config>,
+): Promise<{ opening: Promise<Database> } | undefined> {
+  if (config.profile === "core" || config.database.url !== undefined) return undefined;
+  // PGlite's module before the server's: imported together, the server's large graph compiled
+  // first and PGlite's WASM started ~0.3 s later.
+  await import("./pglite.js");
+  const opening = openDatabase(config);
+  // Awaited (and its error reported) by whoever takes it; never an unhandled rejection here.
+  opening.catch(() => undefined);
+  return { opening };
+}
+
 /** Opens the configured database (PGlite unless `database.url` is set) and migrates it. */
 export async function openDatabase(
   config: Readonly<Config>,
