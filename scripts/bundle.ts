@@ -13,7 +13,7 @@
  * below). aixcl's code in the bundle finds the package's files through src/package-paths.ts,
  * never beside its own module.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -93,6 +93,9 @@ const zodEnglishOnly: Plugin = {
  * (`<outDir>/chunks/`) from the TypeScript in `srcDir`.
  */
 export async function bundleEntries(srcDir: string, outDir: string): Promise<void> {
+  // Chunk names carry a hash of their content: a rebuild writes new ones, and the last build's
+  // would otherwise pile up in the package (dist/ is what npm publishes).
+  await rm(join(outDir, "chunks"), { recursive: true, force: true });
   await build({
     entryPoints: BUNDLED_ENTRIES.map((entry) => join(srcDir, `${entry}.ts`)),
     outdir: outDir,
