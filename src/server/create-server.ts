@@ -24,6 +24,7 @@ import type { ServerVitals } from "./routes/admin/health.js";
 import { ownKeyRoutes } from "./routes/admin/keys.js";
 import { authRoutes } from "./routes/auth/index.js";
 import { localIdentityRoutes } from "./routes/auth/local-identity.js";
+import type { UnsealThrottleOptions } from "../auth/unseal-throttle.js";
 import { vaultRoutes } from "./routes/vault.js";
 import { webApp } from "./routes/web/static.js";
 import { webApiRoutes } from "./routes/web/chat-api.js";
@@ -36,6 +37,8 @@ export interface CreateServerOptions {
   drainTimeoutMs?: number;
   /** The built browser app (index.html, assets/). Default: the package's dist/web. */
   webRoot?: string;
+  /** The vault unseal throttle's waits and limits (src/auth/unseal-throttle.ts). Default: its own. */
+  unsealThrottle?: UnsealThrottleOptions;
 }
 
 interface ListenAddress {
@@ -90,8 +93,9 @@ function buildApp(
   deps: ServerDeps,
   vitals: ServerVitals,
   chat: { service: ChatService; models: ChatModels } | undefined,
-  webRoot?: string,
+  options: Pick<CreateServerOptions, "webRoot" | "unsealThrottle">,
 ): Hono<AppEnv> {
+  const { webRoot } = options;
   const { server } = deps.config;
   const app = new Hono<AppEnv>();
   const allowedOrigin = createOriginPolicy(server.cors_origins);
@@ -131,7 +135,8 @@ function buildApp(
   if (db) app.route("/api/auth/keys", ownKeyRoutes(deps));
   if (db && identity) app.route("/api/auth", authRoutes({ ...deps, db, auth: identity }));
   app.route("/api/admin", adminRoutes(deps, vitals));
-  if (deps.vault) app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }));
+  if (deps.vault)
+    app.route("/api/vault", vaultRoutes({ ...deps, vault: deps.vault }, options.unsealThrottle));
   if (db && chat) app.route(WEB_API_PREFIX, webApiRoutes({ ...deps, db }, chat.service, chat.models));
   app.route("/", ollamaRoutes(deps));
   app.route("/v1", openaiRoutes(deps));
@@ -167,7 +172,7 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     startedAt: Date.now(),
     closing: closing.signal,
   };
-  const app = buildApp(deps, vitals, chat && { service: chat, models: chatModels }, options.webRoot);
+  const app = buildApp(deps, vitals, chat && { service: chat, models: chatModels }, options);
   let drained: (() => void) | undefined;
 
   const http = createAdaptorServer({

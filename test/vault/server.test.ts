@@ -47,7 +47,9 @@ async function start(prepare?: (config: Readonly<Config>) => Promise<void>): Pro
   const platform = await startPlatform({
     config,
     logger,
-    server: { drainTimeoutMs: 1000 },
+    // The throttle's waits are its unit test's (test/auth/unseal-throttle.test.ts); here they
+    // are short, so the guessing test costs its KDF runs and not seconds of sleep.
+    server: { drainTimeoutMs: 1000, unsealThrottle: { fixedDelayMs: 10, callerPenaltyMs: 100 } },
     engine: testEngineOptions(),
   });
   const token = await localAdminToken(config);

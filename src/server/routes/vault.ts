@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Hono, type Context } from "hono";
 import { unsealRequestSchema, type RotationWire, type VaultStatusWire } from "../../api/vault-client.js";
-import { createUnsealThrottle } from "../../auth/unseal-throttle.js";
+import { createUnsealThrottle, type UnsealThrottleOptions } from "../../auth/unseal-throttle.js";
 import { isLoopbackHost } from "../../lib/addresses.js";
 import { AppError } from "../../errors.js";
 import { ensurePlatformSecrets } from "../../platform/secrets.js";
@@ -53,10 +53,13 @@ function requireAdmin(c: Context<AppEnv>): void {
   }
 }
 
-export function vaultRoutes(deps: ServerDeps & { vault: Vault }): Hono<AppEnv> {
+export function vaultRoutes(
+  deps: ServerDeps & { vault: Vault },
+  throttleOptions?: UnsealThrottleOptions,
+): Hono<AppEnv> {
   const { vault, logger } = deps;
   const app = new Hono<AppEnv>();
-  const throttle = createUnsealThrottle();
+  const throttle = createUnsealThrottle(throttleOptions);
   // One unseal at a time: each attempt holds 64 MiB for the KDF, so parallel attempts must queue.
   let unsealing: Promise<unknown> = Promise.resolve();
 
