@@ -71,8 +71,8 @@ export function checkDatabaseUrl(raw: string): URL {
  * Starts opening and migrating the configured database now when that needs nothing from the
  * vault (PGlite: no role password), so it runs while the server's own modules load: PGlite's
  * WASM compiles on V8's background threads, and its files are read on the thread pool. Resolves
- * once PGlite's module is loaded (the open then under way). Undefined
- * when there is nothing to open early (profile core, or PostgreSQL). The caller owns the result.
+ * once PGlite's module is loaded and the open is under way; undefined when there is nothing to
+ * open early (profile core, or PostgreSQL). The caller owns the result.
  */
 export async function openDatabaseEarly(
   config: Readonly<Config>,

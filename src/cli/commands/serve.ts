@@ -5,6 +5,7 @@ import { cliConfig, cliIo } from "../io.js";
 import { createLogTail } from "../../lib/log-tail.js";
 import { createLogger, type Logger } from "../../logger.js";
 import type { Platform } from "../../server/start.js";
+import type { Database } from "../../store/types.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flags.js";
 import { printErr, printOut } from "../output.js";
@@ -37,10 +38,11 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
   // listening still shuts down cleanly instead of killing the process mid-write.
   const stopped = waitForSignals(logger);
   let platform: Platform;
-  // The database opens while the server's modules load (~0.3 s of a PGlite start).
-  const { openDatabaseEarly } = await import("../../store/open.js");
-  const early = await openDatabaseEarly(config);
+  let early: { opening: Promise<Database> } | undefined;
   try {
+    // The database opens while the server's modules load (~0.3 s of a PGlite start).
+    const { openDatabaseEarly } = await import("../../store/open.js");
+    early = await openDatabaseEarly(config);
     // Loaded here, not at the top: `config show` and `version` then start without pulling in
     // the server, the engine and llama.cpp bindings.
     const { startPlatform } = await import("../../server/start.js");
