@@ -13,8 +13,8 @@
  * below). aixcl's code in the bundle finds the package's files through src/package-paths.ts,
  * never beside its own module.
  */
-import { readFile, rm } from "node:fs/promises";
-import { dirname, join, sep } from "node:path";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 
@@ -93,10 +93,7 @@ const zodEnglishOnly: Plugin = {
  * (`<outDir>/chunks/`) from the TypeScript in `srcDir`.
  */
 export async function bundleEntries(srcDir: string, outDir: string): Promise<void> {
-  // Chunk names carry a hash of their content: a rebuild writes new ones, and the last build's
-  // would otherwise pile up in the package (dist/ is what npm publishes).
-  await rm(join(outDir, "chunks"), { recursive: true, force: true });
-  await build({
+  const result = await build({
     entryPoints: BUNDLED_ENTRIES.map((entry) => join(srcDir, `${entry}.ts`)),
     outdir: outDir,
     outbase: srcDir,
@@ -114,8 +111,17 @@ export async function bundleEntries(srcDir: string, outDir: string): Promise<voi
     },
     sourcemap: true,
     allowOverwrite: true,
+    metafile: true,
     logLevel: "error",
   });
+  // Chunk names carry a hash of their content: each rebuild writes new ones, and the earlier
+  // builds' would pile up in the package (dist/ is what npm publishes). Removed once this build's
+  // are written, so a command started meanwhile still finds every chunk it imports.
+  const chunks = join(outDir, "chunks");
+  const written = new Set(Object.keys(result.metafile.outputs).map((path) => resolve(path)));
+  for (const name of await readdir(chunks)) {
+    if (!written.has(resolve(chunks, name))) await rm(join(chunks, name), { force: true });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
