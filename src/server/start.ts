@@ -92,14 +92,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     if (config.profile !== "core") {
       if (options.database) {
         db = options.database;
-      } else if (opening) {
-        const opened = await opening;
-        opening = undefined;
-        db = opened;
-        steps.push(["database", () => opened.close()]);
       } else {
         const password = secrets?.databasePassword;
-        const opened = await openDatabase(config, password ? { password } : {});
+        const pending = opening ?? openDatabase(config, password ? { password } : {});
+        // From here the close step below owns it (an open that fails leaves nothing to close).
+        opening = undefined;
+        const opened = await pending;
         db = opened;
         steps.push(["database", () => opened.close()]);
       }

@@ -43,15 +43,13 @@ it("the platform closes the early PGlite database when its start fails, and when
   await copyPgliteTemplate(databasePath(config));
   const port = (busy.address() as { port: number }).port;
 
-  const failing = await openDatabaseEarly(configAt(home, { profile: "bld", "server.port": port }));
+  const taken = configAt(home, { profile: "bld", "server.port": port });
+  const failing = await openDatabaseEarly(taken);
   if (!failing) throw new Error("PGlite should open early");
-  await expect(
-    startPlatform({
-      config: configAt(home, { profile: "bld", "server.port": port }),
-      logger: silentLogger(),
-      ...failing,
-    }),
-  ).rejects.toMatchObject({ code: "config_invalid", param: "server.port" });
+  await expect(startPlatform({ config: taken, logger: silentLogger(), ...failing })).rejects.toMatchObject({
+    code: "config_invalid",
+    param: "server.port",
+  });
   const leftOpen = await failing.opening;
   await expect(leftOpen.query("SELECT 1")).rejects.toThrow();
 
