@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { compiled, ROOT } from "../support/build.js";
 import { runInProcess, type CliResult } from "../support/cli-in-process.js";
@@ -94,13 +95,27 @@ export function runCliWithInput(args: string[], env: NodeJS.ProcessEnv, input = 
   });
 }
 
-/** A port nothing listens on: bound once, then released (for "no server running" cases). */
+/**
+ * A port nothing listens on, for "no server running" cases: one below the kernel's ephemeral range,
+ * checked free by binding it once. A port from the ephemeral range (a `listen(0)` then released)
+ * can be handed at once to another test's `listen(0)` or outgoing connection, which then answers
+ * in its place (a CI run got ECONNRESET where a closed port refuses); nothing is given a port
+ * below that range unless it asks for it by number.
+ */
 export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const range = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768");
+  const ephemeralLow = Number(range.trim().split(/\s+/)[0]) || 32768;
+  const low = Math.max(1024, ephemeralLow - 12_000);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port below the ephemeral range (${low}-${ephemeralLow - 1})`);
 }
 
 /**
