@@ -9,6 +9,16 @@ export async function send(page: Page, text: string, model?: string): Promise<vo
   await page.getByTestId("composer").press("Enter");
 }
 
+/**
+ * Opens a new chat and waits until the page shows it, empty. The app clears the chat it showed in
+ * an effect after the next frame: a question typed before that went to the old chat, and its last
+ * answer, already done, passed for the new one's (a CI run read the previous chat's text).
+ */
+export async function startNewChat(page: Page): Promise<void> {
+  await page.getByTestId("new-chat").click();
+  await page.getByTestId("chat-empty").waitFor();
+}
+
 /** Switches the system color scheme and waits for the app to follow it (it re-renders async). */
 export async function setScheme(page: Page, colorScheme: "light" | "dark"): Promise<void> {
   await page.emulateMedia({ colorScheme });

@@ -17,6 +17,7 @@ import {
   screenshot,
   type WatchedPage,
 } from "../support/browser.js";
+import { startNewChat } from "../support/chat-page.js";
 import { startRegistry, type LoopbackRegistry } from "../support/registry.js";
 import { HELLO_SCRIPT, helloModel } from "../support/scripted-models.js";
 import { startServeProcess, type ServeProcess } from "../support/serve-process.js";
@@ -287,7 +288,7 @@ describe("the admin console in Chromium", () => {
     releaseHeld = undefined;
 
     await row(page, "model-row", "data-name", pulled).waitFor();
-    await page.getByTestId("new-chat").click();
+    await startNewChat(page);
     await expect
       .poll(() => page.getByTestId("model-picker").locator(`option[value="${pulled}"]`).count())
       .toBe(1);
@@ -417,7 +418,7 @@ describe("the admin console's live pages (health, metrics, logs)", () => {
 
   it("charts non-zero generated tokens per second after a chat, read from data-max", async () => {
     const { page, problems } = await admin();
-    await page.getByTestId("new-chat").click();
+    await startNewChat(page);
     await page.getByTestId("model-picker").selectOption({ value: "hello:latest" });
     await page.getByTestId("composer").fill("Say hello");
     await page.getByTestId("composer").press("Enter");

@@ -30,7 +30,7 @@ import {
   R1_PONDER_THINKING,
   r1PonderModel,
 } from "../support/scripted-models.js";
-import { adminPages, conversationId, messages, send, setScheme } from "../support/chat-page.js";
+import { adminPages, conversationId, messages, send, setScheme, startNewChat } from "../support/chat-page.js";
 import { aixcl, startServeProcess, type ServeProcess } from "../support/serve-process.js";
 import { scriptedModel } from "../support/test-models.js";
 
@@ -286,7 +286,7 @@ describe("the web chat in Chromium", () => {
     await page.setViewportSize(DESKTOP);
 
     // A thinking model's reasoning: folded above the answer once it started, not in its text.
-    await page.getByTestId("new-chat").click();
+    await startNewChat(page);
     await send(page, "Think first", "thinker");
     const thought = messages(page, "assistant").last();
     await expect.poll(() => thought.getAttribute("data-status")).toBe("done");
@@ -301,7 +301,7 @@ describe("the web chat in Chromium", () => {
       await screenshot(page, "chat-thinking", { ...DESKTOP, colorScheme });
     }
 
-    await page.getByTestId("new-chat").click();
+    await startNewChat(page);
     await send(page, "Be hostile", "hostile");
     const hostile = messages(page, "assistant").last();
     await expect.poll(() => hostile.getAttribute("data-status")).toBe("done");
@@ -333,7 +333,7 @@ describe("the web chat in Chromium", () => {
 
   it("renames, pins, searches and deletes conversations; screenshots the list, the empty chat and the drawer", async () => {
     const { page, problems } = await asAdmin();
-    await page.getByTestId("new-chat").click();
+    await startNewChat(page);
     await send(page, "zebra crossing question", "hello");
     await expect.poll(() => messages(page, "assistant").last().getAttribute("data-status")).toBe("done");
     const id = await conversationId(page);
@@ -363,7 +363,7 @@ describe("the web chat in Chromium", () => {
     for (const colorScheme of ["light", "dark"] as const) {
       await setScheme(page, colorScheme);
       await screenshot(page, "conversation-list", { ...DESKTOP, colorScheme });
-      await page.getByTestId("new-chat").click();
+      await startNewChat(page);
       await screenshot(page, "empty-chat", { ...DESKTOP, colorScheme });
     }
     await page.setViewportSize(PHONE);
