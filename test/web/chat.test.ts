@@ -309,18 +309,30 @@ describe("the web chat in Chromium", () => {
     expect(await hostile.locator(".markdown :is(img, svg, script, a[href^='javascript'])").count()).toBe(0);
     expect(await hostile.textContent()).toContain("onerror=alert(1)");
 
-    // A hostile title and system prompt.
+    // A hostile title and system prompt. The prompt is typed first and the chat renamed while it
+    // is unsaved: the rename fetches the chat's row again, which must not wipe what was typed.
+    await page.getByTestId("settings-toggle").click();
+    await page.getByTestId("settings-system").fill(HOSTILE.join(""));
     const item = page.getByTestId("conversation-item").first();
     await item.hover();
     await item.getByTestId("conversation-rename").click();
+    const refetched = page.waitForResponse(
+      (r) => r.request().method() === "GET" && /\/conversations\/[^/?]+$/.test(new URL(r.url()).pathname),
+    );
     await page.getByTestId("conversation-rename-input").fill(HOSTILE.join(""));
     await page.getByTestId("conversation-rename-input").press("Enter");
     await expect
       .poll(() => page.getByTestId("conversation-item").first().textContent())
       .toContain("<svg onload=alert(1)>");
-    await page.getByTestId("settings-toggle").click();
-    await page.getByTestId("settings-system").fill(HOSTILE.join(""));
-    const saved = page.waitForResponse((r) => r.request().method() === "PATCH" && r.ok());
+    await refetched;
+    // One frame for the refetched row to render (and, before the fix, to reset the field).
+    await page.evaluate("new Promise((resolve) => requestAnimationFrame(resolve))");
+    expect(await page.getByTestId("settings-system").inputValue()).toBe(HOSTILE.join(""));
+    // This save's PATCH (it carries the system prompt), not the rename's.
+    const saved = page.waitForResponse(
+      (r) =>
+        r.request().method() === "PATCH" && (r.request().postData() ?? "").includes('"system"') && r.ok(),
+    );
     await page.getByTestId("settings-save").click();
     await saved;
     await page.reload();

@@ -26,14 +26,17 @@ export function SettingsPanel({ settings, onSave, onClose }: SettingsPanelProps)
   const [numCtx, setNumCtx] = useState(toText(settings.options.num_ctx));
   const [numPredict, setNumPredict] = useState(toText(settings.options.num_predict));
 
+  // The fields follow the saved values only when those change. Keyed by value, not by object:
+  // `settings` is rebuilt on every render (a streaming answer re-renders often) and the chat's row
+  // is fetched again after a rename, a pin or a new title, each a new object with the same values;
+  // following those would wipe what is being typed.
+  const saved = JSON.stringify([settings.system, settings.options]);
   useEffect(() => {
     setSystem(settings.system ?? "");
     setTemperature(toText(settings.options.temperature));
     setNumCtx(toText(settings.options.num_ctx));
     setNumPredict(toText(settings.options.num_predict));
-    // The saved values (stable objects between saves), not `settings` itself: it is rebuilt on
-    // every render, and a streaming answer re-renders often — that would wipe what is being typed.
-  }, [settings.system, settings.options]);
+  }, [saved]);
 
   const submit = (event: Event) => {
     event.preventDefault();
