@@ -19,8 +19,12 @@ export interface OpenDatabaseOptions {
   oneShot?: boolean;
 }
 
-/** PGlite shared buffers of a one-shot opener, MiB: opens in ~0.3 s instead of ~0.7 s at 128. */
-const ONE_SHOT_BUFFERS_MB = 16;
+/**
+ * PGlite shared buffers of a one-shot opener, MiB. Opening touches every page of PostgreSQL's
+ * shared memory (~7 MiB plus the buffers), and each first touch of a page costs a page fault: an
+ * open took ~0.6 s at 128, ~0.21 s at 16 and ~0.16 s at 4 (a copied template, repeated opens).
+ */
+const ONE_SHOT_BUFFERS_MB = 4;
 
 /**
  * Checks an external database URL: a postgres:// URL whose non-loopback host uses

@@ -10,8 +10,11 @@ import { join } from "node:path";
 import { dirEntries } from "../lib/files.js";
 import { directoryBytes } from "./database-size.js";
 
-/** Never fewer buffers than this, MiB (unless fewer are configured): a fresh home's database. */
-const MIN_BUFFERS_MB = 16;
+/**
+ * Never fewer buffers than this, MiB (unless fewer are configured): a first start's, whose
+ * database (the template, under 8 MiB) does not exist yet.
+ */
+const MIN_BUFFERS_MB = 8;
 
 /** Buffers are sized in steps of this many MiB (a few more rows do not change the start). */
 const STEP_MB = 8;

@@ -31,7 +31,7 @@ export interface PgliteTemplate {
 const run = promisify(execFile);
 
 /** MiB of shared buffers for the tests' PGlite opens and the template build's: each is short-lived. */
-export const TEST_PGLITE_BUFFERS_MB = 16;
+export const TEST_PGLITE_BUFFERS_MB = 4;
 
 /**
  * Copies the directory `from` to `to` (which must not exist) with coreutils' `cp`: a PGlite data
