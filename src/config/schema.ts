@@ -208,7 +208,7 @@ export const configSchema = z.strictObject({
       // opens with fewer (src/store/pglite-buffers.ts).
       pglite_buffers_mb: setting(integer(z.number().int().min(1).max(4096)).default(64), {
         description:
-          "most shared buffers of the embedded PGlite database, MiB: memory it touches when it opens (~5 ms per MiB); a smaller database gets its size (at least 16), one-shot CLI commands at most 16",
+          "most shared buffers of the embedded PGlite database, MiB: memory it touches when it opens (~5 ms per MiB); a smaller database gets its size (at least 8), one-shot CLI commands at most 4",
       }),
       managed: setting(z.boolean().default(false), {
         description:
