@@ -116,7 +116,9 @@ describe("aixcl serve", () => {
 
 /** Streams a long generation, signals once the first bytes arrive, and expects all of it plus exit 0. */
 async function expectDrained(served: Served, signal: () => void): Promise<void> {
-  const numPredict = 400;
+  // Long enough to be in flight when the signal lands (readsAfterSignal checks it was), short
+  // enough not to spend the file's time decoding.
+  const numPredict = 150;
   try {
     const response = await fetch(`${served.url}/api/generate`, {
       method: "POST",

@@ -29,12 +29,14 @@ afterAll(async () => {
 });
 
 // Values carry their sequence number and a digest of their padding: a torn or mixed value fails.
-// The writer imports the run's compiled source (test/support/build.ts): no tsx in 25 children.
+// The writer imports the run's compiled source (test/support/build.ts): no tsx in 25 children. Its
+// logger is a stand-in that drops the vault's few lines: loading the real one (pino) cost each
+// child more than its own writes before the kill.
 const writerSource = () => `
 import { createHash, randomBytes } from "node:crypto";
 const { createVault } = await import(${JSON.stringify(pathToFileURL(compiledModule("vault/vault.ts")).href)});
-const { silentLogger } = await import(${JSON.stringify(pathToFileURL(compiledModule("logger.ts")).href)});
-const vault = createVault({ dir: process.env.VAULT_DIR, logger: silentLogger() });
+const quiet = () => {};
+const vault = createVault({ dir: process.env.VAULT_DIR, logger: { info: quiet, warn: quiet, error: quiet, debug: quiet } });
 const value = (n) => {
   const pad = randomBytes(1 + (n * 7919) % 30000).toString("base64");
   return n + ":" + createHash("sha256").update(pad).digest("hex") + ":" + pad;
