@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,13 +21,6 @@ import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { helloModel } from "../support/scripted-models.js";
 import { installModel } from "../support/test-models.js";
 import { cliArgs, cliEnv, ROOT, runCliProcess } from "./run-cli.js";
-
-/** Whether process `pid` has `path` open (Linux: its /proc/<pid>/fd links). */
-async function holdsOpen(pid: number, path: string): Promise<boolean> {
-  const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
-  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
-  return targets.includes(path);
-}
 
 /** `aixcl <args>` as its own process of the compiled build. */
 const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
@@ -238,13 +231,22 @@ describe("aixcl stack", () => {
       let out = "";
       follower.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
-      // Room for one rotation in the 20 lines (~2 KB after the ≤ 1 KB there): -f reads the old
-      // file to its end, then the new one.
-      const more = createRotatingFile({ path, maxBytes: 2500, files: 3 });
-      // Written once the follower holds the file open: the offset it follows from was read before.
-      await expect.poll(() => holdsOpen(follower.pid ?? 0, path)).toBe(true);
+      // One rotation in the 20 lines: the file holds one line (~0.1 KB) and takes ~1.2 KB. -f reads
+      // the old file to its end, then the new one from its start.
+      const more = createRotatingFile({ path, maxBytes: 1200, files: 3 });
+      // -f prints what is written after its first read of the file, and a line written before that
+      // read is history (-n 0 shows none of it): the follower holding the file open does not say
+      // which side of the read a write lands. Markers are written until one comes out.
+      for (let marker = 0; !out.includes('"ready ') && follower.exitCode === null; marker++) {
+        if (marker > 200) throw new Error(`stack logs -f printed no marker: ${out}`);
+        more.write(`${JSON.stringify({ level: 50, msg: `ready ${marker}` })}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       for (let i = 100; i < 120; i++) more.write(line(i));
       more.close();
+      // The rotation happened mid-way: the first of them are in the file rotated out.
+      expect(await readFile(`${path}.1`, "utf8")).toContain('"line 100');
+      expect(await readFile(path, "utf8")).toContain('"line 119');
       await expect.poll(() => out.includes("line 119")).toBe(true);
       follower.kill("SIGINT");
       expect(await exited).toBe(0);
@@ -252,7 +254,9 @@ describe("aixcl stack", () => {
         .trim()
         .split("\n")
         .map((text) => (JSON.parse(text) as { msg: string }).msg.trim());
-      expect(followed).toEqual(Array.from({ length: 20 }, (_, i) => `line ${100 + i}`));
+      expect(followed.filter((msg) => !msg.startsWith("ready "))).toEqual(
+        Array.from({ length: 20 }, (_, i) => `line ${100 + i}`),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
