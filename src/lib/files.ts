@@ -8,8 +8,19 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import {
+  constants,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  statfs,
+  unlink,
+} from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
 
 /** True for "no such file or directory" (ENOENT). */
 export function isNotFound(error: unknown): boolean {
@@ -130,5 +141,28 @@ export async function freeBytes(path: string): Promise<number | null> {
     return stats.bavail * stats.bsize;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Copies the directory tree `from` to `to`, which must not exist: directories 0700, each file with
+ * its own mode, one at a time on the thread pool (the event loop stays free). A PGlite data
+ * directory (~1,000 files) took ~0.3 s of CPU this way against ~0.6–1 s through Node's recursive
+ * `fs.cp`, which also stats and chmods every entry. Anything but files and directories (a symbolic
+ * link) is refused rather than skipped: the copy would not be whole.
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  const entries = await readdir(from, { recursive: true, withFileTypes: true });
+  const inside = (entry: Dirent) => relative(from, join(entry.parentPath, entry.name));
+  const odd = entries.find((entry) => !entry.isFile() && !entry.isDirectory());
+  if (odd) throw new Error(`cannot copy ${join(from, inside(odd))}: not a file or a directory`);
+  await mkdir(to, { mode: 0o700 });
+  // Shorter paths first: a directory's parent is made before it.
+  const dirs = entries.filter((entry) => entry.isDirectory()).map(inside);
+  for (const dir of dirs.sort((a, b) => a.length - b.length)) await mkdir(join(to, dir), { mode: 0o700 });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = inside(entry);
+    await copyFile(join(from, path), join(to, path), constants.COPYFILE_EXCL);
   }
 }
