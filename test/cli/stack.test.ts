@@ -231,20 +231,21 @@ describe("aixcl stack", () => {
       let out = "";
       follower.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
-      // One rotation in the 20 lines: the file holds one line (~0.1 KB) and takes ~1.2 KB. -f reads
-      // the old file to its end, then the new one from its start.
-      const more = createRotatingFile({ path, maxBytes: 1200, files: 3 });
       // -f prints what is written after its first read of the file, and a line written before that
       // read is history (-n 0 shows none of it): the follower holding the file open does not say
       // which side of the read a write lands. Markers are written until one comes out.
+      const markers = createRotatingFile({ path, maxBytes: 1_000_000, files: 3 });
       for (let marker = 0; !out.includes('"ready ') && follower.exitCode === null; marker++) {
         if (marker > 200) throw new Error(`stack logs -f printed no marker: ${out}`);
-        more.write(`${JSON.stringify({ level: 50, msg: `ready ${marker}` })}\n`);
+        markers.write(`${JSON.stringify({ level: 50, msg: `ready ${marker}` })}\n`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      markers.close();
+      // One rotation in the 20 lines (~2 KB): the file takes ~1.1 KB more than it holds. -f reads
+      // the old file to its end, then the new one from its start.
+      const more = createRotatingFile({ path, maxBytes: (await stat(path)).size + 1100, files: 3 });
       for (let i = 100; i < 120; i++) more.write(line(i));
       more.close();
-      // The rotation happened mid-way: the first of them are in the file rotated out.
       expect(await readFile(`${path}.1`, "utf8")).toContain('"line 100');
       expect(await readFile(path, "utf8")).toContain('"line 119');
       await expect.poll(() => out.includes("line 119")).toBe(true);

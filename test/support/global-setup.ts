@@ -9,9 +9,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { copyTree } from "../../src/lib/files.js";
 import { compileSource } from "./build.js";
 import { createTestPgliteTemplate } from "./pglite-template.js";
-import { copyTree } from "./pglite-template-build.js";
 import { adminOf, startPostgres, type PostgresAdmin } from "./postgres.js";
 import { scriptedModel, tinyModel } from "./test-models.js";
 

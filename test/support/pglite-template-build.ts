@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { copyTree } from "../../src/lib/files.js";
 import { createPgliteTemplate } from "../../src/store/open.js";
 import { openPglite } from "../../src/store/pglite.js";
 
@@ -32,15 +33,6 @@ const run = promisify(execFile);
 
 /** MiB of shared buffers for the tests' PGlite opens and the template build's: each is short-lived. */
 export const TEST_PGLITE_BUFFERS_MB = 4;
-
-/**
- * Copies the directory `from` to `to` (which must not exist) with coreutils' `cp`: a PGlite data
- * directory is ~1,000 files, which `cp` copies for ~0.1 s of CPU where Node's recursive `fs.cp`
- * takes ~0.5–0.8 s.
- */
-export async function copyTree(from: string, to: string): Promise<void> {
-  await run("cp", ["-R", from, to]);
-}
 
 /** Creates and migrates the template in `dir` (empty). */
 async function buildTemplate(dir: string): Promise<PgliteTemplate> {

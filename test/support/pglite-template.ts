@@ -12,7 +12,8 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { inject } from "vitest";
-import { buildTemplateInChild, copyTree, type PgliteTemplate } from "./pglite-template-build.js";
+import { copyTree } from "../../src/lib/files.js";
+import { buildTemplateInChild, type PgliteTemplate } from "./pglite-template-build.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
