@@ -340,6 +340,15 @@ describe("the web chat in Chromium", () => {
     await page.getByTestId("settings-toggle").click();
     await expect.poll(() => page.getByTestId("settings-system").inputValue()).toBe(HOSTILE.join(""));
     expect(await page.locator("img[src=x], svg[onload]").count()).toBe(0);
+
+    // What is typed and not saved stays with its chat: the panel, left open, shows the next
+    // chat's own settings, even when both chats' saved settings are the same (the defaults).
+    const conversations = page.getByTestId("conversation-item");
+    await conversations.nth(1).click();
+    await expect.poll(() => page.getByTestId("settings-system").inputValue()).toBe("");
+    await page.getByTestId("settings-system").fill("typed, not saved");
+    await conversations.nth(2).click();
+    await expect.poll(() => page.getByTestId("settings-system").inputValue()).toBe("");
     expect(problems).toEqual([]);
   });
 

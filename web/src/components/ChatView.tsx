@@ -99,6 +99,8 @@ export function ChatView(props: ChatViewProps) {
         </div>
         {settingsOpen && (
           <SettingsPanel
+            // Another chat's panel starts afresh: what was typed and not saved stays with its chat.
+            key={chat.conversation?.id ?? "new"}
             settings={chat.settings}
             onClose={() => setSettingsOpen(false)}
             onSave={(patch) => {
