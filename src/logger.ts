@@ -29,6 +29,8 @@ export const LOG_FILE = "aixcl.log";
 /** Bounds of the log on disk: aixcl.log and two older files (aixcl.log.1, .2) of 10 MiB each. */
 const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_FILES = 3;
+/** Log lines stderr may hold back while its reader is slow (a pipe nobody drains). */
+const STDERR_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export interface LoggerOptions {
   level: string;
@@ -54,16 +56,17 @@ export function createLogger(options: LoggerOptions): Logger {
         files: LOG_FILES,
       })
     : undefined;
-  // stderr through a transport (pino-pretty runs in its worker); the file in this thread, where
-  // each line is written synchronously and rotation needs no coordination.
+  // The file in this thread, where each line is written synchronously and rotation needs no
+  // coordination. stderr: pino-pretty (a TTY) runs in a transport's worker thread; JSON lines go
+  // through an in-thread SonicBoom, whose writes to a busy pipe wait on the thread pool, not here
+  // (lines beyond STDERR_BACKLOG_BYTES of backlog are dropped: the file has them all). A worker
+  // for those too cost every start ~0.25 s of CPU (a thread's Node start) for nothing.
   const stderr =
-    options.stderr !== false
-      ? pino.transport(
-          options.pretty
-            ? { target: "pino-pretty", options: { destination: 2 } }
-            : { target: "pino/file", options: { destination: 2 } },
-        )
-      : undefined;
+    options.stderr === false
+      ? undefined
+      : options.pretty
+        ? pino.transport({ target: "pino-pretty", options: { destination: 2 } })
+        : pino.destination({ dest: 2, sync: false, maxLength: STDERR_BACKLOG_BYTES });
   const destination = {
     write(line: string) {
       file?.write(line);
@@ -75,8 +78,7 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
   const { tail } = options;
-  // The tail gets each line as serialized, after redaction, in this thread: the transport's
-  // targets run in a worker, out of reach of the server's memory.
+  // The tail gets each line as serialized, after redaction.
   const hooks = tail
     ? {
         streamWrite(line: string) {

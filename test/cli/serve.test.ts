@@ -76,6 +76,13 @@ describe("aixcl serve", () => {
       .split("\n")
       .map((line) => JSON.parse(line) as { msg: string; level: number });
     expect(records.map((r) => r.msg)).toEqual(expect.arrayContaining(["aixcl listening", "stopped"]));
+    // stderr (not a TTY here) gets the same JSON lines, the last one written before the exit.
+    const printed = served
+      .stderr()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { msg: string });
+    expect(printed.map((r) => r.msg)).toEqual(records.map((r) => r.msg));
   });
 
   // One compute thread: on a shared 2-core machine two threads can collapse to a few tokens per
