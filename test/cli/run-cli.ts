@@ -5,6 +5,7 @@ import { compiled, ROOT } from "../support/build.js";
 import { runInProcess, type CliResult } from "../support/cli-in-process.js";
 import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { helloModel } from "../support/scripted-models.js";
+import { homeEnv } from "../support/serve-process.js";
 
 /** Repository root: the CLI's working directory. */
 export { ROOT };
@@ -21,7 +22,7 @@ export type { CliResult };
  * points at a temp dir so ~/.aixcl is never the developer's.
  */
 export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, AIXCL_HOME: home, ...extra };
+  return { ...homeEnv(home), ...extra };
 }
 
 /**

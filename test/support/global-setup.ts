@@ -4,9 +4,13 @@
  * idempotent and cached, so workers calling them again just get the paths), starts the one
  * real PostgreSQL server of this run, whose superuser test files reach through `inject("postgres")`,
  * compiles src/ for the child processes the tests start (test/support/build.ts), and migrates the
- * PGlite database test databases start from (test/support/pglite-template.ts).
+ * PGlite database test databases start from (test/support/pglite-template.ts). The run's processes
+ * share a cache directory of its own (XDG_CACHE_HOME, inherited by the workers and what they
+ * start): node-llama-cpp's binary test then runs once per run (src/engine/runner/binary-memo.ts),
+ * not once per server and worker, and nothing is written to the user's ~/.cache.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { copyTree } from "../../src/lib/files.js";
@@ -23,6 +27,9 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cleanups: (() => Promise<void>)[] = [];
+  const cache = await mkdtemp(join(tmpdir(), "aixcl-test-cache-"));
+  cleanups.push(() => rm(cache, { recursive: true, force: true }));
+  process.env.XDG_CACHE_HOME = cache;
   const teardown = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };

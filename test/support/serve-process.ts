@@ -61,9 +61,19 @@ async function waitForRecord(home: string, child: ChildProcess, log: () => strin
   throw new Error(`aixcl serve did not start within 30 s: ${log()}`);
 }
 
+/**
+ * The environment of an aixcl process a test starts for `home`: little of the test's own, and the
+ * run's cache directory (test/support/global-setup.ts), where runners find the binaries
+ * node-llama-cpp has tested in this run.
+ */
+export function homeEnv(home: string): NodeJS.ProcessEnv {
+  const { PATH = "/usr/bin:/bin", XDG_CACHE_HOME } = process.env;
+  return { PATH, HOME: home, AIXCL_HOME: home, ...(XDG_CACHE_HOME ? { XDG_CACHE_HOME } : {}) };
+}
+
 export async function startServeProcess(options: ServeOptions): Promise<ServeProcess> {
   const home = await mkdtemp(join(tmpdir(), "aixcl-e2e-"));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, AIXCL_HOME: home };
+  const env = homeEnv(home);
   let child: ChildProcess | undefined;
   try {
     for (const model of options.models) await installModel(join(home, "models"), model.name, model.gguf);

@@ -3,10 +3,11 @@
  * sequences and KV cache type the scheduler chose (src/engine/scheduler-memory.ts).
  */
 import { basename } from "node:path";
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { getLlama, getModuleVersion, LlamaLogLevel } from "node-llama-cpp";
 import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
 import { DecodeBatching } from "./batching.js";
-import { canSkipBinaryTest, withBinaryTestSkipped } from "./binary-test.js";
+import { binaryMemo } from "./binary-memo.js";
+import { canStandInForBinaryTest, withBinaryTestStandIn } from "./binary-test.js";
 import type { LoadedInfo, LoadSpec } from "./protocol.js";
 
 /** node-llama-cpp's names of the KV cache types engine.kv_cache_type offers. */
@@ -50,19 +51,22 @@ function log(level: LlamaLogLevel, message: string): void {
 
 /**
  * Loads llama.cpp itself. On Linux node-llama-cpp first test-loads its prebuilt binary in a
- * subprocess (about 0.5 s): a spare runner does this ahead of time, and a runner whose settings
- * the server has seen load llama.cpp before skips it (./binary-test.ts). Resolves whether the
- * test ran.
+ * subprocess (about 0.5 s): a binary that passed on this machine before (./binary-memo.ts), or
+ * one whose settings the server has seen load llama.cpp (`binaryTested`), skips it
+ * (./binary-test.ts). Resolves whether a real test ran.
  */
 export async function createLlama(
   gpu: "auto" | false,
   binaryTested: boolean,
 ): Promise<{ llama: Llama; binaryTest: "ran" | "skipped" }> {
   const load = () => getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.warn, logger: log });
-  if (binaryTested && (await canSkipBinaryTest())) {
-    return { llama: await withBinaryTestSkipped(load), binaryTest: "skipped" };
-  }
-  return { llama: await load(), binaryTest: "ran" };
+  if (!(await canStandInForBinaryTest())) return { llama: await load(), binaryTest: "ran" };
+  const { value, ran } = await withBinaryTestStandIn(
+    load,
+    binaryTested,
+    binaryMemo(await getModuleVersion()),
+  );
+  return { llama: value, binaryTest: ran ? "ran" : "skipped" };
 }
 
 export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<RunnerModel> {
