@@ -6,8 +6,9 @@
  * compiles src/ for the child processes the tests start (test/support/build.ts), and migrates the
  * PGlite database test databases start from (test/support/pglite-template.ts). The run's processes
  * share a cache directory of its own (XDG_CACHE_HOME, inherited by the workers and what they
- * start): node-llama-cpp's binary test then runs once per run (src/engine/runner/binary-memo.ts),
- * not once per server and worker, and nothing is written to the user's ~/.cache.
+ * start): node-llama-cpp's binary test then runs only in the runners that start before its first
+ * pass is written (src/engine/runner/binary-memo.ts; 4 of a run's ~45 here, where each server and
+ * worker ran it once: 10), and nothing is written to the user's ~/.cache.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -60,12 +60,9 @@ export async function createLlama(
   binaryTested: boolean,
 ): Promise<{ llama: Llama; binaryTest: "ran" | "skipped" }> {
   const load = () => getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.warn, logger: log });
-  if (!(await canStandInForBinaryTest())) return { llama: await load(), binaryTest: "ran" };
-  const { value, ran } = await withBinaryTestStandIn(
-    load,
-    binaryTested,
-    binaryMemo(await getModuleVersion()),
-  );
+  const release = await getModuleVersion();
+  if (!canStandInForBinaryTest(release)) return { llama: await load(), binaryTest: "ran" };
+  const { value, ran } = await withBinaryTestStandIn(load, binaryTested, binaryMemo(release));
   return { llama: value, binaryTest: ran ? "ran" : "skipped" };
 }
 
