@@ -2,7 +2,8 @@
  * The first `aixcl stack start` of an empty home (profile sys) with the compiled CLI, which ships
  * the migrated database template as `npm run build` does (test/support/global-setup.ts): the
  * database is a copy of that template, not a new cluster (initdb would give it a system identifier
- * of its own), every migration is applied, and the first admin the start created can log in.
+ * of its own) holding only the database aixcl uses, every migration is applied, and the first
+ * admin the start created can log in.
  */
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -70,6 +71,9 @@ describe("aixcl stack start on an empty home", () => {
     const db = await openDatabase(loadConfig({ env }), { migrate: false, oneShot: true });
     try {
       expect(await schemaVersion(db)).toBe(SCHEMA_VERSION);
+      // The one database aixcl uses: initdb's templates are not in the copy (src/store/open.ts).
+      const databases = await db.query<{ datname: string }>("SELECT datname FROM pg_database");
+      expect(databases.rows.map((row) => row.datname)).toEqual(["postgres"]);
     } finally {
       await db.close();
     }
