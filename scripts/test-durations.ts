@@ -4,7 +4,11 @@
  * files in on a fresh clone, which has no such cache. Run after a full `npm test`:
  *
  *   npm run test:durations
+ *
+ * vitest's cache keeps every file it has ever run here, also ones since deleted or outside the
+ * suite (a scratch test run by path): only the repository's own files are written.
  */
+import { execFileSync } from "node:child_process";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,10 +35,12 @@ async function newestResults(): Promise<string> {
 }
 
 const cached = JSON.parse(await readFile(await newestResults(), "utf8")) as CachedResults;
+const tracked = new Set(execFileSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" }).split("\0"));
 const seconds: Record<string, number> = {};
 for (const [key, { duration }] of cached.results.sort((a, b) => b[1].duration - a[1].duration)) {
   // Keys are "<project>:<path>"; this repository has one unnamed project.
-  seconds[key.slice(key.indexOf(":") + 1)] = Math.round(duration / 100) / 10;
+  const path = key.slice(key.indexOf(":") + 1);
+  if (tracked.has(path)) seconds[path] = Math.round(duration / 100) / 10;
 }
 await writeFile(OUT, `${JSON.stringify(seconds, null, 2)}\n`);
 console.log(`${Object.keys(seconds).length} files -> ${OUT}`);
