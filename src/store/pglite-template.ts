@@ -2,11 +2,11 @@
  * A migrated PGlite data directory made once, at `npm run build` (build-pglite-template.ts, with
  * createPgliteTemplate of open.ts), that a home's first start copies instead of creating a
  * cluster: initdb in WASM costs 4–10 s of CPU and leaves the process's memory ~500 MB higher,
- * where copying the ~40 MB directory (~1,000 files, copyTree of lib/files.ts) takes ~0.3 s and
- * PGlite then opens it as an existing database. A plain directory rather than PGlite's
- * `loadDataDir` tarball: loading one costs ~2 s of CPU (its tar is unpacked through the WASM
- * file system). The tests build the same template with the same function
- * (test/support/pglite-template.ts).
+ * where copying the ~25 MB directory (~420 files: the one database aixcl uses, see
+ * createPgliteTemplate; copyTree of lib/files.ts) takes ~0.15 s and PGlite then opens it as an
+ * existing database. A plain directory rather than PGlite's `loadDataDir` tarball: loading one
+ * costs ~2 s of CPU (its tar is unpacked through the WASM file system). The tests build the same
+ * template with the same function (test/support/pglite-template.ts).
  */
 import { access, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
