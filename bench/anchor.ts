@@ -210,16 +210,28 @@ const WORDS = (
  */
 async function promptText(anchor: Server, seed: number, tokens: number): Promise<string> {
   const words = Array.from({ length: tokens }, (_, i) => WORDS[(seed * 7919 + i * 104_729) % WORDS.length]);
-  const tokenized = await fetch(`${anchor.url}/tokenize`, {
-    method: "POST",
-    body: JSON.stringify({ content: `${seed}: ${words.join(" ")}` }),
-  });
-  const ids = ((await tokenized.json()) as { tokens: number[] }).tokens.slice(0, tokens);
-  const response = await fetch(`${anchor.url}/detokenize`, {
-    method: "POST",
-    body: JSON.stringify({ tokens: ids }),
-  });
-  return ((await response.json()) as { content: string }).content;
+  const tokenized = (await anchorPost(`${anchor.url}/tokenize`, {
+    content: `${seed}: ${words.join(" ")}`,
+  })) as { tokens: number[] };
+  const ids = tokenized.tokens.slice(0, tokens);
+  return ((await anchorPost(`${anchor.url}/detokenize`, { tokens: ids })) as { content: string }).content;
+}
+
+/**
+ * A JSON POST to llama-server, sent once more when the connection it went on was closed by the
+ * server (it ends idle keep-alive connections, and fetch may pick one just then: "other side
+ * closed", which stopped whole runs).
+ */
+async function anchorPost(url: string, body: unknown): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url, { method: "POST", body: JSON.stringify(body) });
+      return await response.json();
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if (attempt > 1 || code !== "UND_ERR_SOCKET") throw error;
+    }
+  }
 }
 
 const tps = (tokens: number, ms: number) => (tokens - 1) / (ms / 1000);
