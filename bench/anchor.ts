@@ -308,6 +308,18 @@ async function main(): Promise<void> {
           m("llama-server follow-up TTFT ms"),
           m("aixcl follow-up TTFT ms"),
         ),
+        // Each server's own gain from concurrency (its N-slot aggregate over its 1-slot decode):
+        // llama-server's says what batching the streams can give on this machine at all.
+        ratio(
+          `llama-server ${streams} streams/1 stream`,
+          m(`llama-server ${streams}-stream tok/s`),
+          m("llama-server decode tok/s"),
+        ),
+        ratio(
+          `aixcl ${streams} streams/1 stream`,
+          m(`aixcl ${streams}-stream tok/s`),
+          m("aixcl decode tok/s"),
+        ),
       ].join("\n"),
     );
   } finally {

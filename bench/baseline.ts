@@ -4,7 +4,8 @@
  * UV_THREADPOOL_SIZE=1 in its environment (docs/engine.md: without it 2-thread decode halves).
  * Driven over the IPC channel so the model loads once and rounds interleave with the server's.
  */
-import { getLlama, type Token } from "node-llama-cpp";
+import { getLlama, type LlamaContext, type LlamaContextSequence, type Token } from "node-llama-cpp";
+import { DecodeBatching } from "../src/engine/runner/batching.js";
 import type { BaselineReply, BaselineRequest } from "./protocol.js";
 
 const [modelPath, threadsArg, contextArg] = process.argv.slice(2);
@@ -63,6 +64,66 @@ async function measure(prompt: string, decodeTokens: number): Promise<BaselineRe
   };
 }
 
+/**
+ * The concurrency phase's baseline: a context with one sequence per stream, decoding in lockstep
+ * as aixcl's runners do (src/engine/runner/batching.ts), so each step is one llama_decode for all
+ * streams. Its N streams / 1 stream ratio is what llama.cpp's batched decode itself gives on this
+ * machine, before any IPC or HTTP.
+ */
+let concurrentContext: { context: LlamaContext; batching: DecodeBatching } | undefined;
+
+async function decodeOne(
+  batching: DecodeBatching,
+  sequence: LlamaContextSequence,
+  prompt: string,
+  decodeTokens: number,
+): Promise<{ tokens: number; endAt: number }> {
+  await sequence.clearHistory();
+  const ids = model.tokenize(prompt);
+  await sequence.evaluateWithoutGeneratingNewTokens(ids.slice(0, -1));
+  let produced = 0;
+  const last = ids[ids.length - 1] as Token;
+  for await (const _token of batching.lockstep(sequence.evaluate([last], { temperature: 0 }))) {
+    produced += 1;
+    if (produced >= decodeTokens) break;
+  }
+  return { tokens: produced, endAt: performance.now() };
+}
+
+async function measureConcurrent(prompts: string[], decodeTokens: number): Promise<BaselineReply> {
+  if (concurrentContext === undefined) {
+    const batching = new DecodeBatching();
+    const context = await model.createContext({
+      contextSize,
+      sequences: prompts.length,
+      threads,
+      flashAttention: "auto",
+      batching: { itemPrioritizationStrategy: batching.strategy },
+    });
+    batching.attach(context);
+    concurrentContext = { context, batching };
+  }
+  const { context, batching } = concurrentContext;
+  const sequences = prompts.map(() => context.getSequence());
+  try {
+    // As the server's figure is timed (bench/engine.ts concurrent()): all generated tokens over
+    // the time from the start to the last token, the short prompts' evaluation included.
+    const aggregate = async (count: number): Promise<number> => {
+      const startedAt = performance.now();
+      const results = await Promise.all(
+        prompts.slice(0, count).map((prompt, i) => decodeOne(batching, sequences[i]!, prompt, decodeTokens)),
+      );
+      const tokens = results.reduce((sum, r) => sum + r.tokens, 0);
+      return tokens / ((Math.max(...results.map((r) => r.endAt)) - startedAt) / 1000);
+    };
+    const oneTps = await aggregate(1);
+    const manyTps = await aggregate(prompts.length);
+    return { type: "concurrent", oneTps, manyTps };
+  } finally {
+    for (const sequence of sequences) await sequence.dispose();
+  }
+}
+
 process.on("message", (message: BaselineRequest) => {
   const run = async (): Promise<BaselineReply> => {
     switch (message.type) {
@@ -70,7 +131,10 @@ process.on("message", (message: BaselineRequest) => {
         return { type: "prompt", text: promptText(message.round, message.tokens) };
       case "measure":
         return measure(message.prompt, message.decodeTokens);
+      case "concurrent":
+        return measureConcurrent(message.prompts, message.decodeTokens);
       case "exit":
+        await concurrentContext?.context.dispose();
         await context.dispose();
         await model.dispose();
         await llama.dispose();

@@ -191,6 +191,9 @@ async function main(): Promise<void> {
       baselineDecode: [] as number[],
       one: [] as number[],
       many: [] as number[],
+      baselineOne: [] as number[],
+      baselineMany: [] as number[],
+      baselineStreamsRatio: [] as number[],
       promptCount: [] as number[],
       evalCount: [] as number[],
       followUpTtft: [] as number[],
@@ -233,6 +236,15 @@ async function main(): Promise<void> {
       rows.one.push(one);
       rows.many.push(many);
       rows.streamsRatio.push(many / one);
+      const inProcess = await baseline.request({
+        type: "concurrent",
+        prompts: shorts.slice(1),
+        decodeTokens,
+      });
+      if (inProcess.type !== "concurrent") throw new Error(`baseline sent ${inProcess.type}`);
+      rows.baselineOne.push(inProcess.oneTps);
+      rows.baselineMany.push(inProcess.manyTps);
+      rows.baselineStreamsRatio.push(inProcess.manyTps / inProcess.oneTps);
 
       // Prompt cache, on the multi-slot server (whose other slots hold the streams' caches): the
       // history is evaluated once (untimed), then a follow-up that re-sends it with NEW_TOKENS more
@@ -275,6 +287,9 @@ async function main(): Promise<void> {
       table(`http aggregate decode (num_parallel ${streams}), tok/s`, [
         { label: "1 stream", values: rows.one },
         { label: `${streams} concurrent streams`, values: rows.many },
+        { label: "in-process 1 stream", values: rows.baselineOne },
+        { label: `in-process ${streams} streams (one decode per step)`, values: rows.baselineMany },
+        { label: `in-process ${streams} streams/1 stream`, values: rows.baselineStreamsRatio },
       ]),
     );
     console.log("");
@@ -296,6 +311,15 @@ async function main(): Promise<void> {
       ratio("decode wall http/in-process", median(rows.serverDecodeWall), median(rows.baselineDecode)),
     );
     console.log(ratio(`${streams} streams/1 stream (http aggregate)`, median(rows.many), median(rows.one)));
+    // What llama.cpp's batched decode gives on this machine before any IPC or HTTP: the ceiling
+    // of the ratio above here (a step of N tokens costs more than one token's step).
+    console.log(
+      ratio(
+        `${streams} streams/1 stream (in-process node-llama-cpp)`,
+        median(rows.baselineMany),
+        median(rows.baselineOne),
+      ),
+    );
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
   }

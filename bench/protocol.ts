@@ -2,11 +2,14 @@
 export type BaselineRequest =
   | { type: "prompt"; round: number; tokens: number }
   | { type: "measure"; prompt: string; decodeTokens: number }
+  /** Aggregate decode of one stream, then of all `prompts` at once, in one multi-sequence context. */
+  | { type: "concurrent"; prompts: string[]; decodeTokens: number }
   | { type: "exit" };
 
 export type BaselineReply =
   | { type: "ready"; threads: number; contextSize: number }
   | { type: "prompt"; text: string }
   | { type: "measured"; promptTokens: number; promptTps: number; decodeTokens: number; decodeTps: number }
+  | { type: "concurrent"; oneTps: number; manyTps: number }
   | { type: "bye" }
   | { type: "error"; message: string };
