@@ -151,9 +151,8 @@ async function main(): Promise<void> {
     await installModel(join(home, "models"), MODEL, gguf);
     const env = cleanEnv({ AIXCL_HOME: home });
     // Single-stream figures come from a server whose runner has one sequence, like the baseline's
-    // context: llama.cpp's unified KV cache makes a multi-sequence context attend over the cells
-    // other (idle) sequences keep cached, which costs a single stream 5-15% here. The
-    // concurrency phase uses a second server with `streams` sequences.
+    // context; the concurrency phase uses a second server with `streams` sequences, and row (b)
+    // compares one stream on each (docs/engine.md, Prompt cache).
     const startWith = async (parallel: number) => {
       const started = await startServer(
         ROOT,
