@@ -38,6 +38,19 @@ function promptText(round: number, tokens: number): string {
   return model.detokenize(ids);
 }
 
+/**
+ * Takes `count` tokens of a greedy decode: evaluate() does not stop at end-of-generation tokens,
+ * so every round decodes exactly `count` steps (one decode per yielded token).
+ */
+async function countTokens(tokens: AsyncIterable<Token>, count: number): Promise<number> {
+  let produced = 0;
+  for await (const _token of tokens) {
+    produced += 1;
+    if (produced >= count) break;
+  }
+  return produced;
+}
+
 async function measure(prompt: string, decodeTokens: number): Promise<BaselineReply> {
   await sequence.clearHistory();
   const ids = model.tokenize(prompt);
@@ -45,15 +58,9 @@ async function measure(prompt: string, decodeTokens: number): Promise<BaselineRe
   await sequence.evaluateWithoutGeneratingNewTokens(ids);
   const promptMs = performance.now() - promptStart;
 
-  // Greedy decode of a fixed count: evaluate() does not stop at end-of-generation tokens, so
-  // every round decodes exactly `decodeTokens` steps (one decode per yielded token).
   const last = ids[ids.length - 1] as Token;
-  let produced = 0;
   const decodeStart = performance.now();
-  for await (const _token of sequence.evaluate([last], { temperature: 0 })) {
-    produced += 1;
-    if (produced >= decodeTokens) break;
-  }
+  const produced = await countTokens(sequence.evaluate([last], { temperature: 0 }), decodeTokens);
   const decodeMs = performance.now() - decodeStart;
   return {
     type: "measured",
@@ -81,13 +88,12 @@ async function decodeOne(
   await sequence.clearHistory();
   const ids = model.tokenize(prompt);
   await sequence.evaluateWithoutGeneratingNewTokens(ids.slice(0, -1));
-  let produced = 0;
   const last = ids[ids.length - 1] as Token;
-  for await (const _token of batching.lockstep(sequence.evaluate([last], { temperature: 0 }))) {
-    produced += 1;
-    if (produced >= decodeTokens) break;
-  }
-  return { tokens: produced, endAt: performance.now() };
+  const tokens = await countTokens(
+    batching.lockstep(sequence.evaluate([last], { temperature: 0 })),
+    decodeTokens,
+  );
+  return { tokens, endAt: performance.now() };
 }
 
 async function measureConcurrent(prompts: string[], decodeTokens: number): Promise<BaselineReply> {
