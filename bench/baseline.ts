@@ -6,6 +6,7 @@
  */
 import { getLlama, type LlamaContext, type LlamaContextSequence, type Token } from "node-llama-cpp";
 import { DecodeBatching } from "../src/engine/runner/batching.js";
+import { kvCacheOptions } from "../src/engine/runner/load-model.js";
 import type { BaselineReply, BaselineRequest } from "./protocol.js";
 
 const [modelPath, threadsArg, contextArg] = process.argv.slice(2);
@@ -130,6 +131,29 @@ async function measureConcurrent(prompts: string[], decodeTokens: number): Promi
   }
 }
 
+/**
+ * Growth of this process's resident memory while a one-sequence context of the model's trained
+ * length is created with a runner's KV cache options: llama.cpp zeroes the cache when it
+ * allocates it, so its pages are resident at once (the compute buffers are only touched by a
+ * decode). The longest context makes the cache large beside the few MiB of other allocations that
+ * land in the same window. The context is freed before the next measurement, and its pages with
+ * it (a buffer that large is mapped and unmapped on its own).
+ */
+async function kvMemory(kvCacheType: "f16" | "q8_0"): Promise<BaselineReply> {
+  const cells = model.trainContextSize;
+  const before = process.memoryUsage.rss();
+  const measured = await model.createContext({
+    contextSize: cells,
+    sequences: 1,
+    threads,
+    flashAttention: "auto",
+    ...kvCacheOptions(kvCacheType),
+  });
+  const grown = process.memoryUsage.rss() - before;
+  await measured.dispose();
+  return { type: "kv-memory", cells, mib: grown / 2 ** 20 };
+}
+
 process.on("message", (message: BaselineRequest) => {
   const run = async (): Promise<BaselineReply> => {
     switch (message.type) {
@@ -139,6 +163,8 @@ process.on("message", (message: BaselineRequest) => {
         return measure(message.prompt, message.decodeTokens);
       case "concurrent":
         return measureConcurrent(message.prompts, message.decodeTokens);
+      case "kv-memory":
+        return kvMemory(message.kvCacheType);
       case "exit":
         await concurrentContext?.context.dispose();
         await context.dispose();

@@ -202,7 +202,11 @@ async function main(): Promise<void> {
       decodeManySlots: [] as number[],
       slotsRatio: [] as number[],
       streamsRatio: [] as number[],
+      kvF16: [] as number[],
+      kvQ8: [] as number[],
+      kvRatio: [] as number[],
     };
+    let kvCells = 0;
     for (let round = 0; round < rounds; round++) {
       const prompt = await promptFor(baseline, round, promptTokens);
       const runServer = async () => {
@@ -265,6 +269,17 @@ async function main(): Promise<void> {
       if (round % 2 === 0) await onOne().then(onMany);
       else await onMany().then(onOne);
       rows.slotsRatio.push(rows.decodeManySlots[round]! / rows.decodeOneSlot[round]!);
+
+      // (d) The KV cache's memory at q8_0 against f16, same context (the runner's options).
+      const kv = async (kvCacheType: "f16" | "q8_0") => {
+        const reply = await baseline.request({ type: "kv-memory", kvCacheType });
+        if (reply.type !== "kv-memory") throw new Error(`baseline sent ${reply.type}`);
+        (kvCacheType === "f16" ? rows.kvF16 : rows.kvQ8).push(reply.mib);
+        kvCells = reply.cells;
+      };
+      if (round % 2 === 0) await kv("f16").then(() => kv("q8_0"));
+      else await kv("q8_0").then(() => kv("f16"));
+      rows.kvRatio.push(rows.kvQ8[round]! / rows.kvF16[round]!);
       console.log(`round ${round + 1}/${rounds} done`);
     }
 
@@ -301,6 +316,14 @@ async function main(): Promise<void> {
         { label: `decode 1 stream, ${streams}-slot server, tok/s`, values: rows.decodeManySlots },
         { label: `(b) ${streams}-slot/1-slot decode (target >= 0.97)`, values: rows.slotsRatio },
         { label: `${streams} streams/1 stream per round (target >= 1.7)`, values: rows.streamsRatio },
+      ]),
+    );
+    console.log("");
+    console.log(
+      table(`KV cache memory, one ${kvCells}-cell sequence, MiB resident`, [
+        { label: "f16", values: rows.kvF16 },
+        { label: "q8_0", values: rows.kvQ8 },
+        { label: "(d) q8_0/f16 (target <= 0.55)", values: rows.kvRatio },
       ]),
     );
     console.log("");

@@ -4,6 +4,8 @@ export type BaselineRequest =
   | { type: "measure"; prompt: string; decodeTokens: number }
   /** Aggregate decode of one stream, then of all `prompts` at once, in one multi-sequence context. */
   | { type: "concurrent"; prompts: string[]; decodeTokens: number }
+  /** Resident memory a context's KV cache of this type takes (the runner's options). */
+  | { type: "kv-memory"; kvCacheType: "f16" | "q8_0" }
   | { type: "exit" };
 
 export type BaselineReply =
@@ -11,5 +13,6 @@ export type BaselineReply =
   | { type: "prompt"; text: string }
   | { type: "measured"; promptTokens: number; promptTps: number; decodeTokens: number; decodeTps: number }
   | { type: "concurrent"; oneTps: number; manyTps: number }
+  | { type: "kv-memory"; cells: number; mib: number }
   | { type: "bye" }
   | { type: "error"; message: string };

@@ -13,6 +13,16 @@ import type { LoadedInfo, LoadSpec } from "./protocol.js";
 /** node-llama-cpp's names of the KV cache types engine.kv_cache_type offers. */
 const KV_CACHE_TYPES = { f16: "F16", q8_0: "Q8_0", q4_0: "Q4_0" } as const;
 
+/**
+ * The context options for a KV cache type: "experimental" in node-llama-cpp's typings, llama.cpp's
+ * own --cache-type-k/-v. A quantized V cache needs flash attention, which the config enforces
+ * (src/config/load.ts). Also what `npm run bench:engine` measures the cache's memory with.
+ */
+export function kvCacheOptions(type: LoadSpec["kvCacheType"]) {
+  const ggmlType = KV_CACHE_TYPES[type];
+  return { experimentalKvCacheKeyType: ggmlType, experimentalKvCacheValueType: ggmlType };
+}
+
 export interface RunnerModel {
   llama: Llama;
   model: LlamaModel;
@@ -84,7 +94,6 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
   const trained = model.trainContextSize;
   const numCtx = trained > 0 ? Math.min(spec.numCtx, trained) : spec.numCtx;
   const parallel = spec.numParallel;
-  const kvCacheType = KV_CACHE_TYPES[spec.kvCacheType];
   const batching = new DecodeBatching();
   const context = await model.createContext({
     contextSize: numCtx,
@@ -92,10 +101,7 @@ export async function loadRunnerModel(llama: Llama, spec: LoadSpec): Promise<Run
     threads: spec.threads,
     failedCreationRemedy: false,
     flashAttention: spec.flashAttention === "auto" ? "auto" : spec.flashAttention === "on",
-    // "Experimental" in node-llama-cpp's typings; llama.cpp's own --cache-type-k/-v. A quantized
-    // V cache needs flash attention, which the config enforces (src/config/load.ts).
-    experimentalKvCacheKeyType: kvCacheType,
-    experimentalKvCacheValueType: kvCacheType,
+    ...kvCacheOptions(spec.kvCacheType),
     ...(spec.numBatch === undefined ? {} : { batchSize: spec.numBatch }),
     batching: { itemPrioritizationStrategy: batching.strategy },
   });
