@@ -4,7 +4,13 @@
  * UV_THREADPOOL_SIZE=1 in its environment (docs/engine.md: without it 2-thread decode halves).
  * Driven over the IPC channel so the model loads once and rounds interleave with the server's.
  */
-import { getLlama, type LlamaContext, type LlamaContextSequence, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type Token,
+} from "node-llama-cpp";
 import { DecodeBatching } from "../src/engine/runner/batching.js";
 import { kvCacheOptions } from "../src/engine/runner/load-model.js";
 import type { BaselineReply, BaselineRequest } from "./protocol.js";
@@ -16,7 +22,20 @@ if (modelPath === undefined || process.send === undefined) {
 const threads = Number(threadsArg);
 const contextSize = Number(contextArg);
 
-const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads });
+/** The size llama.cpp gave its last KV cache, MiB (its "llama_kv_cache: size = …" info line). */
+let kvCacheAllocatedMib: number | undefined;
+const llama = await getLlama({
+  gpu: false,
+  build: "never",
+  maxThreads: threads,
+  logLevel: LlamaLogLevel.info,
+  logger(level, message) {
+    const size = /llama_kv_cache: size =\s*([\d.]+) MiB/.exec(message);
+    if (size) kvCacheAllocatedMib = Number(size[1]);
+    else if ([LlamaLogLevel.fatal, LlamaLogLevel.error, LlamaLogLevel.warn].includes(level))
+      console.warn(message);
+  },
+});
 const model = await llama.loadModel({ modelPath });
 // Flash attention as aixcl's runners load by default (engine.flash_attention auto; llama.cpp
 // enables it on CPU): node-llama-cpp's own default is off, which decodes the bench model ~10 %
@@ -132,15 +151,16 @@ async function measureConcurrent(prompts: string[], decodeTokens: number): Promi
 }
 
 /**
- * Growth of this process's resident memory while a one-sequence context of the model's trained
- * length is created with a runner's KV cache options: llama.cpp zeroes the cache when it
- * allocates it, so its pages are resident at once (the compute buffers are only touched by a
- * decode). The longest context makes the cache large beside the few MiB of other allocations that
- * land in the same window. The context is freed before the next measurement, and its pages with
- * it (a buffer that large is mapped and unmapped on its own).
+ * The KV cache of a one-sequence context of the model's trained length, created with a runner's
+ * KV cache options: the size llama.cpp allocated for it, and the growth of this process's
+ * resident memory meanwhile (llama.cpp zeroes the cache as it allocates it, so its pages are
+ * resident at once). The allocation is the figure; the growth is a cross-check, which the
+ * allocator can skew by handing out memory an earlier context freed (one round read 87 MiB for a
+ * 102 MiB cache).
  */
 async function kvMemory(kvCacheType: "f16" | "q8_0"): Promise<BaselineReply> {
   const cells = model.trainContextSize;
+  kvCacheAllocatedMib = undefined;
   const before = process.memoryUsage.rss();
   const measured = await model.createContext({
     contextSize: cells,
@@ -151,7 +171,8 @@ async function kvMemory(kvCacheType: "f16" | "q8_0"): Promise<BaselineReply> {
   });
   const grown = process.memoryUsage.rss() - before;
   await measured.dispose();
-  return { type: "kv-memory", cells, mib: grown / 2 ** 20 };
+  if (kvCacheAllocatedMib === undefined) throw new Error("llama.cpp did not log its KV cache size");
+  return { type: "kv-memory", cells, allocatedMib: kvCacheAllocatedMib, residentMib: grown / 2 ** 20 };
 }
 
 process.on("message", (message: BaselineRequest) => {

@@ -104,16 +104,23 @@ async function startBaseline(modelPath: string, env: NodeJS.ProcessEnv): Promise
   };
 }
 
-async function promptFor(baseline: Baseline, round: number, tokens: number): Promise<string> {
-  const reply = await baseline.request({ type: "prompt", round, tokens });
-  if (reply.type !== "prompt") throw new Error(`baseline sent ${reply.type}`);
-  return reply.text;
+/** Sends `message` to the baseline and returns its reply, which must be of `type`. */
+async function ask<K extends BaselineReply["type"]>(
+  baseline: Baseline,
+  message: BaselineRequest,
+  type: K,
+): Promise<Extract<BaselineReply, { type: K }>> {
+  const reply = await baseline.request(message);
+  if (reply.type !== type) throw new Error(`baseline sent ${reply.type}, not ${type}`);
+  return reply as Extract<BaselineReply, { type: K }>;
 }
 
-async function measureBaseline(baseline: Baseline, prompt: string, tokens: number) {
-  const reply = await baseline.request({ type: "measure", prompt, decodeTokens: tokens });
-  if (reply.type !== "measured") throw new Error(`baseline sent ${reply.type}`);
-  return reply;
+async function promptFor(baseline: Baseline, round: number, tokens: number): Promise<string> {
+  return (await ask(baseline, { type: "prompt", round, tokens }, "prompt")).text;
+}
+
+function measureBaseline(baseline: Baseline, prompt: string, tokens: number) {
+  return ask(baseline, { type: "measure", prompt, decodeTokens: tokens }, "measured");
 }
 
 /** `n` concurrent streams; aggregate = all generated tokens / wall time from send to last token. */
@@ -207,6 +214,9 @@ async function main(): Promise<void> {
       kvF16: [] as number[],
       kvQ8: [] as number[],
       kvRatio: [] as number[],
+      kvF16Resident: [] as number[],
+      kvQ8Resident: [] as number[],
+      kvResidentRatio: [] as number[],
     };
     let kvCells = 0;
     for (let round = 0; round < rounds; round++) {
@@ -241,12 +251,11 @@ async function main(): Promise<void> {
       rows.one.push(one);
       rows.many.push(many);
       rows.streamsRatio.push(many / one);
-      const inProcess = await baseline.request({
-        type: "concurrent",
-        prompts: shorts.slice(1),
-        decodeTokens,
-      });
-      if (inProcess.type !== "concurrent") throw new Error(`baseline sent ${inProcess.type}`);
+      const inProcess = await ask(
+        baseline,
+        { type: "concurrent", prompts: shorts.slice(1), decodeTokens },
+        "concurrent",
+      );
       rows.baselineOne.push(inProcess.oneTps);
       rows.baselineMany.push(inProcess.manyTps);
       rows.baselineStreamsRatio.push(inProcess.manyTps / inProcess.oneTps);
@@ -282,14 +291,15 @@ async function main(): Promise<void> {
 
       // (d) The KV cache's memory at q8_0 against f16, same context (the runner's options).
       const kv = async (kvCacheType: "f16" | "q8_0") => {
-        const reply = await baseline.request({ type: "kv-memory", kvCacheType });
-        if (reply.type !== "kv-memory") throw new Error(`baseline sent ${reply.type}`);
-        (kvCacheType === "f16" ? rows.kvF16 : rows.kvQ8).push(reply.mib);
+        const reply = await ask(baseline, { type: "kv-memory", kvCacheType }, "kv-memory");
+        (kvCacheType === "f16" ? rows.kvF16 : rows.kvQ8).push(reply.allocatedMib);
+        (kvCacheType === "f16" ? rows.kvF16Resident : rows.kvQ8Resident).push(reply.residentMib);
         kvCells = reply.cells;
       };
       if (round % 2 === 0) await kv("f16").then(() => kv("q8_0"));
       else await kv("q8_0").then(() => kv("f16"));
       rows.kvRatio.push(rows.kvQ8[round]! / rows.kvF16[round]!);
+      rows.kvResidentRatio.push(rows.kvQ8Resident[round]! / rows.kvF16Resident[round]!);
       console.log(`round ${round + 1}/${rounds} done`);
     }
 
@@ -330,10 +340,13 @@ async function main(): Promise<void> {
     );
     console.log("");
     console.log(
-      table(`KV cache memory, one ${kvCells}-cell sequence, MiB resident`, [
-        { label: "f16", values: rows.kvF16 },
-        { label: "q8_0", values: rows.kvQ8 },
+      table(`KV cache memory, one ${kvCells}-cell sequence, MiB`, [
+        { label: "f16, allocated by llama.cpp", values: rows.kvF16 },
+        { label: "q8_0, allocated by llama.cpp", values: rows.kvQ8 },
         { label: "(d) q8_0/f16 (target <= 0.55)", values: rows.kvRatio },
+        { label: "f16, resident growth", values: rows.kvF16Resident },
+        { label: "q8_0, resident growth", values: rows.kvQ8Resident },
+        { label: "q8_0/f16 resident (cross-check)", values: rows.kvResidentRatio },
       ]),
     );
     console.log("");

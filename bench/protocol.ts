@@ -13,6 +13,6 @@ export type BaselineReply =
   | { type: "prompt"; text: string }
   | { type: "measured"; promptTokens: number; promptTps: number; decodeTokens: number; decodeTps: number }
   | { type: "concurrent"; oneTps: number; manyTps: number }
-  | { type: "kv-memory"; cells: number; mib: number }
+  | { type: "kv-memory"; cells: number; allocatedMib: number; residentMib: number }
   | { type: "bye" }
   | { type: "error"; message: string };
