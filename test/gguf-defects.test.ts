@@ -36,9 +36,11 @@ function withTensors(
 }
 
 /**
- * Asserts rejection with code invalid_gguf and the message, within 100 ms of this process's CPU
- * time: wall time would measure whatever else the shared cores run (other test files, CI jobs),
- * while a reader that parsed an absurd count would burn its own CPU.
+ * Asserts rejection with code invalid_gguf and the message, within 1 s of this process's CPU
+ * time. Wall time would measure whatever else the shared cores run (other test files, CI jobs),
+ * while a reader that looped over an absurd count would burn its own CPU for far longer. The
+ * bound is loose because process CPU also counts the garbage collector's and the compiler's
+ * threads: one rejection of a few hundred bytes read 107 ms in a CI run.
  */
 async function rejects(bytes: Uint8Array, message: RegExp): Promise<void> {
   const path = await file(bytes);
@@ -53,7 +55,7 @@ async function rejects(bytes: Uint8Array, message: RegExp): Promise<void> {
   expect((error as AppError).code).toBe("invalid_gguf");
   expect((error as AppError).message).toMatch(/^invalid GGUF: /);
   expect((error as AppError).message).toMatch(message);
-  expect(elapsed).toBeLessThan(100);
+  expect(elapsed).toBeLessThan(1000);
 }
 
 /** A header whose fields are written one by one, for defects encodeHeader cannot express. */
