@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MetricsSeries } from "../api/admin-types";
-import { CHARTS, lastValue, maxValue, seriesId, seriesOf } from "./charts";
+import { CHARTS, lastValue, latency, maxValue, rate, seriesId, seriesOf } from "./charts";
 import { formatBytes, formatDuration } from "./format";
 import { generatePassword } from "./password";
 
@@ -48,6 +48,18 @@ describe("formatting and generated passwords", () => {
     expect(formatBytes(4_500_000_000)).toBe("4.5 GB");
     expect(formatBytes(null)).toBe("—");
     expect(formatDuration(5400)).toBe("1.5 h");
+  });
+
+  it("prints chart values as a person reads them: no trailing zeros, latencies below 1 s in ms", () => {
+    expect([0, 5, 10, 12.5, 0.37, 123.4].map(rate)).toEqual(["0", "5", "10", "12.5", "0.37", "123"]);
+    expect([0, 0.0054, 0.02, 0.25, 1, 2.345].map(latency)).toEqual([
+      "0 ms",
+      "5.4 ms",
+      "20 ms",
+      "250 ms",
+      "1 s",
+      "2.35 s",
+    ]);
   });
 
   it("generates 20 characters from an unambiguous alphabet, different each time", () => {

@@ -15,8 +15,15 @@ export interface ChartSpec {
   format?: (value: number) => string;
 }
 
-const rate = (value: number) =>
-  value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+/** `digits` decimals without trailing zeros ("5", not "5.00", on an axis of 0, 5, 10). */
+const trimmed = (value: number, digits: number) => String(Number(value.toFixed(digits)));
+
+/** Three significant figures, as far as decimals go: 123, 12.3, 1.23, 0.12. */
+export const rate = (value: number) => trimmed(value, value >= 100 ? 0 : value >= 10 ? 1 : 2);
+
+/** Seconds as a person reads a latency: milliseconds below one second. */
+export const latency = (seconds: number) =>
+  seconds >= 1 ? `${trimmed(seconds, 2)} s` : `${trimmed(seconds * 1000, seconds >= 0.01 ? 0 : 1)} ms`;
 
 /** The dashboard's charts: the series of `/api/admin/metrics/series` (docs/admin-console.md). */
 export const CHARTS: ChartSpec[] = [
@@ -50,12 +57,12 @@ export const CHARTS: ChartSpec[] = [
   },
   {
     id: "ttft",
-    title: "Time to first token (s)",
+    title: "Time to first token",
     lines: [
       { key: "ttft_p50_s", label: "p50" },
       { key: "ttft_p95_s", label: "p95" },
     ],
-    format: (v) => `${v.toFixed(2)} s`,
+    format: latency,
   },
   {
     id: "queue",
@@ -83,7 +90,7 @@ export const CHARTS: ChartSpec[] = [
     id: "cpu",
     title: "CPU",
     lines: [{ key: "cpu_percent", label: "CPU %" }],
-    format: (v) => `${v.toFixed(1)} %`,
+    format: (v) => `${trimmed(v, 1)} %`,
   },
 ];
 
