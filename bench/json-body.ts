@@ -38,7 +38,7 @@ function conversationBody(): string {
 }
 
 const app = new Hono<AppEnv>();
-app.use(bodyLimit({ maxBytes: 64 * 1024 * 1024, maxDepth: 64 }, () => false));
+app.use(bodyLimit({ maxBytes: 64 * 1024 * 1024, maxDepth: 64, idleMs: 30_000 }, () => false));
 app.post("/", async (c) => {
   await readJsonBody(c);
   return c.body(null, 204);

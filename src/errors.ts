@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   model_not_found: 404,
   blob_not_found: 404,
   conflict: 409,
+  /** A request body that stopped arriving (`server.body_timeout`). */
+  request_timeout: 408,
   body_too_large: 413,
   rate_limited: 429,
   client_closed: 499,

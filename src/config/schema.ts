@@ -155,6 +155,10 @@ export const configSchema = z.strictObject({
       headers_timeout: setting(positiveInt.default(30), {
         description: "seconds allowed to receive a request's headers",
       }),
+      body_timeout: setting(positiveInt.default(30), {
+        description:
+          "seconds a request body may go without a byte arriving (408): a client that declares a body and stops sending is cut off",
+      }),
     })
     .prefault({}),
   auth: z

@@ -11,15 +11,20 @@ export function availableCores(): number {
 }
 
 /**
- * @param configured `engine.threads` from config ("auto" or a count).
- * @param requested a request's `num_thread` option; overrides the config when positive.
+ * @param configured `engine.threads` from config ("auto" or a count): the operator's choice.
+ * @param requested a request's (or a model's stored) `num_thread` option; overrides the config
+ *   when positive, at most `cores`: a client may ask for fewer threads, never for more than the
+ *   machine has. llama.cpp starts every thread it is told to, and `num_thread: 100000` from one
+ *   request made a runner start over 12,000 threads and the machine's load average reach 830.
  */
 export function resolveThreads(
   configured: "auto" | number,
   requested?: number,
   cores = availableCores(),
 ): number {
-  if (requested !== undefined && Number.isInteger(requested) && requested > 0) return requested;
+  if (requested !== undefined && Number.isInteger(requested) && requested > 0) {
+    return Math.min(requested, cores);
+  }
   if (configured !== "auto") return configured;
   return cores;
 }

@@ -7,6 +7,7 @@ import { GGML_TYPES, type GgufInfo, type GgufValue } from "./gguf/types.js";
 import { goValue, formatParametersText, parameterEntries } from "./params.js";
 import { isStoredRecord } from "./records.js";
 import { thinkingTags } from "./thinking-tags.js";
+import { templateTakesTools } from "./tool-support.js";
 import type { ModelDetails, ModelRecord } from "./types.js";
 
 export interface ShowInfo {
@@ -78,10 +79,9 @@ function capabilitiesOf(info: GgufInfo, template: string, hasProjector: boolean)
   if (!encoder) caps.push("completion");
   if (encoder || `${arch}.pooling_type` in info.metadata) caps.push("embedding");
   if (hasProjector || `${arch}.vision.block_count` in info.metadata) caps.push("vision");
-  // Go templates name `.Tools` / `.Suffix`, Jinja ones `tools` / `suffix`: match either spelling.
-  const lower = template.toLowerCase();
-  if (lower.includes("tools") || lower.includes("tool_call")) caps.push("tools");
-  if (lower.includes("suffix")) caps.push("insert");
+  if (templateTakesTools(template)) caps.push("tools");
+  // Go templates name `.Suffix`, Jinja ones `suffix`: match either spelling.
+  if (template.toLowerCase().includes("suffix")) caps.push("insert");
   if (thinkingTags(template)) caps.push("thinking");
   return caps;
 }

@@ -119,8 +119,9 @@ function buildApp(
   app.use(authenticateFor(deps));
   app.use(requireScopes());
   app.use(
-    bodyLimit({ maxBytes: server.body_limit, maxDepth: server.json_depth }, (path) =>
-      path.startsWith(BLOB_UPLOAD_PREFIX),
+    bodyLimit(
+      { maxBytes: server.body_limit, maxDepth: server.json_depth, idleMs: server.body_timeout * 1000 },
+      (path) => path.startsWith(BLOB_UPLOAD_PREFIX),
     ),
   );
 

@@ -67,4 +67,9 @@ describe("resolveThreads", () => {
     expect(resolveThreads("auto", 1, 2)).toBe(1);
     expect(resolveThreads(3, 0, 2)).toBe(3);
   });
+
+  it("never gives a request more threads than the machine has cores", () => {
+    expect(resolveThreads("auto", 100_000, 2)).toBe(2);
+    expect(resolveThreads(1, 8, 4)).toBe(4);
+  });
 });

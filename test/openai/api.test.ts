@@ -121,7 +121,7 @@ describe("/v1 completions, embeddings and models", () => {
     expect(Buffer.from(body.data[0]!.embedding, "base64").length).toBe(16 * 4);
   });
 
-  it("rejects a bad encoding_format and an empty input", async () => {
+  it("rejects a bad encoding_format, an empty input and token arrays, naming the field", async () => {
     const format = await client.embeddings
       .create({ model: "tiny", input: "x", encoding_format: "int8" as "float" })
       .catch((e: unknown) => e);
@@ -130,6 +130,20 @@ describe("/v1 completions, embeddings and models", () => {
 
     const empty = await client.embeddings.create({ model: "tiny", input: [] }).catch((e: unknown) => e);
     expect((empty as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("input");
+
+    // An empty string would embed as an empty vector, which no vector store of fixed size takes.
+    const refused = async (input: unknown) => {
+      const error = await client.embeddings
+        .create({ model: "tiny", input: input as string })
+        .catch((e: unknown) => e as InstanceType<typeof OpenAI.BadRequestError>);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      return (error as InstanceType<typeof OpenAI.BadRequestError>).message;
+    };
+    expect(await refused("")).toMatch(/input: must not be an empty string/);
+    expect(await refused(["a", ""])).toMatch(/input\[1\]: must not be an empty string/);
+    expect(await refused([1, 2, 3])).toMatch(
+      /input: must be a string or an array of strings \(token arrays are not supported\)/,
+    );
   });
 
   it("lists installed models and retrieves names with namespace, host and tag", async () => {

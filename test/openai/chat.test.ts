@@ -215,9 +215,17 @@ describe("/v1/chat/completions", () => {
         },
         { role: "tool", tool_call_id: "call_1", content: "sunny" },
       ],
-      tools: [weatherTool],
     });
     expect(completion.choices[0]!.message.content).toBe("Hello world!");
+  });
+
+  it("answers 400 naming tools when they go to a model whose template cannot show them", async () => {
+    const error = await client.chat.completions
+      .create({ model: "hello", messages: [{ role: "user", content: "Weather?" }], tools: [weatherTool] })
+      .catch((e: unknown) => e as InstanceType<typeof OpenAI.BadRequestError>);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param: "tools" });
+    expect((error as Error).message).toContain('"hello" does not support tools');
   });
 
   it("response_format json_schema yields parseable JSON", async () => {

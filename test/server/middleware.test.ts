@@ -36,7 +36,9 @@ beforeAll(async () => {
   app.use(cors(policy));
   app.use(crossSite(policy));
   app.use("/auth/*", authenticate({ api: "required", staticKey: KEY }));
-  app.use(bodyLimit({ maxBytes: 64 * 1024, maxDepth: 8 }, (path) => path.startsWith("/upload")));
+  app.use(
+    bodyLimit({ maxBytes: 64 * 1024, maxDepth: 8, idleMs: 30_000 }, (path) => path.startsWith("/upload")),
+  );
   const echo = async (c: Context<AppEnv>) => c.json({ got: await readJsonBody(c) });
   app.post("/echo", echo);
   app.post("/auth/echo", echo);

@@ -172,6 +172,23 @@ describe("/api/generate", () => {
     expect(badOption.status).toBe(400);
     expect(((await badOption.json()) as { error: string }).error).toMatch(/temperature/);
   });
+
+  it("refuses a context holding a token id the model does not have, and then answers one that is valid", async () => {
+    const { context } = await ollama.generate({ model: "hello", prompt: "Say hi", stream: false });
+    const bad = await post("/api/generate", {
+      model: "hello",
+      prompt: "Hi",
+      stream: false,
+      context: [...context, 999_999_999],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("x-aixcl-error-code")).toBe("invalid_request");
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /context holds token id 999999999, which is not in this model's vocabulary \(ids 0 to \d+\)/,
+    );
+    const next = await ollama.generate({ model: "hello", prompt: "Say hi", stream: false, context });
+    expect(next.response).toBe("Hello world!");
+  });
 });
 
 describe("/api/chat", () => {
@@ -206,6 +223,16 @@ describe("/api/chat", () => {
       streamed.push(...(part.message.tool_calls ?? []));
     }
     expect(streamed.map((c) => c.function.arguments)).toEqual([{ city: "Paris" }]);
+  });
+
+  it("answers 400 with Ollama's message when tools go to a model whose template cannot show them", async () => {
+    const messages = [{ role: "user", content: "Weather in Paris?" }];
+    const error = await ollama.chat({ model: "hello", messages, tools: [weatherTool] }).then(
+      () => undefined,
+      (e: unknown) => e as { status_code: number; error: string },
+    );
+    expect(error).toMatchObject({ status_code: 400, error: '"hello" does not support tools' });
+    expect((await ollama.chat({ model: "hello", messages, tools: [] })).message.content).toBe("Hello world!");
   });
 
   it("feeds a tool result back", async () => {

@@ -13,6 +13,7 @@ import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import { rawRequest, type RawResponse } from "../support/raw-http.js";
 
 const HEADERS_TIMEOUT_S = 1;
+const BODY_TIMEOUT_S = 1;
 let db: Database;
 let platform: TestPlatform;
 
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await createUser(db, { username: "alice", password: "alice-password-1234", role: "admin" });
   platform = await startTestPlatform({
     database: db,
-    flags: { "server.headers_timeout": HEADERS_TIMEOUT_S },
+    flags: { "server.headers_timeout": HEADERS_TIMEOUT_S, "server.body_timeout": BODY_TIMEOUT_S },
   });
 });
 
@@ -64,6 +65,30 @@ describe("slow request headers", () => {
   it("still serves a request whose headers arrive in time", async () => {
     const res = await rawRequest(`${platform.url}/api/version`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe("request bodies that stop arriving", () => {
+  const stalled = (path: string, declared: number, sent: string) =>
+    slowHeaders(
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${platform.port}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${declared}\r\n\r\n${sent}`,
+    );
+
+  it("answers 408 naming the setting once a JSON body or a blob upload sends nothing for server.body_timeout", async () => {
+    const digest = `sha256:${"0".repeat(64)}`;
+    const [json, blob] = await Promise.all([
+      stalled("/api/chat", 1000, '{"model":"'),
+      stalled(`/api/blobs/${digest}`, 1_000_000, "GGUF"),
+    ]);
+    for (const { ms, answer } of [json, blob]) {
+      expect(ms).toBeGreaterThanOrEqual(BODY_TIMEOUT_S * 1000 - 50);
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain("request body stopped arriving: no bytes for 1 s (server.body_timeout)");
+    }
+    // Nothing of the stalled upload was kept, and the server goes on answering.
+    expect((await rawRequest(`${platform.url}/api/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
+    expect((await rawRequest(`${platform.url}/api/version`)).status).toBe(200);
   });
 });
 

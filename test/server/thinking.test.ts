@@ -96,6 +96,23 @@ describe("/api/chat", () => {
     expect(plain.message.content).toBe("Hello world!");
     expect(plain.message.thinking).toBeUndefined();
   });
+
+  it("names the values think and format take when given another", async () => {
+    const refusal = async (body: Record<string, unknown>) => {
+      const response = await fetch(`${platform.url}/api/chat`, {
+        method: "POST",
+        body: JSON.stringify({ model: "r1", messages: ask, stream: false, ...body }),
+      });
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { error: string }).error;
+    };
+    expect(await refusal({ think: "bogus" })).toBe(
+      'invalid request: think: must be true, false, "high", "medium" or "low"',
+    );
+    expect(await refusal({ format: "xml" })).toBe(
+      'invalid request: format: must be "json" or a JSON schema object',
+    );
+  });
 });
 
 describe("/api/generate", () => {

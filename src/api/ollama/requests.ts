@@ -15,10 +15,14 @@ const keepAliveSchema = z.union([z.number(), z.string()]);
 const optionsSchema = z.record(z.string(), z.unknown());
 
 /** `format`: "json", "" (none), or a JSON schema object. */
-const formatSchema = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())]);
+const formatSchema = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())], {
+  error: 'must be "json" or a JSON schema object',
+});
 
 /** `think`: a boolean, or an effort level for models that take one. */
-const thinkSchema = z.union([z.boolean(), z.enum(["high", "medium", "low"])]);
+const thinkSchema = z.union([z.boolean(), z.enum(["high", "medium", "low"])], {
+  error: 'must be true, false, "high", "medium" or "low"',
+});
 
 export const generateRequestSchema = z.object({
   model: modelName,

@@ -6,7 +6,9 @@ import { samplingShape } from "./common.js";
 export const completionRequestSchema = z.object({
   ...samplingShape,
   // OpenAI also takes token arrays and several prompts; one string (or a list of one) is supported.
-  prompt: z.union([z.string(), z.array(z.string())]),
+  prompt: z.union([z.string(), z.array(z.string())], {
+    error: "must be a string or an array of strings (token arrays are not supported)",
+  }),
   suffix: z.string().nullish(),
   /** Echoing the prompt back is not supported; only false/absent is accepted. */
   echo: z.boolean().nullish(),

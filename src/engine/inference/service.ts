@@ -2,6 +2,7 @@ import type { Config } from "../../config/schema.js";
 import { AppError, isAppError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { displayName, parseModelName } from "../../models/names.js";
+import { templateTakesTools } from "../../models/tool-support.js";
 import type { ModelRecord, ModelStore } from "../../models/types.js";
 import type { Engine, LoadOptions } from "../types.js";
 import { fitContext, fitConversation, type FitOptions } from "./context-fit.js";
@@ -203,6 +204,12 @@ export function createInference(options: InferenceOptions): Inference {
       const { sampling, load } = withModelDefaults(request, model.params);
       const plan = planTools(request.tools, request.toolChoice);
       const { source, origin } = pickTemplate(undefined, model, traits);
+      // As Ollama: tools a template cannot show the model would be silently ignored.
+      if (plan.offered.length > 0 && !templateTakesTools(source)) {
+        throw new AppError("invalid_request", `"${request.model}" does not support tools`, {
+          param: "tools",
+        });
+      }
       const thinking = planThinking(request.model, source, request.think);
       const render = (messages: readonly ChatMessage[]) =>
         stripLeadingBos(

@@ -19,6 +19,7 @@ import type { SequencePool } from "./sequences.js";
 import { speculate } from "./speculation.js";
 import type { Speculation, SpeculationCounts } from "./speculation.js";
 import { IncrementalDetokenizer, StopMatcher } from "./text.js";
+import { vocabulary } from "./vocabulary.js";
 
 /** Ollama's defaults for options a request leaves unset (api/types.go DefaultOptions). */
 const DEFAULTS = {
@@ -51,9 +52,27 @@ function nowNs(): bigint {
   return process.hrtime.bigint();
 }
 
+/**
+ * A client's `context` (token ids a previous `/api/generate` returned) must hold this model's ids:
+ * llama.cpp refuses others only as a failed evaluation, which would reach the client as an
+ * internal error.
+ */
+function checkContext(model: LlamaModel, context: readonly number[]): void {
+  const size = vocabulary(model).length;
+  if (size === 0) return;
+  const bad = context.find((id) => !Number.isInteger(id) || id < 0 || id >= size);
+  if (bad !== undefined) {
+    throw new AppError(
+      "invalid_request",
+      `context holds token id ${bad}, which is not in this model's vocabulary (ids 0 to ${size - 1})`,
+      { param: "context" },
+    );
+  }
+}
+
 /** Prompt tokens: special tokens parsed, BOS added when the model wants it and it is missing. */
 function promptTokens(model: LlamaModel, prompt: string, context: readonly number[] | undefined): Token[] {
-  // Ids from a client's `context` are only ever compared and evaluated: llama.cpp rejects bad ones.
+  checkContext(model, context ?? []);
   const tokens = ((context ?? []) as Token[]).concat(prompt === "" ? [] : model.tokenize(prompt, true));
   const bos = model.tokens.bos;
   if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);

@@ -11,6 +11,7 @@
  * sequence option: in 3.21.1 that path accepts at most one proposal per batch (its check for the
  * second one reads an array nothing fills), so a 16-token draft yielded 2 tokens per step.
  */
+import { vocabulary } from "./vocabulary.js";
 import { basename } from "node:path";
 import { InputLookupTokenPredictor } from "node-llama-cpp";
 import type {
@@ -135,13 +136,6 @@ async function loadDraft(
     await model.dispose();
     throw error;
   }
-}
-
-/** The GGUF's token texts (`tokenizer.ggml.tokens`), as node-llama-cpp read them from the header. */
-function vocabulary(model: LlamaModel): readonly unknown[] {
-  const metadata = model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } };
-  const tokens = metadata.tokenizer?.ggml?.tokens;
-  return Array.isArray(tokens) ? tokens : [];
 }
 
 /**

@@ -8,11 +8,13 @@ export interface BodyLimits {
   maxBytes: number;
   /** Deepest nesting of arrays/objects (config `server.json_depth`). */
   maxDepth: number;
+  /** Longest wait for the body's next bytes, ms (config `server.body_timeout`). */
+  idleMs: number;
 }
 
 const PARSED = new WeakMap<Request, Promise<unknown>>();
 // Used when a route runs without bodyLimit() in front (tests calling app.request()).
-const FALLBACK: BodyLimits = { maxBytes: 32 * 1024 * 1024, maxDepth: 64 };
+const FALLBACK: BodyLimits = { maxBytes: 32 * 1024 * 1024, maxDepth: 64, idleMs: 30_000 };
 
 function tooLarge(limit: number): AppError {
   return new AppError("body_too_large", `request body too large (limit ${limit} bytes)`);
@@ -32,6 +34,47 @@ export function bodyLimit(limits: BodyLimits, exempt: (path: string) => boolean)
     }
     await next();
   };
+}
+
+/**
+ * A request body that fails with `request_timeout` (408) when `idleMs` pass without a byte, and
+ * with `client_closed` when the client goes away mid-body. Node's whole-request timer is off (a
+ * model upload may take hours), so without this a client that declares a body and then sends
+ * nothing would hold its socket and its request forever.
+ */
+export function guardBody(body: ReadableStream<Uint8Array>, idleMs: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new AppError(
+                "request_timeout",
+                `request body stopped arriving: no bytes for ${idleMs / 1000} s (server.body_timeout)`,
+              ),
+            ),
+          idleMs,
+        );
+      });
+      try {
+        const { done, value } = await Promise.race([reader.read(), idle]);
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        void reader.cancel().catch(() => undefined);
+        // The only other way reading a request's body fails: its connection ended.
+        throw error instanceof AppError
+          ? error
+          : new AppError("client_closed", "the client closed the connection while sending the body");
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /** Reads a stream into one buffer, failing as soon as it passes `maxBytes`. */
@@ -66,7 +109,8 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
 
 async function parse(c: Context, limits: BodyLimits): Promise<unknown> {
   const body = c.req.raw.body;
-  const bytes = body === null ? Buffer.alloc(0) : await readLimited(body, limits.maxBytes);
+  const bytes =
+    body === null ? Buffer.alloc(0) : await readLimited(guardBody(body, limits.idleMs), limits.maxBytes);
   const text = bytes.toString("utf8");
   if (text.trim() === "") throw new AppError("invalid_request", "missing request body");
   const scan = scanJson(text, limits.maxDepth);

@@ -6,7 +6,7 @@ import { parseDigest } from "../../../models/manifest.js";
 import type { CreateModelRequest, ProgressStatus } from "../../../models/types.js";
 import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
-import { readJsonBody } from "../../middleware/body.js";
+import { guardBody, readJsonBody } from "../../middleware/body.js";
 import { primeIterator, progressIterator } from "../../streaming.js";
 import { parseWire } from "../../validate.js";
 import { ndjsonResponse } from "./ndjson.js";
@@ -96,7 +96,7 @@ export function blobUploadRoute(deps: ServerDeps): Handler<AppEnv> {
     if (await deps.store.hasBlob(digest)) return c.body(null, 200);
     const body =
       c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
-    await deps.store.writeBlob(digest, body);
+    await deps.store.writeBlob(digest, guardBody(body, deps.config.server.body_timeout * 1000));
     return c.body(null, 201);
   };
 }

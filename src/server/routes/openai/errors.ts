@@ -24,6 +24,7 @@ function errorType(code: ErrorCode): OpenAIErrorType {
     case "json_too_deep":
     case "context_length_exceeded":
     case "body_too_large":
+    case "request_timeout":
     case "conflict":
     case "client_closed":
       return "invalid_request_error";
