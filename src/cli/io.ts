@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { loadConfig, type LoadConfigOptions } from "../config/load.js";
+import { AppError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 
 /** A readable stream that may be a terminal (process.stdin is; a pipe or a PassThrough is not). */
@@ -49,4 +50,23 @@ export function withCliIo<T>(io: CliIo, body: () => Promise<T>): Promise<T> {
 /** The configuration as this run sees it: its environment, then config.yaml and `flags`. */
 export function cliConfig(options: Omit<LoadConfigOptions, "env"> = {}): Readonly<Config> {
   return loadConfig({ ...options, env: cliIo().env });
+}
+
+/**
+ * The configuration of a command that only needs the home's run/ and logs/ (`stack stop`,
+ * `status`, `logs`). An edit that broke config.yaml while the server runs must not lock its
+ * owner out of stopping it: then the home comes from the environment and every other setting
+ * from the defaults, and `note` says why.
+ */
+export function runFilesConfig(): { config: Readonly<Config>; note?: string } {
+  try {
+    return { config: cliConfig() };
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== "config_invalid") throw error;
+    const config = cliConfig({ readFile: false });
+    return {
+      config,
+      note: `${error.message}; going on with the defaults, which is enough to reach this home's server`,
+    };
+  }
 }

@@ -25,13 +25,6 @@ import { cliArgs, cliEnv, ROOT, runCliProcess } from "./run-cli.js";
 /** `aixcl <args>` as its own process of the compiled build. */
 const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
 
-/** A pid that no process has any more: one that ran and exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-  await new Promise((resolve) => child.once("exit", resolve));
-  return child.pid!;
-}
-
 const stackJson = async (home: string): Promise<{ pid: number; profile: string }> =>
   JSON.parse(await readFile(join(home, "run", "stack.json"), "utf8")) as { pid: number; profile: string };
 
@@ -146,8 +139,9 @@ describe("aixcl stack", () => {
     await expect.poll(() => processAlive(pid)).toBe(false);
     // Its runner notices and exits by itself.
     for (const runner of runnerPids) await expect.poll(() => processAlive(runner)).toBe(false);
-    // A `stack` command killed while it held the lock.
-    await writeFile(join(home, "run", "stack.lock"), `${await deadPid()}\n`);
+    // A `stack` command killed while it held the lock, whose pid another process has now (this
+    // one, started at another time than the lock says): the lock is stale all the same.
+    await writeFile(join(home, "run", "stack.lock"), `${process.pid} 1\n`);
     expect(await status(env)).toMatchObject({ code: 1, status: { running: false } });
 
     const start = await aixclProcess(["stack", "start", "--profile", "bld"], env);
@@ -169,7 +163,15 @@ describe("aixcl stack", () => {
     expect(processAlive(recovered.status.pid ?? 0)).toBe(false);
     expect(after).toMatchObject({ code: 0, status: { running: true, profile: "bld" } });
 
+    // config.yaml broken by an edit while the server runs: status and stop still reach it.
+    const configFile = join(home, "config.yaml");
+    const saved = await readFile(configFile, "utf8");
+    await writeFile(configFile, "profile: full\n");
+    const broken = await runInProcess(["stack", "status", "--json"], env);
+    expect(broken.stderr).toMatch(/^aixcl: note: .*profile.*; going on with the defaults/);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ running: true, pid: restarted });
     const stop = await aixclProcess(["stack", "stop", "--timeout", "10"], env);
+    await writeFile(configFile, saved);
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.stdout).toContain(`stopped (pid ${restarted})`);
     expect(stop.stderr).not.toContain("killing");
@@ -188,7 +190,10 @@ describe("aixcl stack", () => {
     try {
       const start = await aixclProcess(["stack", "start", "--profile", "core", "--port", String(port)], env);
       expect(start.code).toBe(1);
-      expect(start.stderr).toContain(`port ${port} is already in use`);
+      // Named with the process that holds it: this test's own.
+      expect(start.stderr).toMatch(
+        new RegExp(`port ${port} is already in use by \\S.* \\(pid ${process.pid}\\)`),
+      );
       expect(existsSync(join(home, "run", "stack.json"))).toBe(false);
       expect(existsSync(join(home, "run", "server.json"))).toBe(false);
       expect(existsSync(join(home, "run", "stack.lock"))).toBe(false);

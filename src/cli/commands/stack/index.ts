@@ -5,8 +5,9 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LOG_LEVELS } from "../../../api/admin-wire.js";
 import type { Config } from "../../../config/schema.js";
-import type { RunCommand } from "../../command.js";
-import { cliConfig } from "../../io.js";
+import type { ExitCode, RunCommand } from "../../command.js";
+import { cliConfig, runFilesConfig } from "../../io.js";
+import { printErr } from "../../output.js";
 import { exportCommand } from "./export.js";
 import { stackInit } from "./init.js";
 import { stackRestart, stackStart, stackStop } from "./lifecycle.js";
@@ -36,6 +37,13 @@ function portArg(value: string): string {
 }
 
 /** The home's config with `--profile` applied (the setting a start runs with). */
+/** Runs `body` with runFilesConfig(), saying first when config.yaml could not be used. */
+async function withRunFilesConfig(body: (config: Readonly<Config>) => Promise<ExitCode>): Promise<ExitCode> {
+  const { config, note } = runFilesConfig();
+  if (note !== undefined) await printErr(`aixcl: note: ${note}`);
+  return body(config);
+}
+
 function configWith(profile: string | undefined): Readonly<Config> {
   return cliConfig(profile === undefined ? {} : { flags: { profile } });
 }
@@ -81,7 +89,9 @@ export function stackCommand(run: RunCommand): Command {
     new Command("stop")
       .description("stop the server `stack start` started: SIGTERM, then SIGKILL after the grace period")
       .option("--timeout <seconds>", "grace period before SIGKILL", count("--timeout", 0), 30)
-      .action((options: { timeout: number }) => run(() => stackStop(cliConfig(), options.timeout))),
+      .action((options: { timeout: number }) =>
+        run(() => withRunFilesConfig((config) => stackStop(config, options.timeout))),
+      ),
   );
 
   stack.addCommand(
@@ -107,7 +117,9 @@ export function stackCommand(run: RunCommand): Command {
         "each component of the profile: healthy, degraded or down (exit 0 only when all are healthy)",
       )
       .option("--json", "print JSON")
-      .action((options: { json?: boolean }) => run(() => stackStatus(cliConfig(), options.json === true))),
+      .action((options: { json?: boolean }) =>
+        run(() => withRunFilesConfig((config) => stackStatus(config, options.json === true))),
+      ),
   );
 
   stack.addCommand(
@@ -123,12 +135,14 @@ export function stackCommand(run: RunCommand): Command {
       .option("--json", "the JSON lines as written (no pretty printing)")
       .action((options: { lines: number; follow?: boolean; level: LevelName; json?: boolean }) =>
         run(() =>
-          stackLogs(cliConfig(), {
-            lines: options.lines,
-            follow: options.follow === true,
-            level: options.level,
-            json: options.json === true,
-          }),
+          withRunFilesConfig((config) =>
+            stackLogs(config, {
+              lines: options.lines,
+              follow: options.follow === true,
+              level: options.level,
+              json: options.json === true,
+            }),
+          ),
         ),
       ),
   );

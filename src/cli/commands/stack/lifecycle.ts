@@ -13,6 +13,7 @@ import type { HealthWire } from "../../../api/admin-wire.js";
 import { createJsonRequest } from "../../../api/admin-request.js";
 import { readLocalToken } from "../../../auth/local-token.js";
 import { readServerRecord } from "../../../auth/server-record.js";
+import { listenerOf } from "../../../lib/port-owner.js";
 import { processAlive, processGroupAlive, processStartTime } from "../../../lib/processes.js";
 import { localTokenPath, serverRecordPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
@@ -82,8 +83,11 @@ async function exitReason(
   const how = signal !== null ? `was killed by ${signal}` : `exited with status ${code ?? "unknown"}`;
   if (said === undefined) return `the server ${how} (see ${serveOutputPath(config)})`;
   const port = /cannot listen on (\S+?):(\d+): EADDRINUSE/.exec(said);
-  if (port)
-    return `port ${port[2]} is already in use (on ${port[1]}): set another with --port or server.port`;
+  if (port) {
+    const owner = await listenerOf(Number(port[2])).catch(() => undefined);
+    const by = owner === undefined ? "" : ` by ${owner.name} (pid ${owner.pid})`;
+    return `port ${port[2]} is already in use${by} (on ${port[1]}): set another with --port or server.port`;
+  }
   return `the server ${how}: ${said}`;
 }
 

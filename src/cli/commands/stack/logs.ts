@@ -13,7 +13,7 @@ import { rotatedPath } from "../../../lib/rotating-file.js";
 import { LOG_FILE, LOG_FILES } from "../../../logger.js";
 import type { ExitCode } from "../../command.js";
 import { cliIo } from "../../io.js";
-import { printOut } from "../../output.js";
+import { outputClosed, printOut } from "../../output.js";
 
 export type LevelName = keyof typeof LOG_LEVELS;
 
@@ -95,7 +95,7 @@ async function follow(path: string, offset: number, emit: (line: string) => Prom
     }
   };
   try {
-    while (!stopped) {
+    while (!stopped && !outputClosed()) {
       handle ??= await open(path, "r").catch(() => undefined);
       if (handle !== undefined) {
         if ((await handle.stat()).size < position) position = 0; // truncated in place

@@ -2,7 +2,7 @@
  * What `aixcl stack` keeps in `$AIXCL_HOME/run/` beside the server's own files (server.json,
  * admin.token): `stack.json`, the detached server it started (pid, the process's start time, the
  * profile), and `stack.lock`, held by one `stack start|stop|restart` at a time (created O_EXCL
- * with the holder's pid; a lock whose holder is gone is taken over).
+ * with the holder's pid and start time; a lock whose holder is gone is taken over).
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -89,6 +89,25 @@ export async function removeRunFiles(config: Readonly<Config>, pid: number): Pro
 }
 
 /**
+ * The holder a stack.lock names: "<pid> <start time>" (the start time as in stack.json; absent
+ * where /proc is not, and in locks written before it was recorded).
+ */
+function lockHolder(text: string): { pid: number; startTime: string | undefined } | undefined {
+  const match = /^(\d+)(?: (\S+))?$/.exec(text.trim());
+  return match ? { pid: Number(match[1]), startTime: match[2] } : undefined;
+}
+
+/**
+ * Whether the lock's holder still runs: alive, and the same process. A pid reused after a crash
+ * or a reboot (pid 1 is always alive) must not hold the home's lock forever.
+ */
+function holderRuns(holder: { pid: number; startTime: string | undefined }): boolean {
+  if (!processAlive(holder.pid)) return false;
+  const startTime = processStartTime(holder.pid);
+  return holder.startTime === undefined || startTime === null || startTime === holder.startTime;
+}
+
+/**
  * Takes run/stack.lock, waiting up to `waitMs` while another live `aixcl stack` command holds
  * it; a lock left by a process that is gone is removed and taken. Returns its release.
  */
@@ -99,33 +118,34 @@ export async function acquireStackLock(
   const path = lockPath(config);
   await mkdir(join(config.home, "run"), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;
+  const ownStart = processStartTime(process.pid);
+  const own = ownStart === null ? String(process.pid) : `${process.pid} ${ownStart}`;
   let recovered: number | undefined;
   let unreadable = 0;
   for (;;) {
     try {
-      await writeFile(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      await writeFile(path, `${own}\n`, { flag: "wx", mode: 0o600 });
       const release = async () => {
         const holder = (await readFile(path, "utf8").catch(() => "")).trim();
-        if (holder === String(process.pid)) await rm(path, { force: true });
+        if (holder === own) await rm(path, { force: true });
       };
       return recovered === undefined ? { release } : { release, recovered };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const text = (await readFile(path, "utf8").catch(() => "")).trim();
-    const holder = /^\d+$/.test(text) ? Number(text) : undefined;
+    const holder = lockHolder(await readFile(path, "utf8").catch(() => ""));
     // Empty: its writer is between creating it and writing its pid. Give it a moment, not forever.
     if (holder === undefined) unreadable += 1;
-    if ((holder !== undefined && !processAlive(holder)) || unreadable > 20) {
+    if ((holder !== undefined && !holderRuns(holder)) || unreadable > 20) {
       await rm(path, { force: true });
-      recovered = holder;
+      recovered = holder?.pid;
       unreadable = 0;
       continue;
     }
     if (Date.now() >= deadline) {
       throw new AppError(
         "conflict",
-        `another \`aixcl stack\` command (pid ${holder ?? "unknown"}) is starting or stopping this home; remove ${path} if it is not running`,
+        `another \`aixcl stack\` command (pid ${holder?.pid ?? "unknown"}) is starting or stopping this home; remove ${path} if it is not running`,
       );
     }
     await sleep(100);

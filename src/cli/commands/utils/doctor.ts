@@ -5,7 +5,7 @@
  * only when nothing fails. Every check is bounded in time (no check waits more than
  * CHECK_TIMEOUT_MS) and changes nothing.
  */
-import { readFile, readdir, readlink, stat, statfs } from "node:fs/promises";
+import { readFile, stat, statfs } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { arch, cpus, freemem, totalmem } from "node:os";
 import { Command } from "commander";
@@ -14,6 +14,7 @@ import { processAlive } from "../../../lib/processes.js";
 import { databasePath, modelsPath, serverRecordPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { existingAncestor, isMissingPath } from "../../../lib/files.js";
+import { listenerOf } from "../../../lib/port-owner.js";
 import type { RunCommand } from "../../command.js";
 import { cliConfig } from "../../io.js";
 import { printOut } from "../../output.js";
@@ -130,35 +131,6 @@ async function checkGpu(): Promise<Check> {
   return withTimeout(probe, CHECK_TIMEOUT_MS, () =>
     warn("gpu", `node-llama-cpp did not answer within ${CHECK_TIMEOUT_MS / 1000} s`, "run the check again"),
   );
-}
-
-/** The process listening on TCP `port` (Linux: /proc/net/tcp* and /proc/<pid>/fd), if visible. */
-async function listenerOf(port: number): Promise<{ pid: number; name: string } | undefined> {
-  const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    const text = await readFile(table, "utf8").catch(() => "");
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      const local = fields[1];
-      if (local === undefined || fields[3] !== "0A") continue; // 0A: LISTEN
-      if (parseInt(local.split(":")[1] ?? "", 16) === port && fields[9] !== undefined) inodes.add(fields[9]);
-    }
-  }
-  if (inodes.size === 0) return undefined;
-  const pids = await readdir("/proc").catch(() => []);
-  for (const entry of pids) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fds = await readdir(`/proc/${entry}/fd`).catch(() => []);
-    for (const fd of fds) {
-      const link = await readlink(`/proc/${entry}/fd/${fd}`).catch(() => "");
-      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-      if (inode !== undefined && inodes.has(inode)) {
-        const name = (await readFile(`/proc/${entry}/comm`, "utf8").catch(() => "?")).trim();
-        return { pid: Number(entry), name };
-      }
-    }
-  }
-  return undefined;
 }
 
 async function checkPort(config: Readonly<Config>): Promise<Check> {
