@@ -107,6 +107,7 @@ export class Scheduler implements Engine {
           sampling: request.sampling,
           ...(request.context ? { context: request.context } : {}),
           ...(request.format ? { format: request.format } : {}),
+          ...(request.format && request.formatAfter ? { formatAfter: request.formatAfter } : {}),
         },
         {
           text: (text) => stream.pushText(text),

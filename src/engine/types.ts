@@ -46,6 +46,11 @@ export interface GenerateRequest {
   sampling: SamplingOptions;
   load: LoadOptions;
   format?: OutputFormat;
+  /**
+   * The format's grammar constrains only what follows the first occurrence of this text (a
+   * thinking model's closing tag): the reasoning before it is free text, as in Ollama.
+   */
+  formatAfter?: string;
   /** How long the model stays loaded after this request, ms; Infinity = forever; undefined = config default. */
   keepAliveMs?: number;
   /** Aborting stops generation at once and frees the slot. */

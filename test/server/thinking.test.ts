@@ -11,11 +11,15 @@ import { startTestPlatform, type TestPlatform } from "../support/platform.js";
 import {
   helloModel,
   QWEN3_ANSWER,
+  qwen3JsonModel,
   QWEN3_THINKING,
   qwen3ThinkingModel,
   R1_ANSWER,
   R1_THINKING,
+  r1JsonModel,
+  r1SplitTagJsonModel,
   r1ThinkingModel,
+  THINKING_JSON,
 } from "../support/scripted-models.js";
 
 let platform: TestPlatform;
@@ -23,13 +27,23 @@ let ollama: Ollama;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  const [hello, qwen3, r1] = await Promise.all([helloModel(), qwen3ThinkingModel(), r1ThinkingModel()]);
+  const [hello, qwen3, r1, r1Json, r1SplitJson, qwen3Json] = await Promise.all([
+    helloModel(),
+    qwen3ThinkingModel(),
+    r1ThinkingModel(),
+    r1JsonModel(),
+    r1SplitTagJsonModel(),
+    qwen3JsonModel(),
+  ]);
   platform = await startTestPlatform({
     flags: { profile: "core", "engine.context_length": 512, "engine.num_parallel": 1 },
     models: [
       { name: "hello", gguf: hello },
       { name: "qwen3", gguf: qwen3 },
       { name: "r1", gguf: r1 },
+      { name: "r1-json", gguf: r1Json },
+      { name: "r1-json-split", gguf: r1SplitJson },
+      { name: "qwen3-json", gguf: qwen3Json },
     ],
   });
   ollama = new Ollama({ host: platform.url });
@@ -190,6 +204,75 @@ describe("/v1/chat/completions", () => {
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).message).toContain(
       '"hello" does not support thinking',
     );
+  });
+});
+
+/**
+ * A format constrains the answer only, as in Ollama: the reasoning is free text, and the JSON is
+ * whole in the content. Under a grammar from the first token the scripted reasoning is refused, so
+ * the output would be whatever the grammar let through, not this.
+ */
+describe("format on a thinking model", () => {
+  const schema = { type: "object", properties: { a: { type: "string" } }, required: ["a"] };
+  const user = [{ role: "user" as const, content: "Which?" }];
+  type Reasoning = { reasoning_content?: string; reasoning?: string };
+
+  it("/api/chat: reasoning in message.thinking, the schema's or plain JSON in content", async () => {
+    for (const [model, thinking] of [
+      ["r1-json", R1_THINKING],
+      ["r1-json-split", R1_THINKING],
+      ["qwen3-json", QWEN3_THINKING + "\n"],
+    ] as const) {
+      for (const format of [schema, "json"]) {
+        const reply = await ollama.chat({ model, messages: ask, think: true, format });
+        expect(reply.message.thinking).toBe(thinking);
+        expect(JSON.parse(reply.message.content)).toEqual(THINKING_JSON);
+      }
+    }
+  });
+
+  it("/api/chat streaming: thinking chunks, then the JSON as content", async () => {
+    let thinking = "";
+    let content = "";
+    for await (const chunk of await ollama.chat({
+      model: "r1-json",
+      messages: ask,
+      format: schema,
+      stream: true,
+    })) {
+      thinking += chunk.message.thinking ?? "";
+      content += chunk.message.content;
+    }
+    expect(thinking).toBe(R1_THINKING);
+    expect(JSON.parse(content)).toEqual(THINKING_JSON);
+  });
+
+  it("think false on a template that opens the thinking block: the reasoning is dropped, the JSON kept", async () => {
+    const reply = await ollama.chat({ model: "r1-json", messages: ask, think: false, format: schema });
+    expect(reply.message.thinking).toBeUndefined();
+    expect(JSON.parse(reply.message.content)).toEqual(THINKING_JSON);
+  });
+
+  it("/api/generate: reasoning in `thinking`, JSON in `response`", async () => {
+    const reply = await ollama.generate({ model: "r1-json", prompt: "Which?", format: "json" });
+    expect(reply.thinking).toBe(R1_THINKING);
+    expect(JSON.parse(reply.response ?? "")).toEqual(THINKING_JSON);
+  });
+
+  it("/v1/chat/completions: response_format json_schema and json_object", async () => {
+    for (const response_format of [
+      { type: "json_schema" as const, json_schema: { name: "a", strict: true, schema } },
+      { type: "json_object" as const },
+    ]) {
+      const completion = await openai.chat.completions.create({
+        model: "r1-json",
+        messages: user,
+        response_format,
+      });
+      const message = completion.choices[0]!.message as (typeof completion.choices)[0]["message"] & Reasoning;
+      expect(message.reasoning_content).toBe(R1_THINKING);
+      expect(JSON.parse(message.content!)).toEqual(THINKING_JSON);
+    }
   });
 });
 

@@ -94,6 +94,27 @@ export const r1ThinkingModel = (): Promise<string> =>
   scriptedModel("r1-thinking", R1_SCRIPT, { chatTemplate: R1_THINKING_TEMPLATE });
 
 /**
+ * Thinking models that reason in free text, then answer JSON (a piece the JSON and schema grammars
+ * accept whole): with a `format`, reasoning the grammar constrained would not follow the script.
+ * No whitespace piece after the closing tag, since a JSON grammar may refuse leading whitespace.
+ */
+export const THINKING_JSON = { a: "Answer" };
+const THINKING_JSON_PIECE = '{"a": "Answer"}';
+export const r1JsonModel = (): Promise<string> =>
+  scriptedModel("r1-json", ["Reasoning", " first", "</think>", THINKING_JSON_PIECE], {
+    chatTemplate: R1_THINKING_TEMPLATE,
+  });
+/** The same with the closing tag cut in two pieces, as a tokenizer without a token for it writes it. */
+export const r1SplitTagJsonModel = (): Promise<string> =>
+  scriptedModel("r1-json-split-tag", ["Reasoning", " first", "</", "think>", THINKING_JSON_PIECE], {
+    chatTemplate: R1_THINKING_TEMPLATE,
+  });
+export const qwen3JsonModel = (): Promise<string> =>
+  scriptedModel("qwen3-json", ["<think>", "\nWeighing", " options", "\n</think>", THINKING_JSON_PIECE], {
+    chatTemplate: QWEN3_THINKING_TEMPLATE,
+  });
+
+/**
  * R1-style and endless: reasons "Plan", then answers "La", then (looping, so inside the answer now)
  * "Plan</think>\n\nLa" again and again until stopped: a stream that is past its reasoning and
  * still going, for re-attach and stop tests.

@@ -17,7 +17,7 @@ import {
 } from "./template.js";
 import { planTools, toolCallFormat, type ToolPlan } from "./tool-choice.js";
 import { createToolCallStream, parseToolCalls, toToolCall } from "./tool-calls.js";
-import { planThinking, splitThinking, type SplitEvent, type ThinkPlan } from "./thinking.js";
+import { formatAfter, planThinking, splitThinking, type SplitEvent, type ThinkPlan } from "./thinking.js";
 import type {
   ChatMessage,
   ChatRequest,
@@ -245,6 +245,7 @@ export function createInference(options: InferenceOptions): Inference {
             sampling,
             load,
             format: plan.forced ? toolCallFormat(plan.callable) : request.format,
+            formatAfter: formatAfter(thinking, prompt),
             keepAliveMs: request.keepAliveMs,
             signal: request.signal,
             ...(request.onSent ? { onSent: request.onSent } : {}),
@@ -313,6 +314,7 @@ export function createInference(options: InferenceOptions): Inference {
             sampling,
             load,
             format: request.format,
+            formatAfter: formatAfter(thinking, prompt),
             keepAliveMs: request.keepAliveMs,
             signal: request.signal,
             ...(request.onSent ? { onSent: request.onSent } : {}),

@@ -25,6 +25,24 @@ export function planThinking(model: string, template: string, think: ThinkSettin
   return { think: undefined, tags: undefined };
 }
 
+/**
+ * Where a format's grammar starts (GenerateRequest.formatAfter). A model that writes a thinking
+ * block gets it after the block's closing tag, as Ollama does: from the first token it would force
+ * the reasoning into JSON and leave the JSON split between reasoning and answer. That is when
+ * thinking is on, or when the prompt opened the block itself (R1-style templates do so even for
+ * `think: false`; splitThinking drops that reasoning). Otherwise (no thinking, or a template that
+ * closed the block) the grammar applies from the first token.
+ */
+export function formatAfter(plan: ThinkPlan, prompt: string): string | undefined {
+  if (!plan.tags) return undefined;
+  return plan.think !== false || opensInside(plan.tags, prompt) ? plan.tags.close : undefined;
+}
+
+/** The prompt ends with the opening tag: the model's output starts inside its reasoning. */
+function opensInside(tags: ThinkingTags, prompt: string): boolean {
+  return prompt.trimEnd().endsWith(tags.open);
+}
+
 /** Engine events with the reasoning split out of the text. */
 export type SplitEvent = GenerateEvent | { type: "thinking"; text: string };
 
@@ -47,7 +65,7 @@ async function* split(
   show: boolean,
   prompt: string,
 ): AsyncGenerator<SplitEvent, void, undefined> {
-  const parser = new ThinkingParser(tags, prompt.trimEnd().endsWith(tags.open));
+  const parser = new ThinkingParser(tags, opensInside(tags, prompt));
   const emit = function* (split: { thinking: string; content: string }): Generator<SplitEvent> {
     if (show && split.thinking !== "") yield { type: "thinking", text: split.thinking };
     if (split.content !== "") yield { type: "text", text: split.content };

@@ -123,6 +123,31 @@ function grammarState(model: LlamaModel, grammar: LlamaGrammar): LlamaGrammarEva
   }
 }
 
+/**
+ * Holds a format's grammar back until the generated text has contained `after` (GenerateSpec
+ * .formatAfter, a thinking model's closing tag), so the reasoning before it is free text. The tag
+ * may arrive cut across pieces, so the tail that could begin it is kept. The grammar's state sees
+ * no token before then: it constrains the answer from the answer's first token.
+ */
+class GrammarGate {
+  private tail = "";
+  constructor(
+    private readonly state: LlamaGrammarEvaluationState,
+    private after: string | undefined,
+  ) {}
+
+  /** node-llama-cpp's evaluate calls this before sampling each token. */
+  readonly current = (): LlamaGrammarEvaluationState | undefined =>
+    this.after === undefined ? this.state : undefined;
+
+  push(piece: string): void {
+    if (this.after === undefined) return;
+    const text = this.tail + piece;
+    if (text.includes(this.after)) this.after = undefined;
+    else this.tail = text.slice(Math.max(0, text.length - this.after.length + 1));
+  }
+}
+
 function repeatPenalty(
   sampling: SamplingOptions,
   contextSize: number,
@@ -147,7 +172,7 @@ function evaluateOptions(
   sampling: SamplingOptions,
   contextSize: number,
   history: Token[],
-  grammar: LlamaGrammarEvaluationState | undefined,
+  grammar: GrammarGate | undefined,
 ): SequenceEvaluateOptions {
   const seed =
     sampling.seed !== undefined && sampling.seed >= 0 ? sampling.seed : Math.floor(Math.random() * 2 ** 31);
@@ -159,7 +184,7 @@ function evaluateOptions(
     minP: sampling.minP ?? DEFAULTS.minP,
     seed,
     ...(penalty ? { repeatPenalty: penalty } : {}),
-    ...(grammar ? { grammarEvaluationState: grammar } : {}),
+    ...(grammar ? { grammarEvaluationState: grammar.current } : {}),
   };
 }
 
@@ -171,7 +196,10 @@ export async function generate(
   const receivedAt = nowNs();
   const { model, pool, contextSize } = runner;
   const sampling = spec.sampling;
-  const grammar = spec.format ? grammarState(model, await grammarFor(runner.llama, spec.format)) : undefined;
+  // Made before generating even when held back, so an invalid format is a 400, not a broken stream.
+  const grammar = spec.format
+    ? new GrammarGate(grammarState(model, await grammarFor(runner.llama, spec.format)), spec.formatAfter)
+    : undefined;
   const prompt = fitPrompt(
     promptTokens(model, spec.prompt, spec.context),
     contextSize,
@@ -229,6 +257,7 @@ export async function generate(
       history.push(token);
       const piece = detokenizer.push(token);
       if (piece !== "") {
+        grammar?.push(piece);
         const out = stop.push(piece);
         if (out.emit !== "") hooks.text(out.emit);
         if (out.stopped) {

@@ -33,6 +33,8 @@ export interface GenerateSpec {
   context?: number[];
   sampling: SamplingOptions;
   format?: OutputFormat;
+  /** Generate without the format's grammar until this text has been generated (GenerateRequest). */
+  formatAfter?: string;
 }
 
 export type ParentMessage =
