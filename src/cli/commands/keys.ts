@@ -123,7 +123,9 @@ function createCommand(run: RunCommand): Command {
       new Option(
         "--scope <scope>",
         "grant a scope: inference, models:write, admin (repeatable; default inference)",
-      ).argParser(collectScope),
+      )
+        .choices(SCOPE_NAMES)
+        .argParser(collectScope),
     )
     .addOption(
       new Option(

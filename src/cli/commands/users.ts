@@ -5,7 +5,7 @@
  * the terminal without echo (asked twice), from stdin (`--password-stdin`, or whenever stdin is
  * not a terminal) or from `--password-file`: never from argv, which every local user can read.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { createUsersClient, toUserWire, type UsersClient, type UserWire } from "../../api/users-client.js";
 import { checkPasswordPolicy } from "../../auth/passwords.js";
 import { checkUsername, isRole, type Actor } from "../../auth/users.js";
@@ -98,7 +98,11 @@ function addCommand(run: RunCommand): Command {
     new Command("add")
       .description("create a user (password from the terminal, stdin or a file)")
       .argument("<username>", "1-64 characters of A-Z a-z 0-9 . _ @ -", usernameArg)
-      .option("--role <role>", "admin or user (default user)", roleArg),
+      .addOption(
+        new Option("--role <role>", "admin or user (default user)")
+          .choices(["admin", "user"])
+          .argParser(roleArg),
+      ),
   ).action((username: string, options: PasswordOptions & { role?: Role }) =>
     run(async () => {
       const config = cliConfig();
@@ -159,7 +163,7 @@ function roleCommand(run: RunCommand): Command {
   return new Command("role")
     .description("set a user's role; their sessions end")
     .argument("<username>", "the user", usernameArg)
-    .argument("<role>", "admin or user", roleArg)
+    .addArgument(new Argument("<role>", "admin or user").choices(["admin", "user"]).argParser(roleArg))
     .action((username: string, role: Role) =>
       run(async () => {
         const user = await withUsers(cliConfig(), (ops) => ops.setRole(username, role));

@@ -4,7 +4,7 @@
  * COMP_CWORD, then the completion function; COMPREPLY printed).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,6 +12,11 @@ import { cliEnv, runCli } from "../run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "aixcl-completion-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Names for path arguments to complete: `<files>/model.gguf` and the directory `<files>/sub`. */
+const files = join(dir, "files");
+mkdirSync(join(files, "sub"), { recursive: true });
+writeFileSync(join(files, "model.gguf"), "");
 
 async function script(shell: string): Promise<string> {
   const result = await runCli(["utils", "completion", shell], cliEnv(dir));
@@ -65,6 +70,54 @@ describe("aixcl utils completion", () => {
     expect(utilsP).toEqual(["prune"]);
   });
 
+  it("bash: option and argument values: declared choices, file and directory names, nothing for free values", async () => {
+    const file = join(dir, "aixcl.bash");
+    writeFileSync(file, await script("bash"));
+    const [
+      profile,
+      profileB,
+      profileEq,
+      shells,
+      level,
+      name,
+      lines,
+      imported,
+      exported,
+      home,
+      afterValue,
+      done,
+    ] = await Promise.all([
+      bashComplete(file, ["aixcl", "stack", "start", "--profile", ""]),
+      bashComplete(file, ["aixcl", "stack", "restart", "--timeout", "5", "--profile", "b"]),
+      // bash splits `--profile=s` into `--profile`, `=`, `s`.
+      bashComplete(file, ["aixcl", "stack", "start", "--profile", "=", "s"]),
+      bashComplete(file, ["aixcl", "utils", "completion", ""]),
+      bashComplete(file, ["aixcl", "stack", "logs", "--level", ""]),
+      bashComplete(file, ["aixcl", "models", "import", "--name", ""]),
+      bashComplete(file, ["aixcl", "stack", "logs", "-n", ""]),
+      bashComplete(file, ["aixcl", "models", "import", `${files}/m`]),
+      bashComplete(file, ["aixcl", "monitoring", "export", `${files}/`]),
+      bashComplete(file, ["aixcl", "serve", "--home", `${files}/`]),
+      // The option's value is behind: the command's options again.
+      bashComplete(file, ["aixcl", "stack", "start", "--profile", "core", "--t"]),
+      // Every argument given: the command's options.
+      bashComplete(file, ["aixcl", "utils", "completion", "bash", ""]),
+    ]);
+    expect(profile).toEqual(["core", "bld", "sys"]);
+    expect(profileB).toEqual(["bld"]);
+    expect(profileEq).toEqual(["sys"]);
+    expect(shells.sort()).toEqual(["bash", "fish", "zsh"]);
+    expect(level).toEqual(expect.arrayContaining(["trace", "debug", "info", "warn", "error", "fatal"]));
+    // Free values complete to nothing, not to the option names.
+    expect(name).toEqual([]);
+    expect(lines).toEqual([]);
+    expect(imported).toEqual([join(files, "model.gguf")]);
+    expect(exported).toEqual([join(files, "sub")]); // <dir>: directories only
+    expect(home).toEqual([join(files, "sub")]);
+    expect(afterValue).toEqual(["--timeout"]);
+    expect(done).toEqual(["-h", "--help"]);
+  });
+
   it("zsh and fish scripts name every top-level command and the utils subcommands", async () => {
     const [zsh, fish] = await Promise.all([script("zsh"), script("fish")]);
     for (const text of [zsh, fish]) {
@@ -93,6 +146,20 @@ describe("aixcl utils completion", () => {
     const models = offered(["aixcl", "models", "a"]);
     expect(models).toEqual(expect.arrayContaining(["add", "list", "rm"]));
     expect(models).not.toContain("serve");
+    // Values: compadd gets the choices, _files (stubbed) the path arguments.
+    const values = (words: string[]) =>
+      execFileSync("zsh", [
+        "-f",
+        "-c",
+        `compdef(){}; source '${file}'; compadd(){ shift; print -l -- "$@" }; _files(){ print -l -- _files "$@" }; words=(${words.join(" ")}); CURRENT=${words.length}; _aixcl`,
+      ])
+        .toString()
+        .split("\n")
+        .filter(Boolean);
+    expect(values(["aixcl", "stack", "start", "--profile", "''"])).toEqual(["core", "bld", "sys"]);
+    expect(values(["aixcl", "utils", "completion", "''"]).sort()).toEqual(["bash", "fish", "zsh"]);
+    expect(values(["aixcl", "models", "import", "''"])).toEqual(["_files"]);
+    expect(values(["aixcl", "monitoring", "export", "''"])).toEqual(["_files", "-/"]);
   });
 
   it("fish -n accepts the fish script, and fish completes from it", async () => {
@@ -108,6 +175,11 @@ describe("aixcl utils completion", () => {
     expect(complete("aixcl mo")).toEqual(["models", "monitoring"]);
     expect(complete("aixcl models a")).toEqual(["add"]);
     expect(complete("aixcl --home /x models ls --j")).toEqual(["--json"]);
+    expect(complete("aixcl stack start --profile ")).toEqual(["bld", "core", "sys"]);
+    expect(complete("aixcl utils completion ")).toEqual(["bash", "fish", "zsh"]);
+    expect(complete("aixcl models import --name ")).toEqual([]);
+    expect(complete(`aixcl models import ${files}/m`)).toEqual([join(files, "model.gguf")]);
+    expect(complete(`aixcl monitoring export ${files}/`)).toEqual([`${join(files, "sub")}/`]);
   });
 
   it("an unknown shell is a usage error", async () => {

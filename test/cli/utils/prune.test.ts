@@ -32,6 +32,13 @@ function tempDir(): string {
   return dir;
 }
 
+/** A temp dir that is an aixcl home: prune refuses any other. */
+function homeDir(): string {
+  const home = tempDir();
+  writeFileSync(join(home, "config.yaml"), "");
+  return home;
+}
+
 /** An hour ago: older than prune's 15 min guard. */
 const OLD = new Date(Date.now() - 60 * 60 * 1000);
 
@@ -87,7 +94,7 @@ async function runOnTerminal(args: string[], environment: NodeJS.ProcessEnv, typ
 
 describe.concurrent("aixcl utils prune", () => {
   it("removes stale run files, partial downloads, unreferenced blobs and temp files; keeps the rest", async () => {
-    const home = tempDir();
+    const home = homeDir();
     const models = join(home, "models");
     const used = store(models);
     const orphan = file(join(models, "blobs", `sha256-${hex("orphan")}`), "orphan");
@@ -114,7 +121,7 @@ describe.concurrent("aixcl utils prune", () => {
     );
     const token = file(join(home, "run", "admin.token"), "secret");
     const lock = file(join(home, "db.lock"), `${dead}\n`);
-    const config = file(join(home, "config.yaml"), "");
+    const config = join(home, "config.yaml");
     const environment = await env(home);
 
     const dry = await runCli(["utils", "prune", "--dry-run"], environment);
@@ -148,11 +155,11 @@ describe.concurrent("aixcl utils prune", () => {
       file(join(outside, `sha256-${hex("z")}`), "z"),
     ];
     // Home 1: models/ itself is a link to a store outside.
-    const home1 = tempDir();
+    const home1 = homeDir();
     symlinkSync(join(outside, "store"), join(home1, "models"));
     symlinkSync(join(outside, "junk"), join(home1, "junk"));
     // Home 2: a real store whose blobs/ holds a link to a file outside, and a link named like a temp file.
-    const home2 = tempDir();
+    const home2 = homeDir();
     store(join(home2, "models"));
     symlinkSync(join(outside, `sha256-${hex("z")}`), join(home2, "models", "blobs", `sha256-${hex("z")}`));
     symlinkSync(join(outside, "junk", ".left.abc.tmp"), join(home2, ".link.abc.tmp"));
@@ -178,7 +185,7 @@ describe.concurrent("aixcl utils prune", () => {
   });
 
   it("an unreadable manifest keeps every blob (the ones it names are unknown); temp manifests do not count", async () => {
-    const home = tempDir();
+    const home = homeDir();
     const models = join(home, "models");
     const used = store(models);
     const orphan = file(join(models, "blobs", `sha256-${hex("orphan")}`), "orphan");
@@ -203,7 +210,7 @@ describe.concurrent("aixcl utils prune", () => {
   });
 
   it("--all refuses while a live process holds the PGlite lock", async () => {
-    const home = tempDir();
+    const home = homeDir();
     const data = file(join(home, "db", "PG_VERSION"), "17");
     file(join(home, "db.lock"), `${process.pid}\n`);
     const result = await runOnTerminal(["utils", "prune", "--all"], await env(home), `${home}\n`);
@@ -213,7 +220,7 @@ describe.concurrent("aixcl utils prune", () => {
   });
 
   it("refuses while the process run/server.json names is alive", async () => {
-    const home = tempDir();
+    const home = homeDir();
     const temp = file(join(home, ".x.abc.tmp"), "t");
     file(
       join(home, "run", "server.json"),
@@ -234,12 +241,12 @@ describe.concurrent("aixcl utils prune", () => {
   });
 
   it("--all removes models and data only after the home path is typed on a terminal", async () => {
-    const home = tempDir();
+    const home = homeDir();
     const used = store(join(home, "models"));
     const data = file(join(home, "db", "PG_VERSION"), "17");
     const vault = file(join(home, "vault", "keys.json"), "{}");
     const log = file(join(home, "logs", "aixcl.log"), "{}\n");
-    const config = file(join(home, "config.yaml"), "");
+    const config = join(home, "config.yaml");
     const environment = await env(home);
     const all = [...used, data, vault, log];
 
@@ -265,5 +272,33 @@ describe.concurrent("aixcl utils prune", () => {
     for (const path of all) expect(existsSync(path)).toBe(false);
     expect(existsSync(config)).toBe(true);
     expect(existsSync(home)).toBe(true);
+  });
+
+  it("refuses a home aixcl did not make, and never looks into other programs' directories in its own", async () => {
+    // AIXCL_HOME set to a directory of other programs' files by mistake ($HOME, say).
+    const home = tempDir();
+    const theirs = [
+      file(join(home, "projects", "app", ".settings.a1b2c3d4.tmp"), "theirs"),
+      file(join(home, "logs", "other.log"), "theirs"),
+      file(join(home, "run", "other.pid"), "1"),
+      file(join(home, "models", "notes.txt"), "theirs"),
+    ];
+    const environment = await env(home);
+    for (const args of [
+      ["utils", "prune"],
+      ["utils", "prune", "--all", "--dry-run"],
+    ]) {
+      const refused = await runCli(args, environment);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`${home} does not look like an aixcl home`);
+    }
+    // Made a home: a temp file outside aixcl's own directories is still not its to remove.
+    writeFileSync(join(home, "config.yaml"), "");
+    const mine = file(join(home, "vault", ".meta.json.b5c6d7e8.tmp"), "mine");
+    const pruned = await runCli(["utils", "prune"], environment);
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/freed .* in 1 item\(s\)/);
+    expect(existsSync(mine)).toBe(false);
+    for (const path of theirs) expect(existsSync(path)).toBe(true);
   });
 });

@@ -18,6 +18,7 @@ import { processAlive } from "../../../lib/processes.js";
 import { databasePath, modelsPath, serverRecordPath, vaultPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { dirEntries, isMissingPath, isTempName } from "../../../lib/files.js";
+import { LOG_FILE } from "../../../logger.js";
 import { findLocalServer } from "../../admin-session.js";
 import type { RunCommand } from "../../command.js";
 import { cliConfig, cliIo } from "../../io.js";
@@ -165,21 +166,43 @@ async function planPrune(config: Readonly<Config>, home: string, now: number): P
     }
   }
 
-  // Temp files anywhere in the home, except inside the database (PGlite's own files).
-  const walk = async (dir: string): Promise<void> => {
+  // Writers' temp files where aixcl writes: the home's own files (config.yaml), and the model
+  // store, the vault, run/ and logs/ inside it; never another program's directories, nor the
+  // database (PGlite's own files).
+  const walk = async (dir: string, deep: boolean): Promise<void> => {
     if (dbDir !== undefined && dir === dbDir) return;
     for (const entry of await dirEntries(dir)) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && isTempName(entry.name)) {
+      if (entry.isDirectory()) {
+        if (deep) await walk(path, deep);
+      } else if (entry.isFile() && isTempName(entry.name)) {
         const info = await lstat(path);
         if (now - info.mtimeMs < RECENT_MS) plan.kept++;
         else add(path, info.size, "temp file");
       }
     }
   };
-  await walk(home);
+  await walk(home, false);
+  for (const configured of [modelsPath(config), vaultPath(config), run, join(home, "logs")]) {
+    const dir = await real(configured);
+    if (dir !== undefined && dir !== home && within(home, dir)) await walk(dir, true);
+  }
   return plan;
+}
+
+/**
+ * Whether `home` holds something only aixcl writes there: its config.yaml, its vault, or its log.
+ * A mistaken AIXCL_HOME ($HOME, /) has other programs' `models/`, `logs/` and `run/`, which
+ * `--all` would otherwise remove with everything below them.
+ */
+async function isAixclHome(config: Readonly<Config>, home: string): Promise<boolean> {
+  const marks = [
+    join(home, "config.yaml"),
+    join(vaultPath(config), "meta.json"),
+    join(home, "logs", LOG_FILE),
+  ];
+  for (const mark of marks) if ((await real(mark)) !== undefined) return true;
+  return false;
 }
 
 /** What `--all` removes besides: the models, the database, the vault, the logs, run/. */
@@ -253,6 +276,13 @@ export function pruneCommand(run: RunCommand): Command {
         if (home === undefined) {
           await printOut(`nothing to prune: ${config.home} does not exist`);
           return 0;
+        }
+        if (!(await isAixclHome(config, home))) {
+          await printErr(
+            `aixcl: ${home} does not look like an aixcl home (no config.yaml, vault/meta.json or logs/${LOG_FILE}): nothing removed. ` +
+              "Check AIXCL_HOME; `aixcl stack init` makes a home of it.",
+          );
+          return 1;
         }
         const found = await findLocalServer(config);
         if (found.running) {
