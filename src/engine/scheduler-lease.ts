@@ -17,8 +17,13 @@ export interface LeaseHolder {
   readonly runner: RunnerProcess;
 }
 
-export function abortError(): AppError {
-  return new AppError("client_closed", "the client closed the request");
+/**
+ * Why an aborted request ends: the reason it was aborted with when that is an AppError (a closing
+ * server's `shutting_down`, which its stream ends with as an error record), else `client_closed`.
+ */
+export function abortError(signal?: AbortSignal): AppError {
+  const reason: unknown = signal?.reason;
+  return reason instanceof AppError ? reason : new AppError("client_closed", "the client closed the request");
 }
 
 export class LeaseImpl<E extends LeaseHolder = LeaseHolder> implements Lease {
@@ -44,9 +49,9 @@ export class LeaseImpl<E extends LeaseHolder = LeaseHolder> implements Lease {
 /** Resolves like `promise`, or rejects with `client_closed` as soon as `signal` aborts. */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortError());
+  if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError());
+    const onAbort = () => reject(abortError(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {

@@ -125,7 +125,7 @@ export class SlotScheduler {
     anyInstance = false,
   ): Promise<Lease> {
     if (this.closed) throw new AppError("shutting_down", "the server is shutting down");
-    if (signal?.aborted) throw abortError();
+    if (signal?.aborted) throw abortError(signal);
     // The header's shape, to estimate a load: read once per model file, so usually known, and then
     // the request joins the queue at once (in arrival order) rather than after a read.
     const memory = this.options.memory;
@@ -135,7 +135,7 @@ export class SlotScheduler {
     const lease = await new Promise<LeaseImpl<Entry>>((resolve, reject) => {
       const onAbort = () => {
         this.removeWaiter(waiter);
-        reject(abortError());
+        reject(abortError(signal));
       };
       const waiter: Waiter = {
         model,

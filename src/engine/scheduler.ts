@@ -3,13 +3,12 @@
  * back. Generation text flows runner → IPC → EventStream → iterator with no per-token
  * allocation beyond the message itself.
  */
-import { AppError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
 import type { RunnerPool } from "./runner/pool.js";
 import { EventStream } from "./scheduler-stream.js";
-import { raceAbort } from "./scheduler-lease.js";
+import { abortError, raceAbort } from "./scheduler-lease.js";
 import { SlotScheduler } from "./scheduler-slots.js";
 import { MemoryPlanner, residentBytes } from "./scheduler-memory.js";
 import type { RequestedLoad } from "./scheduler-memory.js";
@@ -92,12 +91,12 @@ export class Scheduler implements Engine {
     let id = 0;
     const onAbort = () => {
       lease.runner.cancel(id);
-      stream.fail(new AppError("client_closed", "the client closed the request"));
+      stream.fail(abortError(signal));
       // The slot is free at once; the runner finishes its current token and drops the rest.
       lease.release();
     };
     try {
-      if (signal?.aborted) throw new AppError("client_closed", "the client closed the request");
+      if (signal?.aborted) throw abortError(signal);
       signal?.addEventListener("abort", onAbort, { once: true });
       const dispatched = process.hrtime.bigint();
       const queuedNs = Number(dispatched - started);

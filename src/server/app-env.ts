@@ -22,5 +22,10 @@ export interface AppEnv {
      * answer is not cut.
      */
     untrackRequest?: () => void;
+    /**
+     * Aborted, with a `shutting_down` AppError, when the server closes and this request is still
+     * running after the drain period: linkAbort() ends its generation with that error record.
+     */
+    cut?: AbortSignal;
   };
 }

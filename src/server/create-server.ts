@@ -50,9 +50,15 @@ interface ListenAddress {
 export interface AixclServer {
   app: Hono<AppEnv>;
   listen(): Promise<ListenAddress>;
-  /** Stops accepting, lets in-flight requests finish (bounded), then closes. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish for `drainMs` (default: the server's drain
+   * period), ends those still running with a `shutting_down` error record, then closes. Idempotent.
+   */
+  close(drainMs?: number): Promise<void>;
 }
+
+/** How long requests ended with an error record at shutdown get to write it, ms. */
+const CUT_FLUSH_MS = 1000;
 
 /** How often Node looks for connections past `server.headers_timeout`, ms. */
 const HEADERS_CHECK_INTERVAL_MS = 500;
@@ -94,6 +100,8 @@ function buildApp(
   vitals: ServerVitals,
   chat: { service: ChatService; models: ChatModels } | undefined,
   options: Pick<CreateServerOptions, "webRoot" | "unsealThrottle">,
+  /** Aborted at shutdown for what outlived the drain (AppEnv's `cut`). */
+  cut: AbortSignal,
 ): Hono<AppEnv> {
   const { webRoot } = options;
   const { server } = deps.config;
@@ -107,6 +115,7 @@ function buildApp(
       c.header("Connection", "close");
       throw new AppError("shutting_down", "server is shutting down", { retryAfter: 1 });
     }
+    c.set("cut", cut);
     await next();
   });
   app.use(hostCheck({ allowedHosts: server.allowed_hosts, bindHost: server.host }));
@@ -154,6 +163,7 @@ function buildApp(
 export function createServer(deps: ServerDeps, options: CreateServerOptions = {}): AixclServer {
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const closing = new AbortController();
+  const cut = new AbortController();
   const inFlight = new Set<ServerResponse>();
   // The web chat's answers belong to the server (docs/web-app.md); profile core has no chats.
   const chatModels = createChatModels(deps.store);
@@ -173,7 +183,7 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
     startedAt: Date.now(),
     closing: closing.signal,
   };
-  const app = buildApp(deps, vitals, chat && { service: chat, models: chatModels }, options);
+  const app = buildApp(deps, vitals, chat && { service: chat, models: chatModels }, options, cut.signal);
   let drained: (() => void) | undefined;
 
   const http = createAdaptorServer({
@@ -231,7 +241,7 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
         });
       });
     },
-    close() {
+    close(drainMs = drainTimeoutMs) {
       closed ??= (async () => {
         closing.abort();
         // Running answers are stopped and saved first; their streams end with that `done`.
@@ -239,16 +249,28 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
         if (!listening) return;
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
-        if (inFlight.size > 0) {
+        const settle = async (ms: number) => {
+          if (inFlight.size === 0) return;
           let timer: NodeJS.Timeout | undefined;
           await new Promise<void>((resolve) => {
             drained = resolve;
-            timer = setTimeout(resolve, drainTimeoutMs);
+            timer = setTimeout(resolve, ms);
           });
           clearTimeout(timer);
+        };
+        await settle(drainMs);
+        if (inFlight.size > 0) {
+          // Generations still running end with this as their stream's error record: the client
+          // learns why its answer stopped short, which a closed socket would not tell it.
+          cut.abort(
+            new AppError(
+              "shutting_down",
+              `the server is shutting down: this request was still running after the ${drainMs < 1000 ? `${drainMs} ms` : `${Math.round(drainMs / 1000)} s`} grace period`,
+            ),
+          );
+          await settle(CUT_FLUSH_MS);
         }
-        // Whatever is still running is cut: its client sees the socket close, and the abort
-        // signal stops its generation.
+        // Whatever is still running is cut: its client sees the socket close.
         http.closeAllConnections();
         await stopped;
       })();

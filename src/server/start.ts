@@ -49,8 +49,11 @@ export interface Platform {
   deps: ServerDeps;
   /** The Hono app the server answers with (its route table: `app.routes`). */
   app: AixclServer["app"];
-  /** Drains and closes the server, then the engine (runners), the store and the database. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Drains and closes the server (in-flight requests get `drainMs`, default the server's own
+   * drain period), then the engine (runners), the store and the database. Idempotent.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 /**
@@ -64,7 +67,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // stop, then the store lets go of its caches, and the database goes last (requests use it).
   const steps: [string, () => Promise<void>][] = [];
   let closed: Promise<void> | undefined;
-  const close = () => {
+  let drainMs: number | undefined;
+  const close = (drain?: number) => {
+    drainMs ??= drain;
     closed ??= (async () => {
       for (const [name, step] of steps.reverse()) {
         try {
@@ -168,7 +173,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...(options.logTail ? { logTail: options.logTail } : {}),
     };
     const server = createServer(deps, options.server);
-    steps.push(["server", () => server.close()]);
+    steps.push(["server", () => server.close(drainMs)]);
 
     const address = await server.listen();
     // Written once the port is known, removed first at close: the CLI finds this server by it.

@@ -48,7 +48,9 @@ export function streamErrorRecord(
 ): string | undefined {
   const appError = toAppError(error);
   if (appError.code === "client_closed") return undefined;
-  logger[appError.status >= 500 ? "error" : "info"](
+  // A closing server's cut is no failure of the server's own.
+  const failure = appError.status >= 500 && appError.code !== "shutting_down";
+  logger[failure ? "error" : "info"](
     { err: appError.cause ?? appError, code: appError.code },
     "stream ended with an error",
   );
@@ -57,8 +59,9 @@ export function streamErrorRecord(
 
 /**
  * The abort signal of one generation: fires when the client goes away (the request's own
- * signal, which @hono/node-server aborts when the socket closes early) or when the SSE stream is
- * cancelled, for both API families. Aborting frees the engine slot at once; `dispose()` drops
+ * signal, which @hono/node-server aborts when the socket closes early), when the SSE stream is
+ * cancelled, or when a closing server cuts what outlived its drain period (`cut`, whose reason is
+ * the error record the stream ends with), for both API families. Aborting frees the engine slot at once; `dispose()` drops
  * the listener on the request once the response is done.
  */
 export interface RequestAbort {
@@ -68,15 +71,19 @@ export interface RequestAbort {
   readonly dispose: () => void;
 }
 
-export function linkAbort(requestSignal: AbortSignal): RequestAbort {
+export function linkAbort(requestSignal: AbortSignal, cut?: AbortSignal): RequestAbort {
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort(requestSignal.reason);
-  if (requestSignal.aborted) onAbort();
-  else requestSignal.addEventListener("abort", onAbort, { once: true });
+  const sources = cut === undefined ? [requestSignal] : [requestSignal, cut];
+  const listeners = sources.map((source) => {
+    const onAbort = (): void => controller.abort(source.reason);
+    if (source.aborted) onAbort();
+    else source.addEventListener("abort", onAbort, { once: true });
+    return () => source.removeEventListener("abort", onAbort);
+  });
   return {
     signal: controller.signal,
     abort: (reason?: unknown) => controller.abort(reason),
-    dispose: () => requestSignal.removeEventListener("abort", onAbort),
+    dispose: () => listeners.forEach((remove) => remove()),
   };
 }
 

@@ -150,14 +150,27 @@ describe("burst beyond the queue", () => {
 });
 
 describe("shutdown", () => {
-  it("lets an in-flight stream finish, refuses new connections, and close() is idempotent", async () => {
+  it("lets an in-flight stream finish, ends one outliving the grace period with an error record, refuses new connections; close() is idempotent", async () => {
     const res = await generate({ model: "tiny", prompt: "last", options: { ...GREEDY, num_predict: 10 } });
     expect(res.status).toBe(200);
     const lines = readLines(res.body!);
-    const closing = platform.close();
+    // Runs until the context is full: ~500 tokens, far longer than the grace period below.
+    const long = await generate({
+      model: "tiny",
+      prompt: "long",
+      options: { ...GREEDY, num_predict: 100_000 },
+    });
+    expect(long.status).toBe(200);
+    const longLines = readLines(long.body!);
+    const closing = platform.close(300);
     expect(platform.close()).toBe(closing);
     const finished = await lines;
     expect(finished.at(-1)).toMatchObject({ done: true, eval_count: 10 });
+    const cut = await longLines;
+    expect(cut.length).toBeGreaterThan(1);
+    expect(cut.at(-1)).toEqual({
+      error: "the server is shutting down: this request was still running after the 300 ms grace period",
+    });
     await closing;
     await expect(fetch(`${platform.url}/api/version`)).rejects.toThrow();
   });

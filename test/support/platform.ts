@@ -57,8 +57,8 @@ export interface TestPlatform {
   deps: ServerDeps;
   /** The server's Hono app (its route table: `app.routes`). */
   app: Platform["app"];
-  /** Closes the platform and removes the temp home. Idempotent. */
-  close(): Promise<void>;
+  /** Closes the platform (in-flight requests get `drainMs`, default the server's) and removes the temp home. Idempotent. */
+  close(drainMs?: number): Promise<void>;
 }
 
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
@@ -110,10 +110,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       config,
       deps: platform.deps,
       app: platform.app,
-      close: () =>
+      close: (drainMs?: number) =>
         (closed ??= (async () => {
           try {
-            await platform.close();
+            await platform.close(drainMs);
           } finally {
             await pooled?.close();
             await rm(home, { recursive: true, force: true });

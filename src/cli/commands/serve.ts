@@ -9,6 +9,7 @@ import type { Database } from "../../store/types.js";
 import type { ExitCode, RunCommand } from "../command.js";
 import { addConfigFlags, flagsToSettings, isKeyFileShared } from "../config-flags.js";
 import { printErr, printOut } from "../output.js";
+import { takeDrainHint } from "../drain-hint.js";
 
 export function serveCommand(run: RunCommand): Command {
   return addConfigFlags(new Command("serve").description("run the aixcl server"))
@@ -58,9 +59,13 @@ async function serve(options: Record<string, unknown>): Promise<ExitCode> {
   logger.info({ url: platform.url, profile: config.profile }, "aixcl listening");
 
   const signal = await stopped.first;
-  logger.info({ signal }, "shutting down: draining in-flight requests (signal again to force)");
+  const drainS = await takeDrainHint(config);
+  logger.info(
+    { signal, ...(drainS === undefined ? {} : { drain_s: drainS }) },
+    "shutting down: draining in-flight requests (signal again to force)",
+  );
   const code = await Promise.race([
-    platform.close().then(
+    platform.close(drainS === undefined ? undefined : drainS * 1000).then(
       (): ExitCode => 0,
       (error: unknown): ExitCode => {
         logger.error({ err: error }, "error while shutting down");

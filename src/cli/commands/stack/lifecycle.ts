@@ -24,6 +24,7 @@ import type { ExitCode } from "../../command.js";
 import { findLocalServer } from "../../admin-session.js";
 import { clientUrl } from "../../connection.js";
 import { cliIo } from "../../io.js";
+import { writeDrainHint } from "../../drain-hint.js";
 import { printErr, printOut } from "../../output.js";
 import {
   acquireStackLock,
@@ -288,6 +289,9 @@ export async function stackStart(config: Readonly<Config>, options: StartOptions
  * process group (it and its runners). Returns the record of what was stopped, or undefined when
  * nothing of this home's stack ran.
  */
+/** Seconds of `stack stop --timeout` kept for the server's close after its drain. */
+const STOP_MARGIN_S = 3;
+
 async function stopLocked(config: Readonly<Config>, timeoutS: number): Promise<StackRecord | undefined> {
   const record = await readStackRecord(config);
   if (record === undefined || !(await isRecordedServer(config, record))) {
@@ -295,6 +299,9 @@ async function stopLocked(config: Readonly<Config>, timeoutS: number): Promise<S
     return undefined;
   }
   const { pid } = record;
+  // In-flight requests get the grace period but STOP_MARGIN_S, which unloading the runners and
+  // closing the database take before the SIGKILL deadline.
+  await writeDrainHint(config, Math.max(0, timeoutS - STOP_MARGIN_S));
   process.kill(pid, "SIGTERM");
   if (!(await waitForGroupExit(pid, timeoutS * 1000))) {
     await printErr(

@@ -93,7 +93,7 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
     }
 
     // Fires when the client's socket closes (@hono/node-server aborts Request.signal then).
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal, c.get("cut"));
     const request: ChatRequest = {
       model: wire.model,
       messages: wire.messages.map(toChatMessage),

@@ -54,7 +54,7 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
     }
 
     // Fires when the client's socket closes (@hono/node-server aborts Request.signal then).
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal, c.get("cut"));
     const request: CompletionRequest = {
       model: wire.model,
       prompt: wire.prompt ?? "",

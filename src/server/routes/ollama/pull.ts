@@ -30,7 +30,7 @@ export function pullRoute(deps: ServerDeps): Handler<AppEnv> {
       await puller.pull(wire.model, options, () => undefined);
       return c.json(SUCCESS);
     }
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal, c.get("cut"));
     const statuses = progressIterator<ProgressStatus>((emit) =>
       puller.pull(wire.model, { ...options, signal: abort.signal }, emit),
     );

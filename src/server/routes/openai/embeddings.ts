@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { EmbeddingList } from "../../../api/openai/embeddings.js";
 import { embeddingRequestSchema } from "../../../api/openai/embeddings.js";
 import type { EmbedServiceRequest } from "../../../engine/inference/types.js";
+import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
 import { linkAbort } from "../../streaming.js";
@@ -16,9 +17,9 @@ export function float32Base64(vector: readonly number[]): string {
 
 /** POST /v1/embeddings */
 export function embeddings(deps: ServerDeps) {
-  return async (c: Context): Promise<Response> => {
+  return async (c: Context<AppEnv>): Promise<Response> => {
     const wire = parseBody(embeddingRequestSchema, await readJsonBody(c));
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal, c.get("cut"));
     try {
       const request: EmbedServiceRequest = {
         model: wire.model,

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { InferenceEvent } from "../../../engine/inference/types.js";
+import type { AppEnv } from "../../app-env.js";
 import type { ServerDeps } from "../../context.js";
 import { readJsonBody } from "../../middleware/body.js";
 import { completionId, noDone, nowSeconds } from "./response.js";
@@ -82,11 +83,11 @@ export function generationHandler<S extends z.ZodType<GenerationWire>>(
   deps: ServerDeps,
   schema: S,
   plan: (wire: z.output<S>) => Generation,
-): (c: Context) => Promise<Response> {
+): (c: Context<AppEnv>) => Promise<Response> {
   return async (c) => {
     const wire = parseBody(schema, await readJsonBody(c));
     const generation = plan(wire);
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = linkAbort(c.req.raw.signal, c.get("cut"));
     try {
       const events = generation.start(abort.signal);
       const first = await events.next();
