@@ -54,11 +54,11 @@ export function cliConfig(options: Omit<LoadConfigOptions, "env"> = {}): Readonl
 
 /**
  * The configuration of a command that only needs the home's run/ and logs/ (`stack stop`,
- * `status`, `logs`). An edit that broke config.yaml while the server runs must not lock its
+ * `status`, `logs`, and `utils doctor`, which reports the problem as a check). An edit that broke config.yaml while the server runs must not lock its
  * owner out of stopping it: then the home comes from the environment and every other setting
  * from the defaults, and `note` says why.
  */
-export function runFilesConfig(): { config: Readonly<Config>; note?: string } {
+export function runFilesConfig(): { config: Readonly<Config>; problem?: string; note?: string } {
   try {
     return { config: cliConfig() };
   } catch (error) {
@@ -66,6 +66,7 @@ export function runFilesConfig(): { config: Readonly<Config>; note?: string } {
     const config = cliConfig({ readFile: false });
     return {
       config,
+      problem: error.message,
       note: `${error.message}; going on with the defaults, which is enough to reach this home's server`,
     };
   }

@@ -132,6 +132,24 @@ export async function existingAncestor(path: string): Promise<string> {
 }
 
 /**
+ * `mkdir -p` for a directory the user names. Node 20's recursive mkdir loops forever, at full CPU,
+ * where a parent exists but refuses new entries with ENOENT (`/proc/foo`): here each missing level
+ * is made in turn from the nearest existing ancestor, so that error ends the call.
+ */
+export async function makeDirs(path: string, mode = 0o755): Promise<void> {
+  const existing = await existingAncestor(path);
+  const missing: string[] = [];
+  for (let dir = path; dir !== existing; dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) {
+    try {
+      await mkdir(dir, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
+/**
  * Bytes available to this process on the file system that holds (or will hold) `path`, measured
  * at its nearest existing ancestor; null when it cannot be read.
  */

@@ -20,7 +20,7 @@ import { runInProcess } from "../support/cli-in-process.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
 import { helloModel } from "../support/scripted-models.js";
 import { installModel } from "../support/test-models.js";
-import { cliArgs, cliEnv, ROOT, runCliProcess } from "./run-cli.js";
+import { cliArgs, cliEnv, closedPort, ROOT, runCliProcess } from "./run-cli.js";
 
 /** `aixcl <args>` as its own process of the compiled build. */
 const aixclProcess = (args: string[], env: NodeJS.ProcessEnv) => runCliProcess(args, env, 90_000);
@@ -58,6 +58,15 @@ describe("aixcl stack", () => {
     // The migrated template where init opens the database: initdb (PGlite's, 4-10 s of CPU) is
     // what the first-start tests cover; the directory is 0755, as a user's mkdir leaves it.
     await copyPgliteTemplate(join(home, "db"));
+    // A failed init leaves nothing that would make the next one say "already initialized".
+    const unreachable = `postgres://aixcl@127.0.0.1:${await closedPort()}/aixcl`;
+    for (const url of ["notaurl", unreachable]) {
+      const failed = await runInProcess(["stack", "init", "--database-url", url], env);
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toMatch(/database|PostgreSQL/);
+      expect(existsSync(join(home, "config.yaml"))).toBe(false);
+      expect(existsSync(join(home, "vault"))).toBe(false);
+    }
     const init = await runInProcess(["stack", "init", "--port", "0"], env);
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toContain("aixcl stack start");
@@ -135,6 +144,20 @@ describe("aixcl stack", () => {
       .flatMap((c) => /^pid (\d+)/.exec(c.detail)?.slice(1) ?? [])
       .map(Number);
     expect(runnerPids.length).toBeGreaterThan(0);
+    // Hung (stopped): its process runs, so status says it does not answer, not that it is gone.
+    process.kill(pid, "SIGSTOP");
+    try {
+      const hung = await status(env);
+      expect(hung.code).toBe(1);
+      expect(hung.status).toMatchObject({
+        running: true,
+        pid,
+        components: [{ name: "api", status: "down" }],
+      });
+      expect(hung.status.reason).toMatch(new RegExp(`process ${pid} is alive but does not answer`));
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
     process.kill(pid, "SIGKILL");
     await expect.poll(() => processAlive(pid)).toBe(false);
     // Its runner notices and exits by itself.

@@ -139,6 +139,12 @@ describe("aixcl monitoring export", () => {
     expect(interval.stderr).toContain("--scrape-interval");
   });
 
+  it("fails at once on a directory that cannot be made (Node's recursive mkdir spins forever under /proc)", async () => {
+    const result = await runCli(["monitoring", "export", "/proc/aixcl-export"], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("/proc/aixcl-export");
+  });
+
   it("with auth.api required, scrapes with a bearer token file (promtool accepts it once present)", async () => {
     const authDir = join(work, "auth");
     const exported = await runCli(["monitoring", "export", authDir], { ...env, AIXCL_AUTH_API: "required" });

@@ -1,8 +1,9 @@
-import { lstat, mkdir, writeFile } from "node:fs/promises";
+import { lstat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
 import type { Config } from "../../config/schema.js";
 import { AppError } from "../../errors.js";
+import { makeDirs } from "../../lib/files.js";
 import { DURATION, monitoringFiles, TOKEN_FILE } from "../../metrics/monitoring.js";
 import type { RunCommand } from "../command.js";
 import { cliConfig } from "../io.js";
@@ -78,7 +79,7 @@ function exportCommand(run: RunCommand): Command {
           }
         }
         for (const file of files) {
-          await mkdir(dirname(file.path), { recursive: true });
+          await makeDirs(dirname(file.path));
           await writeFile(file.path, file.content, { flag: options.force === true ? "w" : "wx" });
           await printOut(file.path);
         }

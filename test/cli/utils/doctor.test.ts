@@ -40,7 +40,18 @@ describe.concurrent("aixcl utils doctor", () => {
   it("reports every check, each ok, warn or fail, with a fix for each that is not ok", async () => {
     const dir = home();
     const { code, report } = await doctor(cliEnv(dir, { AIXCL_PORT: String(await closedPort()) }));
-    const names = ["node", "disk home", "disk models", "memory", "cpu", "gpu", "port", "home", "database"];
+    const names = [
+      "config",
+      "node",
+      "disk home",
+      "disk models",
+      "memory",
+      "cpu",
+      "gpu",
+      "port",
+      "home",
+      "database",
+    ];
     expect(report.checks.map((c) => c.name)).toEqual(names);
     for (const c of report.checks) {
       expect(["ok", "warn", "fail"]).toContain(c.status);
@@ -78,6 +89,20 @@ describe.concurrent("aixcl utils doctor", () => {
     const text = await runCli(["utils", "doctor"], env);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^fail {2}port +127\.0\.0\.1:\d+ is taken by .*\n +fix: stop what uses it/m);
+  });
+
+  it("a broken config.yaml is a failing check with a fix, and every other check still runs", async () => {
+    const dir = home();
+    writeFileSync(join(dir, "config.yaml"), "profile: full\n");
+    const { code, report } = await doctor(cliEnv(dir, { AIXCL_PORT: String(await closedPort()) }));
+    expect(check(report, "config")).toMatchObject({
+      status: "fail",
+      message: expect.stringContaining("profile") as unknown,
+      fix: expect.stringContaining("config.yaml") as unknown,
+    });
+    expect(report.checks).toHaveLength(10);
+    expect(check(report, "home")?.status).toBe("ok");
+    expect(code).toBe(1);
   });
 
   it("a home other users can reach warns with chmod 700", async () => {

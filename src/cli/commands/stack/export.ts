@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
+import { chmod, readdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Config } from "../../../config/schema.js";
@@ -12,7 +12,7 @@ import { composeFiles, ENV_FILE } from "../../../deploy/compose.js";
 import { systemdFiles } from "../../../deploy/systemd.js";
 import type { DeployFile } from "../../../deploy/types.js";
 import { AppError } from "../../../errors.js";
-import { isNotFound } from "../../../lib/files.js";
+import { isNotFound, makeDirs } from "../../../lib/files.js";
 import { DURATION } from "../../../metrics/monitoring.js";
 import { PACKAGE_ROOT } from "../../../package-paths.js";
 import { VERSION } from "../../../version.js";
@@ -64,7 +64,7 @@ async function writeExport(dir: string, files: DeployFile[], force: boolean): Pr
   }
   for (const file of files) {
     const path = join(root, file.path);
-    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    await makeDirs(dirname(path), 0o755);
     await writeFile(path, file.content, { mode: file.mode, flag: force ? "w" : "wx" });
     await chmod(path, file.mode);
     await printOut(path);

@@ -50,7 +50,7 @@ function configWith(profile: string | undefined): Readonly<Config> {
 
 export function stackCommand(run: RunCommand): Command {
   const stack = new Command("stack").description(
-    "run aixcl as a background service: init, start, stop, status, logs",
+    "run aixcl as a background service: init, start, stop, restart, status, logs; export it for Docker Compose or systemd",
   );
 
   stack.addCommand(

@@ -6,7 +6,7 @@
  * left as it is.
  */
 import { existsSync } from "node:fs";
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { databasePath, vaultPath } from "../../../config/load.js";
@@ -90,6 +90,24 @@ async function report(config: Readonly<Config>): Promise<string[]> {
   return lines;
 }
 
+/** The vault (key file mode unless one exists), the database, migrated, and the first admin. */
+async function createPlatform(config: Readonly<Config>): Promise<void> {
+  const { openPlatformSecrets } = await import("../../../platform/secrets.js");
+  const { openDatabase } = await import("../../../store/open.js");
+  const secrets = await openPlatformSecrets({ config, logger: silentLogger() });
+  try {
+    const password = secrets.databasePassword;
+    const db = await openDatabase(config, password ? { password } : {});
+    try {
+      await secrets.attach(db);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await secrets.close();
+  }
+}
+
 export async function stackInit(choices: InitChoices): Promise<ExitCode> {
   const flags: Record<string, unknown> = {};
   if (choices.profile !== undefined) flags.profile = choices.profile;
@@ -103,30 +121,36 @@ export async function stackInit(choices: InitChoices): Promise<ExitCode> {
     return 0;
   }
 
+  if (chosen.database.url !== undefined) {
+    const { checkDatabaseUrl } = await import("../../../store/open.js");
+    checkDatabaseUrl(chosen.database.url);
+  }
+
   // 0700 whether it is new or not (a directory an earlier `serve` made, say): it holds the vault.
   await mkdir(chosen.home, { recursive: true, mode: 0o700 });
   await chmod(chosen.home, 0o700);
+  // What this init creates, removed again when it fails (an unreachable database, a sealed
+  // vault): a config.yaml left behind would make the next init report "already initialized".
+  const created = [
+    file,
+    vaultPath(chosen),
+    ...(chosen.database.url === undefined ? [databasePath(chosen)] : []),
+  ].filter((path) => !existsSync(path));
   await writeFile(file, configText(choices), { mode: 0o600, flag: "wx" });
   const config = cliConfig();
   const lines = [`initialized ${config.home} (profile ${config.profile})`, `  wrote ${file}`];
 
   if (config.profile !== "core") {
-    const { openPlatformSecrets } = await import("../../../platform/secrets.js");
-    const { openDatabase } = await import("../../../store/open.js");
-    const secrets = await openPlatformSecrets({ config, logger: silentLogger() });
     try {
-      const password = secrets.databasePassword;
-      const db = await openDatabase(config, password ? { password } : {});
-      try {
-        await secrets.attach(db);
-      } finally {
-        await db.close();
-      }
-    } finally {
-      await secrets.close();
+      await createPlatform(config);
+    } catch (error) {
+      for (const path of created) await rm(path, { recursive: true, force: true });
+      throw error;
     }
+    const { createVault } = await import("../../../vault/vault.js");
+    const mode = createVault({ dir: vaultPath(config), logger: silentLogger() }).status().mode;
     lines.push(
-      `  vault:    ${vaultPath(config)} (key file mode: unsealed at every start)`,
+      `  vault:    ${vaultPath(config)} (${mode === "passphrase" ? "passphrase mode: sealed at every start until `aixcl vault unseal`" : "key file mode: unsealed at every start"})`,
       `  database: ${config.database.url !== undefined ? "PostgreSQL (database.url), migrated" : `PGlite in ${databasePath(config)}, migrated`}`,
       "  admin:    created; its password is in the vault (`aixcl vault credentials`)",
     );

@@ -10,7 +10,7 @@ import type { ExitCode } from "../../command.js";
 import { findLocalServer } from "../../admin-session.js";
 import { table } from "../../format.js";
 import { printOut } from "../../output.js";
-import { readStackRecord } from "./run-files.js";
+import { isRecordedServer, readStackRecord } from "./run-files.js";
 
 type ComponentState = "healthy" | "degraded" | "down";
 
@@ -27,7 +27,7 @@ export interface StackStatus {
   profile?: string;
   version?: string;
   uptime_s?: number;
-  /** Why the server is not running or not reached (running false). */
+  /** Why the server is not running, or not reached though its process runs. */
   reason?: string;
   components: ComponentStatus[];
 }
@@ -118,7 +118,21 @@ async function webStatus(url: string): Promise<ComponentStatus> {
 async function readStackStatus(config: Readonly<Config>): Promise<StackStatus> {
   const found = await findLocalServer(config);
   if (!found.running) {
-    return { running: false, reason: found.note ?? "no server of this home is running", components: [] };
+    const reason = found.note ?? "no server of this home is running";
+    // The server `stack start` started is alive but does not answer (stopped, hung): running,
+    // and down; `stack start` would refuse to start another.
+    const record = await readStackRecord(config);
+    if (record !== undefined && (await isRecordedServer(config, record))) {
+      const detail = `process ${record.pid} is alive but does not answer (${reason})`;
+      return {
+        running: true,
+        pid: record.pid,
+        profile: record.profile,
+        reason: detail,
+        components: [{ name: "api", status: "down", detail }],
+      };
+    }
+    return { running: false, reason, components: [] };
   }
   const { baseUrl, token } = found.server;
   const health = await createJsonRequest({ baseUrl, token }).json<HealthWire>("GET", "/api/admin/health");
@@ -142,6 +156,8 @@ export async function stackStatus(config: Readonly<Config>, json: boolean): Prom
     await printOut(JSON.stringify(status, null, 2));
   } else if (!status.running) {
     await printOut(`aixcl is not running (${status.reason ?? "no server"})`);
+  } else if (status.url === undefined) {
+    await printOut(`aixcl is not responding: ${status.reason ?? "no answer"}`);
   } else {
     await printOut(
       `aixcl ${status.version ?? ""} at ${status.url ?? ""}, profile ${status.profile ?? ""}, up ${status.uptime_s ?? 0} s${status.pid !== undefined ? `, pid ${status.pid}` : ""}\n`,

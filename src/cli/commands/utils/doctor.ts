@@ -16,7 +16,7 @@ import type { Config } from "../../../config/schema.js";
 import { existingAncestor, isMissingPath } from "../../../lib/files.js";
 import { listenerOf } from "../../../lib/port-owner.js";
 import type { RunCommand } from "../../command.js";
-import { cliConfig } from "../../io.js";
+import { runFilesConfig } from "../../io.js";
 import { printOut } from "../../output.js";
 import { formatBytes } from "../../progress.js";
 
@@ -251,8 +251,22 @@ async function checkDatabase(config: Readonly<Config>): Promise<Check> {
   );
 }
 
-async function runChecks(config: Readonly<Config>): Promise<Check[]> {
+/**
+ * config.yaml as the server would read it. A broken one is when doctor is most needed, so it is
+ * a failing check of its own and the others go on with the defaults.
+ */
+function checkConfig(problem: string | undefined): Check {
+  if (problem === undefined) return ok("config", "config.yaml (or its absence: the defaults) is valid");
+  return fail(
+    "config",
+    problem,
+    "fix config.yaml, or move it aside to start with the defaults (`aixcl config show` prints what is in effect)",
+  );
+}
+
+async function runChecks(config: Readonly<Config>, configProblem?: string): Promise<Check[]> {
   return Promise.all([
+    Promise.resolve(checkConfig(configProblem)),
     Promise.resolve(checkNode()),
     checkDisk("disk home", config.home, 1 * GIB),
     checkDisk("disk models", modelsPath(config), 10 * GIB),
@@ -273,7 +287,8 @@ export function doctorCommand(run: RunCommand): Command {
     .option("--json", "print the checks as JSON")
     .action((options: { json?: boolean }) =>
       run(async () => {
-        const checks = await runChecks(cliConfig());
+        const { config, problem } = runFilesConfig();
+        const checks = await runChecks(config, problem);
         const failed = checks.some((c) => c.status === "fail");
         if (options.json === true) {
           await printOut(JSON.stringify({ ok: !failed, checks }, null, 2));
