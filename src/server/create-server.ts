@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
@@ -164,6 +165,9 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const closing = new AbortController();
   const cut = new AbortController();
+  // Every request in flight listens to it (linkAbort) and drops its listener when done: many
+  // at once is the normal case, not a leak.
+  setMaxListeners(0, cut.signal);
   const inFlight = new Set<ServerResponse>();
   // The web chat's answers belong to the server (docs/web-app.md); profile core has no chats.
   const chatModels = createChatModels(deps.store);
