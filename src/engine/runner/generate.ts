@@ -92,6 +92,19 @@ function fitPrompt(tokens: Token[], contextSize: number, numKeep: number): Token
 
 const jsonGrammars = new WeakMap<Llama, Promise<LlamaGrammar>>();
 
+/**
+ * node-llama-cpp's grammar for a JSON schema's `integer` allows an exponent (`5E86772`,
+ * `56336691e-6471141475919161`: a small model wrote both), which JSON parsers read as Infinity or
+ * a fraction and schema validators refuse. llama.cpp's own schema converter writes integers as
+ * digits only; so does this, by dropping the exponent from that one rule.
+ */
+export function withoutIntegerExponents(grammar: string): string {
+  return grammar.replace(
+    /^(integer-number-rule ::= .*?) \(\[eE\] \[-\+\]\? \("0" \| \[1-9\] \[0-9\]\{0,15\}\)\)\?$/m,
+    "$1",
+  );
+}
+
 async function grammarFor(llama: Llama, format: OutputFormat): Promise<LlamaGrammar> {
   try {
     switch (format.type) {
@@ -103,8 +116,11 @@ async function grammarFor(llama: Llama, format: OutputFormat): Promise<LlamaGram
         }
         return await grammar;
       }
-      case "json_schema":
-        return await llama.createGrammarForJsonSchema(format.schema as never);
+      case "json_schema": {
+        const grammar = await llama.createGrammarForJsonSchema(format.schema as never);
+        const integers = withoutIntegerExponents(grammar.grammar);
+        return integers === grammar.grammar ? grammar : new LlamaGrammar(llama, { grammar: integers });
+      }
       case "gbnf":
         return new LlamaGrammar(llama, { grammar: format.grammar });
     }
