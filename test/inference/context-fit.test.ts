@@ -91,6 +91,11 @@ describe("fitConversation", () => {
     const error = await failure(fitConversation(messages, render, options(300)));
     expect(error.code).toBe("context_length_exceeded");
     expect(error.status).toBe(400);
+    expect(error.message).toContain("the newest message with the system prompt");
+    // Without a system prompt the message does not speak of one.
+    const alone = await failure(fitConversation(messages.slice(1), render, options(300)));
+    expect(alone.message).toMatch(/^the newest message is \d+ tokens/);
+    expect(alone.message).not.toContain("system prompt");
   });
 
   it("with truncate false refuses a history that does not fit instead of dropping turns", async () => {

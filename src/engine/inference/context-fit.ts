@@ -97,7 +97,10 @@ export async function fitConversation(
   const prompt = last === undefined ? full : render(keptFrom(messages, last));
   const tokens = await tokensOver(prompt, contextLength, options);
   if (tokens !== undefined) {
-    throw tooLong(tokens, contextLength, "the newest message with the system prompt");
+    const what = messages.some((m) => m.role === "system")
+      ? "the newest message with the system prompt"
+      : "the newest message";
+    throw tooLong(tokens, contextLength, what);
   }
   return { prompt, dropped: last === undefined ? 0 : droppedBefore(messages, last) };
 }
