@@ -355,6 +355,30 @@ describe("model management", () => {
     });
     expect(missingBlob.status).toBeGreaterThanOrEqual(400);
     expect(missingBlob.status).toBeLessThan(500);
+
+    // A template that cannot work is refused at create, not by every request to the model.
+    for (const [template, why] of [
+      ["{{ .Prompt | bogus }}", 'function "bogus" not defined'],
+      ["{{ range .Messages }}", "unclosed {{range}}"],
+      ["{% for %}", "template error"],
+    ]) {
+      const refused = await post("/api/create", {
+        model: "bad-template",
+        from: "hello",
+        template,
+        stream: false,
+      });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: string }).error).toContain(why);
+    }
+    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("bad-template:latest");
+    const good = await post("/api/create", {
+      model: "good-template",
+      from: "hello",
+      template: "{{ .Prompt }}",
+      stream: false,
+    });
+    expect(good.status).toBe(200);
   });
 });
 

@@ -108,6 +108,11 @@ function compile(source: string): Template {
   return template;
 }
 
+/** Throws when `source` is not a Jinja template (a syntax error). */
+export function parseJinja(source: string): void {
+  compile(source);
+}
+
 /** Renders a Jinja template with `variables` (plain JSON-like values) and the usual chat helpers. */
 export function renderJinja(source: string, variables: Record<string, unknown>): string {
   const template = compile(source);

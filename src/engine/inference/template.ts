@@ -1,5 +1,5 @@
 import { AppError } from "../../errors.js";
-import { renderJinja } from "./jinja.js";
+import { parseJinja, renderJinja } from "./jinja.js";
 import { goTemplateSupportsInsert, renderGoChat, renderGoInsert } from "./template-go.js";
 import type { ChatMessage, ThinkSetting, ToolSpec } from "./types.js";
 
@@ -122,6 +122,25 @@ export function renderChatTemplate(source: string, input: ChatRenderInput): stri
       bos_token: input.bosToken,
       eos_token: input.eosToken,
     });
+  } catch (error) {
+    throw templateError(error);
+  }
+}
+
+/**
+ * Checks a template a client gives a model (`/api/create`): a 400 then, not on every later
+ * request. Jinja is parsed; a Go template is also rendered with a one-message chat, since Go
+ * finds an undefined function (`{{ .Prompt | bogus }}`) only when it runs, where Ollama's parser
+ * refuses it at once.
+ */
+export function checkTemplate(source: string): void {
+  checkSize(source);
+  try {
+    if (isGoTemplate(source, "ollama")) {
+      renderGoChat(source, [{ role: "user", content: "hi" }], undefined, thinkVariables(undefined, true));
+    } else {
+      parseJinja(source);
+    }
   } catch (error) {
     throw templateError(error);
   }

@@ -1,6 +1,7 @@
 import type { Handler } from "hono";
 import { createRequestSchema } from "../../../api/ollama/requests.js";
 import type { StatusWire } from "../../../api/ollama/responses.js";
+import { checkTemplate } from "../../../engine/inference/template.js";
 import { AppError, isAppError } from "../../../errors.js";
 import { parseDigest } from "../../../models/manifest.js";
 import type { CreateModelRequest, ProgressStatus } from "../../../models/types.js";
@@ -37,6 +38,8 @@ export function createRoute(deps: ServerDeps): Handler<AppEnv> {
     if (wire.adapters && Object.keys(wire.adapters).length > 0) {
       throw new AppError("unsupported", "invalid request: adapters are not supported", { param: "adapters" });
     }
+    // As Ollama: a template that cannot work is refused here, not by every request to the model.
+    if (wire.template) checkTemplate(wire.template);
     const request: CreateModelRequest = {
       name: wire.model,
       from: wire.from,
