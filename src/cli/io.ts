@@ -54,20 +54,15 @@ export function cliConfig(options: Omit<LoadConfigOptions, "env"> = {}): Readonl
 
 /**
  * The configuration of a command that only needs the home's run/ and logs/ (`stack stop`,
- * `status`, `logs`, and `utils doctor`, which reports the problem as a check). An edit that broke config.yaml while the server runs must not lock its
- * owner out of stopping it: then the home comes from the environment and every other setting
- * from the defaults, and `note` says why.
+ * `status`, `logs`; `utils doctor` reports the problem as a check). An edit that broke
+ * config.yaml while the server runs must not lock its owner out of stopping it: then the home
+ * comes from the environment, every other setting from the defaults, and `problem` says why.
  */
-export function runFilesConfig(): { config: Readonly<Config>; problem?: string; note?: string } {
+export function runFilesConfig(): { config: Readonly<Config>; problem?: string } {
   try {
     return { config: cliConfig() };
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== "config_invalid") throw error;
-    const config = cliConfig({ readFile: false });
-    return {
-      config,
-      problem: error.message,
-      note: `${error.message}; going on with the defaults, which is enough to reach this home's server`,
-    };
+    return { config: cliConfig({ readFile: false }), problem: error.message };
   }
 }

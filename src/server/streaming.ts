@@ -60,9 +60,9 @@ export function streamErrorRecord(
 /**
  * The abort signal of one generation: fires when the client goes away (the request's own
  * signal, which @hono/node-server aborts when the socket closes early), when the SSE stream is
- * cancelled, or when a closing server cuts what outlived its drain period (`cut`, whose reason is
- * the error record the stream ends with), for both API families. Aborting frees the engine slot at once; `dispose()` drops
- * the listener on the request once the response is done.
+ * cancelled, or when a closing server cuts what outlived its drain period (`cut`, whose reason
+ * is the error record the stream ends with), for both API families. Aborting frees the engine
+ * slot at once; `dispose()` drops the listeners once the response is done.
  */
 export interface RequestAbort {
   readonly signal: AbortSignal;

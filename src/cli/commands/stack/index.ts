@@ -39,8 +39,12 @@ function portArg(value: string): string {
 /** The home's config with `--profile` applied (the setting a start runs with). */
 /** Runs `body` with runFilesConfig(), saying first when config.yaml could not be used. */
 async function withRunFilesConfig(body: (config: Readonly<Config>) => Promise<ExitCode>): Promise<ExitCode> {
-  const { config, note } = runFilesConfig();
-  if (note !== undefined) await printErr(`aixcl: note: ${note}`);
+  const { config, problem } = runFilesConfig();
+  if (problem !== undefined) {
+    await printErr(
+      `aixcl: note: ${problem}; going on with the defaults, which is enough to reach this home's server`,
+    );
+  }
   return body(config);
 }
 

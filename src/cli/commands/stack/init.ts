@@ -13,6 +13,7 @@ import { databasePath, vaultPath } from "../../../config/load.js";
 import type { Config } from "../../../config/schema.js";
 import { SETTINGS } from "../../../config/settings.js";
 import { silentLogger } from "../../../logger.js";
+import type { VaultStatus } from "../../../vault/types.js";
 import type { ExitCode } from "../../command.js";
 import { cliConfig } from "../../io.js";
 import { printOut } from "../../output.js";
@@ -67,13 +68,18 @@ function nextSteps(config: Readonly<Config>): string[] {
   return steps;
 }
 
+/** The home's vault as it is on disk (read only: nothing is unsealed or created). */
+async function vaultStatus(config: Readonly<Config>): Promise<VaultStatus> {
+  const { createVault } = await import("../../../vault/vault.js");
+  return createVault({ dir: vaultPath(config), logger: silentLogger() }).status();
+}
+
 /** What an existing home holds (nothing is changed). */
 async function report(config: Readonly<Config>): Promise<string[]> {
   const lines = [`${config.home} is already initialized (config.yaml exists; nothing was changed)`];
   lines.push(`  profile:  ${config.profile}`, `  port:     ${config.server.port}`);
   if (config.profile !== "core") {
-    const { createVault } = await import("../../../vault/vault.js");
-    const vault = createVault({ dir: vaultPath(config), logger: silentLogger() }).status();
+    const vault = await vaultStatus(config);
     lines.push(
       `  vault:    ${vault.initialized ? `initialized (${vault.mode ?? "unknown"} mode)` : "not initialized (the first start creates it)"}`,
     );
@@ -147,8 +153,7 @@ export async function stackInit(choices: InitChoices): Promise<ExitCode> {
       for (const path of created) await rm(path, { recursive: true, force: true });
       throw error;
     }
-    const { createVault } = await import("../../../vault/vault.js");
-    const mode = createVault({ dir: vaultPath(config), logger: silentLogger() }).status().mode;
+    const { mode } = await vaultStatus(config);
     lines.push(
       `  vault:    ${vaultPath(config)} (${mode === "passphrase" ? "passphrase mode: sealed at every start until `aixcl vault unseal`" : "key file mode: unsealed at every start"})`,
       `  database: ${config.database.url !== undefined ? "PostgreSQL (database.url), migrated" : `PGlite in ${databasePath(config)}, migrated`}`,
