@@ -361,8 +361,11 @@ describe("the web chat in Chromium", () => {
     const item = page.locator(`[data-testid="conversation-item"][data-id="${id}"]`);
     await item.hover();
     await item.getByTestId("conversation-rename").click();
-    await page.getByTestId("conversation-rename-input").fill("Zebra notes");
-    await page.getByTestId("conversation-rename-input").press("Enter");
+    // The field takes the focus with the old title selected: typing replaces it.
+    const focused = () => page.evaluate("document.activeElement?.dataset.testid");
+    await expect.poll(focused).toBe("conversation-rename-input");
+    await page.keyboard.type("Zebra notes");
+    await page.keyboard.press("Enter");
     await expect.poll(() => item.textContent()).toContain("Zebra notes");
     await item.hover();
     await item.getByTestId("conversation-pin").click();
@@ -393,6 +396,10 @@ describe("the web chat in Chromium", () => {
       await screenshot(page, "empty-chat", { ...PHONE, colorScheme });
       await page.getByTestId("menu-button").click();
       await page.getByTestId("sidebar").waitFor();
+      // The drawer takes the focus as it opens (not the menu button under its scrim).
+      await expect
+        .poll(() => page.evaluate("document.activeElement?.closest('[data-testid=sidebar]') !== null"))
+        .toBe(true);
       await screenshot(page, "drawer", { ...PHONE, colorScheme });
       await page.keyboard.press("Escape");
       await page.locator(".scrim").waitFor({ state: "detached" });
@@ -404,7 +411,8 @@ describe("the web chat in Chromium", () => {
     const pinned = page.locator(`[data-testid="conversation-item"][data-id="${id}"]`);
     await pinned.hover();
     await pinned.getByTestId("conversation-delete").click();
-    await page.getByTestId("conversation-delete-confirm").click();
+    await expect.poll(focused).toBe("conversation-delete-confirm");
+    await page.keyboard.press("Enter");
     await expect.poll(() => pinned.count()).toBe(0);
     const gone = await page.request.get(`${served.url}/api/aixcl/conversations/${id}`);
     expect(gone.status()).toBe(404);

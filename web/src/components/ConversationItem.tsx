@@ -1,4 +1,5 @@
 import { useRef, useState } from "preact/hooks";
+import { focusOnMount, selectOnMount } from "../focus-on-mount";
 import type { Conversation } from "../api/types";
 import { Icon } from "./icons";
 
@@ -36,7 +37,7 @@ export function ConversationItem(props: ConversationItemProps) {
           aria-label="Chat title"
           value={title}
           maxLength={200}
-          autoFocus
+          ref={selectOnMount}
           onInput={(e) => setTitle(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === "Enter") save();
@@ -61,7 +62,7 @@ export function ConversationItem(props: ConversationItemProps) {
             type="button"
             class="button button-danger button-small"
             data-testid="conversation-delete-confirm"
-            autoFocus
+            ref={focusOnMount}
             onClick={props.onDelete}
           >
             Delete

@@ -2,6 +2,7 @@ import { Component, createContext } from "preact";
 import type { ComponentChildren } from "preact";
 import { useContext, useState } from "preact/hooks";
 import type { Message } from "../api/types";
+import { focusOnMount } from "../focus-on-mount";
 import { Icon } from "./icons";
 import { MessageBody } from "./MessageBody";
 import { MessageStats } from "./MessageStats";
@@ -71,7 +72,7 @@ function EditBox({
         aria-label="Edit message"
         value={text}
         rows={Math.min(12, Math.max(2, text.split("\n").length))}
-        autoFocus
+        ref={focusOnMount}
         onInput={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => {
           if (e.key === "Escape") onCancel();
