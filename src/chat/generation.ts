@@ -61,8 +61,6 @@ export interface GenerationOptions {
   answer: Message;
   /** How often the partial text is saved while it grows, ms. */
   saveIntervalMs: number;
-  /** Called with the final statistics of a completed answer (metrics). */
-  onStats?: (model: string, stats: GenerateStats) => void;
 }
 
 /** Why a generation was aborted: a stop (saved as `stopped`) or its row is gone (nothing to save). */
@@ -187,7 +185,6 @@ export class Generation {
         return;
       case "done":
         this.stats = toStats(event.stats);
-        this.options.onStats?.(event.model.name, event.stats);
         return;
     }
   }

@@ -8,7 +8,7 @@ import { AppError, toAppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { mapOllamaOptions } from "../engine/inference/options.js";
 import type { ChatMessage, Inference, InferenceEvent } from "../engine/inference/types.js";
-import type { Engine, GenerateStats } from "../engine/types.js";
+import type { Engine } from "../engine/types.js";
 import type { ModelRecord, ModelStore } from "../models/types.js";
 import { getConversation, type Conversation } from "../store/conversations.js";
 import { insertSiblingAnswer, insertTurn, stopOrphanAnswer, type Turn } from "../store/answers.js";
@@ -32,8 +32,6 @@ export interface ChatServiceOptions {
   /** Refuses a request the queue has no room for before anything is stored. */
   engine: Pick<Engine, "admit">;
   logger: Logger;
-  /** Called with the final statistics of each completed answer (the server's metrics). */
-  onStats?: (model: string, stats: GenerateStats) => void;
   /** How often a growing answer's text is saved, ms. Default 1000. */
   saveIntervalMs?: number;
 }
@@ -193,7 +191,6 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       userId,
       answer,
       saveIntervalMs,
-      ...(options.onStats ? { onStats: options.onStats } : {}),
     });
     const current = run;
     generation.signal.addEventListener("abort", () => current.abort.abort(), { once: true });

@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { RunnerPool } from "./runner/pool.js";
-import { Scheduler } from "./scheduler.js";
+import { Scheduler, type SchedulerOptions } from "./scheduler.js";
 import type { Engine } from "./types.js";
 
 export interface CreateEngineOptions {
@@ -27,6 +27,8 @@ export interface CreateEngineOptions {
    * go there and loads take them back. Default none: every model load starts a fresh process.
    */
   runnerPool?: RunnerPool;
+  /** See SchedulerOptions.onGeneration. */
+  onGeneration?: SchedulerOptions["onGeneration"];
 }
 
 export function createEngine(options: CreateEngineOptions): Engine {
@@ -36,5 +38,6 @@ export function createEngine(options: CreateEngineOptions): Engine {
     ...(options.spareRunner === undefined ? {} : { spareRunner: options.spareRunner }),
     ...(options.runnerEntry === undefined ? {} : { runnerEntry: options.runnerEntry }),
     ...(options.runnerPool === undefined ? {} : { runnerPool: options.runnerPool }),
+    ...(options.onGeneration === undefined ? {} : { onGeneration: options.onGeneration }),
   });
 }

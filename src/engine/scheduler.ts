@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import type { ModelRecord } from "../models/types.js";
 import type { RunnerPool } from "./runner/pool.js";
+import type { RunnerGenerateStats } from "./runner/protocol.js";
 import { EventStream } from "./scheduler-stream.js";
 import { abortError, raceAbort } from "./scheduler-lease.js";
 import { SlotScheduler } from "./scheduler-slots.js";
@@ -20,6 +21,7 @@ import type {
   EngineStats,
   GenerateEvent,
   GenerateRequest,
+  GenerateStats,
   LoadedModel,
   LoadOptions,
 } from "./types.js";
@@ -33,6 +35,11 @@ export interface SchedulerOptions {
   runnerEntry?: string;
   /** See CreateEngineOptions.runnerPool. */
   runnerPool?: RunnerPool;
+  /**
+   * Every generation's tokens and timings once it ends, finished or stopped early (a client that
+   * left, a Stop in the web chat): the token counters and histograms (src/metrics) count both.
+   */
+  onGeneration?: (model: string, stats: GenerateStats) => void;
 }
 
 /** Speculation for a load: lookup for every model, draft for models that name a draft model. */
@@ -100,6 +107,12 @@ export class Scheduler implements Engine {
       signal?.addEventListener("abort", onAbort, { once: true });
       const dispatched = process.hrtime.bigint();
       const queuedNs = Number(dispatched - started);
+      const withTimes = (stats: RunnerGenerateStats): GenerateStats => ({
+        ...stats,
+        totalNs: elapsedNs(started),
+        loadNs: lease.loadNs,
+        firstTokenNs: queuedNs + stats.firstTokenNs,
+      });
       id = lease.runner.generate(
         {
           prompt: request.prompt,
@@ -112,13 +125,11 @@ export class Scheduler implements Engine {
           text: (text) => stream.pushText(text),
           done: (stats) => {
             lease.release();
-            stream.done({
-              ...stats,
-              totalNs: elapsedNs(started),
-              loadNs: lease.loadNs,
-              firstTokenNs: queuedNs + stats.firstTokenNs,
-            });
+            const full = withTimes(stats);
+            this.options.onGeneration?.(request.model.name, full);
+            stream.done(full);
           },
+          usage: (stats) => this.options.onGeneration?.(request.model.name, withTimes(stats)),
           fail: (error) => {
             lease.release();
             stream.fail(error);

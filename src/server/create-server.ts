@@ -179,7 +179,6 @@ export function createServer(deps: ServerDeps, options: CreateServerOptions = {}
         thinking: chatModels,
         engine: deps.engine,
         logger: deps.logger,
-        onStats: (model, stats) => deps.metrics.observeGeneration(model, stats),
       })
     : undefined;
   const vitals: ServerVitals = {

@@ -9,6 +9,7 @@ import { createInference } from "../engine/inference/service.js";
 import type { LogTail } from "../lib/log-tail.js";
 import type { Logger } from "../logger.js";
 import { createMetrics } from "../metrics/registry.js";
+import type { Metrics } from "../metrics/types.js";
 import { createMetricsSampler } from "../metrics/sampler.js";
 import { createPuller } from "../models/pull/puller.js";
 import { createModelStore } from "../models/store.js";
@@ -141,7 +142,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     steps.push(["store", () => store.close()]);
     const puller = createPuller({ store, config, logger });
     steps.push(["puller", async () => puller.close()]);
-    const engine = createEngine({ config, logger, ...options.engine });
+    // The metrics observe the engine, and the engine reports each generation to them as it ends.
+    const observed: { metrics?: Metrics } = {};
+    const engine = createEngine({
+      config,
+      logger,
+      ...options.engine,
+      onGeneration: (model, stats) => observed.metrics?.observeGeneration(model, stats),
+    });
     steps.push(["engine", () => engine.close()]);
     const inference = createInference({ engine, store, config, logger });
     const metrics = createMetrics({
@@ -149,6 +157,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       modelsPath: modelsPath(config),
       ...(secrets ? { vault: secrets.vault } : {}),
     });
+    observed.metrics = metrics;
     // Every profile has the admin API, so every profile keeps the dashboards' samples.
     const sampler = createMetricsSampler({
       metrics,

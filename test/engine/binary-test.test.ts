@@ -74,6 +74,7 @@ function answer(runner: RunnerProcess): Promise<string> {
         text: (piece) => (text += piece),
         done: (_stats: RunnerGenerateStats) => resolve(text),
         fail: reject,
+        usage: () => undefined,
       },
     );
   });

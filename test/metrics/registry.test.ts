@@ -91,6 +91,30 @@ describe("metrics over HTTP (real platform, real llama.cpp)", () => {
     expect(text).toContain("nodejs_heap_size_used_bytes");
   });
 
+  it("counts the tokens of a generation whose client left before it ended", async () => {
+    const before = sample((await scrape()).text, "aixcl_generated_tokens_total", { model: MODEL }) ?? 0;
+    const abort = new AbortController();
+    const response = await fetch(`${platform.url}/api/generate`, {
+      method: "POST",
+      body: JSON.stringify({ model: MODEL, prompt: "go on", options: { num_predict: 400, temperature: 0 } }),
+      signal: abort.signal,
+    });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while ((text.match(/\n/g) ?? []).length < 3) text += (await reader.read()).value ?? "";
+    abort.abort();
+    // The runner stops at its next token and reports what it generated until then.
+    await expect
+      .poll(
+        async () =>
+          (sample((await scrape()).text, "aixcl_generated_tokens_total", { model: MODEL }) ?? 0) - before,
+      )
+      .toBeGreaterThanOrEqual(3);
+    const counted =
+      (sample((await scrape()).text, "aixcl_generated_tokens_total", { model: MODEL }) ?? 0) - before;
+    expect(counted).toBeLessThan(400);
+  });
+
   it("records embeddings", async () => {
     const result = await ollama.embed({ model: MODEL, input: ["one", "two"] });
     expect(result.embeddings).toHaveLength(2);

@@ -62,6 +62,11 @@ describe("/v1 streams hold and release the engine slot", () => {
     // Leaving mid-stream (the client aborts its fetch) must stop generation and free the slot.
     await iterator.return?.();
     await expect.poll(() => platform.deps.engine.stats().activeRequests, { timeout: 30_000 }).toBe(0);
+    // What the abandoned generation produced before it stopped is counted (the runner reports it
+    // once it has stopped), and it did stop: far short of its 400 tokens.
+    await expect.poll(() => generatedTokens(platform, "long:latest")).toBeGreaterThan(0);
+    const abandoned = await generatedTokens(platform, "long:latest");
+    expect(abandoned).toBeLessThan(LONG_SCRIPT.length);
     const next = await client.chat.completions.create({
       model: "long",
       messages: [{ role: "user", content: "again" }],
@@ -69,8 +74,7 @@ describe("/v1 streams hold and release the engine slot", () => {
     });
     expect(next.choices[0]!.message.content).toBe(LONG_SCRIPT.slice(0, 3).join(""));
     expect(next.choices[0]!.finish_reason).toBe("length");
-    // The abandoned generation never completed: only the second request's 3 tokens were counted.
-    expect(await generatedTokens(platform, "long:latest")).toBe(3);
+    expect(await generatedTokens(platform, "long:latest")).toBe(abandoned + 3);
   });
 
   it("a runner crash after output started ends the stream with one in-band error event", async () => {

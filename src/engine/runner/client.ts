@@ -26,10 +26,13 @@ export interface GenerateSink {
   text(text: string): void;
   done(stats: RunnerGenerateStats): void;
   fail(error: AppError): void;
+  /** What a cancelled generation used before it stopped (after cancel(), instead of done). */
+  usage(stats: RunnerGenerateStats): void;
 }
 
 type Pending =
-  | { kind: "generate"; sink: GenerateSink }
+  /** `cancelled`: cancel() was sent; kept until the runner's last word on it (usage). */
+  | { kind: "generate"; sink: GenerateSink; cancelled?: boolean }
   | {
       kind: "embed";
       resolve: (r: { embeddings: number[][]; promptTokens: number }) => void;
@@ -234,7 +237,10 @@ export class RunnerProcess {
 
   /** Stops a generation at once: its sink hears nothing more. */
   cancel(id: number): void {
-    if (this.pending.delete(id)) this.send({ type: "cancel", id });
+    const request = this.pending.get(id);
+    if (request?.kind !== "generate" || request.cancelled === true) return;
+    request.cancelled = true;
+    this.send({ type: "cancel", id });
   }
 
   embed(input: string[], truncate: boolean): Promise<{ embeddings: number[][]; promptTokens: number }> {
@@ -289,7 +295,7 @@ export class RunnerProcess {
     switch (message.type) {
       case "t": {
         const request = this.pending.get(message.id);
-        if (request?.kind === "generate") request.sink.text(message.s);
+        if (request?.kind === "generate" && request.cancelled !== true) request.sink.text(message.s);
         return;
       }
       case "loaded":
@@ -305,7 +311,15 @@ export class RunnerProcess {
         return;
       case "done": {
         const request = this.take(message.id);
-        if (request?.kind === "generate") request.sink.done(message.stats);
+        if (request?.kind !== "generate") return;
+        // Done before the cancel reached the runner: for a cancelled request, only what it used.
+        if (request.cancelled === true) request.sink.usage(message.stats);
+        else request.sink.done(message.stats);
+        return;
+      }
+      case "usage": {
+        const request = this.take(message.id);
+        if (request?.kind === "generate" && message.stats !== null) request.sink.usage(message.stats);
         return;
       }
       case "error": {

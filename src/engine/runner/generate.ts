@@ -267,7 +267,7 @@ export async function generate(
         )
       : runner.batching.lockstep(sequence.evaluate(acquired.evaluate, options));
     for await (const token of tokens) {
-      if (hooks.cancelled()) return undefined;
+      if (hooks.cancelled()) break;
       if (evalTokens === 0) firstTokenAt = nowNs();
       evalTokens++;
       history.push(token);
@@ -287,8 +287,8 @@ export async function generate(
         break;
       }
     }
-    if (hooks.cancelled()) return undefined;
-    if (!stopped) {
+    // Cancelled: no more text for anyone; the stats say what was used until then.
+    if (!stopped && !hooks.cancelled()) {
       const tail = stop.push(detokenizer.flush());
       const rest = tail.emit + (tail.stopped ? "" : stop.flush());
       if (rest !== "") hooks.text(rest);

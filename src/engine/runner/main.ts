@@ -104,10 +104,12 @@ async function runGenerate(current: State, id: number, spec: Parameters<typeof g
       cancelled: () => cancelled.has(id),
       text: (s) => send({ type: "t", id, s }),
     });
-    // A cancelled request gets no answer: the parent has already moved on.
-    if (stats) send({ type: "done", id, stats });
+    // A cancelled request's stream has ended in the parent; what it used still counts.
+    if (cancelled.has(id)) send({ type: "usage", id, stats: stats ?? null });
+    else if (stats) send({ type: "done", id, stats });
   } catch (error) {
-    if (!cancelled.has(id)) fail(id, error);
+    if (cancelled.has(id)) send({ type: "usage", id, stats: null });
+    else fail(id, error);
   } finally {
     running.delete(id);
     cancelled.delete(id);

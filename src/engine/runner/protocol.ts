@@ -87,6 +87,11 @@ export type ChildMessage =
   /** One piece of generated text. */
   | { type: "t"; id: number; s: string }
   | { type: "done"; id: number; stats: RunnerGenerateStats }
+  /**
+   * The end of a generation the parent cancelled: what it used until then (null when it had not
+   * started), for the token counters. Every generation ends with one done, usage or error.
+   */
+  | { type: "usage"; id: number; stats: RunnerGenerateStats | null }
   | { type: "error"; id: number; code: ErrorCode; message: string }
   | { type: "embedded"; id: number; embeddings: number[][]; promptTokens: number }
   | { type: "tokens"; id: number; tokens: number[] }

@@ -111,8 +111,6 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
       truncate: wire.truncate,
     };
     const events = await primeIterator<InferenceEvent>(deps.inference.chat(request));
-    const onDone = (event: Extract<InferenceEvent, { type: "done" }>) =>
-      deps.metrics.observeGeneration(event.model.name, event.stats);
 
     if (wire.stream === false) {
       let text = "";
@@ -123,7 +121,6 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
         else if (event.type === "thinking") thinking += event.text;
         else if (event.type === "tool_calls") calls.push(...event.calls);
         else {
-          onDone(event);
           return c.json(finalChunk(wire.model, text, event.stats, toWireCalls(calls), thinking));
         }
       }
@@ -147,7 +144,6 @@ export function chatRoute(deps: ServerDeps): Handler<AppEnv> {
             return out;
           }
           case "done":
-            onDone(event);
             return finalChunk(wire.model, "", event.stats);
         }
       },

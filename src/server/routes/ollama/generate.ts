@@ -72,8 +72,6 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
       truncate: wire.truncate,
     };
     const events = await primeIterator<InferenceEvent>(deps.inference.complete(request));
-    const onDone = (event: Extract<InferenceEvent, { type: "done" }>) =>
-      deps.metrics.observeGeneration(event.model.name, event.stats);
 
     if (wire.stream === false) {
       let text = "";
@@ -82,7 +80,6 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
         if (event.type === "text") text += event.text;
         else if (event.type === "thinking") thinking += event.text;
         else if (event.type === "done") {
-          onDone(event);
           return c.json(finalChunk(wire.model, text, event.stats, thinking));
         }
       }
@@ -106,7 +103,6 @@ export function generateRoute(deps: ServerDeps): Handler<AppEnv> {
               done: false,
             };
           case "done":
-            onDone(event);
             return finalChunk(wire.model, "", event.stats);
           case "tool_calls":
             return undefined;

@@ -47,24 +47,19 @@ export interface Generation {
 }
 
 /**
- * The events of one generation, the already pulled first one included. Records the
- * generation's metrics when its `done` event passes, closes the service's generator however the
- * reader stops (a client gone early lets the service release its engine slot at once), and
+ * The events of one generation, the already pulled first one included. Closes the service's
+ * generator however the reader stops (a client gone early lets the service release its engine slot at once), and
  * fails if the events end without `done` rather than hiding a short answer.
  */
 async function* generationEvents(
   first: IteratorResult<InferenceEvent, void>,
   events: Events,
-  deps: ServerDeps,
 ): AsyncGenerator<InferenceEvent, void> {
   let done = false;
   try {
     for (let step = first; !step.done; step = await events.next()) {
       const event = step.value;
-      if (event.type === "done") {
-        done = true;
-        deps.metrics.observeGeneration(event.model.name, event.stats);
-      }
+      if (event.type === "done") done = true;
       yield event;
     }
   } finally {
@@ -99,7 +94,7 @@ export function generationHandler<S extends z.ZodType<GenerationWire>>(
       if (wire.stream === true) {
         const includeUsage = wire.stream_options?.include_usage === true;
         return sseResponse(
-          generation.chunks(generationEvents(first, events, deps), meta, includeUsage),
+          generation.chunks(generationEvents(first, events), meta, includeUsage),
           abort,
           deps.logger,
         );
@@ -107,7 +102,7 @@ export function generationHandler<S extends z.ZodType<GenerationWire>>(
       // collect() returning on the done event closes generationEvents and so the service's
       // generator; closing it here too covers a collect() that stops without reading to done.
       const body = await generation
-        .collect(generationEvents(first, events, deps), meta)
+        .collect(generationEvents(first, events), meta)
         .finally(() => events.return(undefined));
       abort.dispose();
       return c.json(body);
