@@ -48,8 +48,8 @@ export interface Generation {
 
 /**
  * The events of one generation, the already pulled first one included. Closes the service's
- * generator however the reader stops (a client gone early lets the service release its engine slot at once), and
- * fails if the events end without `done` rather than hiding a short answer.
+ * generator however the reader stops (a client gone early lets the service release its engine
+ * slot at once), and fails if the events end without `done` rather than hiding a short answer.
  */
 async function* generationEvents(
   first: IteratorResult<InferenceEvent, void>,
